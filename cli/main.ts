@@ -1,0 +1,32 @@
+#!/usr/bin/env node
+/**
+ * modbtf command line. Each command lives in cli/commands/ and loads the library
+ * parts it needs lazily, so `modbtf --help` and kbuild's per-module calls start fast.
+ */
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { dumpCommand } from './commands/dump.js';
+import { EXIT_INPUT } from './exit.js';
+
+const EPILOG = `Exit status: 0 success; 1 problems found (e.g. a module will lose its BTF);
+2 usage or input error; 3 external tool missing or failed.
+
+Documentation: README.md; semantics follow libbpf (btf__distill_base, btf_relocate),
+resolve_btfids and bpftool.`;
+
+await yargs(hideBin(process.argv))
+  .scriptName('modbtf')
+  .usage('$0 <command> [options]\n\nMake kernel module BTF durable: distilled base BTF (.BTF.base), .BTF_ids, relocation checks.')
+  .option('verbose', { alias: 'v', type: 'boolean', default: false, global: true, describe: 'more detail on errors' })
+  .command(dumpCommand)
+  .demandCommand(1, 'Name a command; see the list above.')
+  .strict()
+  .recommendCommands()
+  .epilog(EPILOG)
+  .wrap(Math.min(100, process.stdout.columns ?? 100))
+  .fail((msg, err) => {
+    if (err) throw err;
+    process.stderr.write(`modbtf: ${msg}\nTry 'modbtf --help'.\n`);
+    process.exit(EXIT_INPUT);
+  })
+  .parseAsync();

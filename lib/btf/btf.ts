@@ -1,0 +1,336 @@
+/**
+ * A parsed BTF blob, indexed but not decoded: the raw bytes stay shared and one
+ * Uint32Array maps each type id to its record offset, so vmlinux (110k+ types)
+ * parses in a single pass and types are decoded only when asked for.
+ *
+ * Ids and string offsets of split BTF continue from its base, as in libbpf:
+ * `startId` is the base's type count (ids 0..startId-1 live in the base) and
+ * `startStrOff` is the base's string section length (plus the base's own start).
+ */
+import { BtfFormatError, type ErrorContext } from '../errors.js';
+import { dataViewOf, decodeString } from '../bytes.js';
+import { BtfKind, extraSize, kindName } from './kinds.js';
+import {
+  BTF_HEADER_MIN, BTF_MAGIC, BTF_MAX_TYPE, BTF_TYPE_COMMON, BTF_VERSION,
+  infoKind, infoVlen, type BtfHeader,
+} from './wire.js';
+import type {
+  BtfEnum64Value, BtfEnumValue, BtfMember, BtfParam, BtfType, BtfVarSecinfo,
+} from './types.js';
+
+export interface ParseBtfOptions {
+  /** Base BTF for split BTF (module .BTF over vmlinux, or over a distilled base). */
+  base?: Btf;
+  /** Where the bytes came from, for error messages. */
+  file?: string;
+  section?: string;
+}
+
+function fail(code: string, message: string, ctx: ErrorContext): BtfFormatError {
+  return new BtfFormatError(code, message, ctx);
+}
+
+export class Btf {
+  readonly bytes: Uint8Array;
+  readonly header: BtfHeader;
+  readonly littleEndian: boolean;
+  readonly base: Btf | undefined;
+  readonly startId: number;
+  readonly startStrOff: number;
+  /** typeOffsets[i] is the byte offset (from the blob start) of type startId+i. */
+  readonly typeOffsets: Uint32Array;
+  readonly source: { file?: string; section?: string };
+  /** Offset of the string section within `bytes`. */
+  readonly strStart: number;
+  private readonly view: DataView;
+  private nameIndex: Map<string, number[]> | undefined;
+  private readonly strCache = new Map<number, string>();
+
+  private constructor(bytes: Uint8Array, header: BtfHeader, le: boolean, base: Btf | undefined, typeOffsets: Uint32Array, source: { file?: string; section?: string }) {
+    this.bytes = bytes;
+    this.header = header;
+    this.littleEndian = le;
+    this.base = base;
+    this.startId = base ? base.typeCount : 1;
+    this.startStrOff = base ? base.startStrOff + base.header.strLen : 0;
+    this.typeOffsets = typeOffsets;
+    this.source = source;
+    this.view = dataViewOf(bytes);
+    this.strStart = header.hdrLen + header.strOff;
+  }
+
+  static parse(bytes: Uint8Array, opts: ParseBtfOptions = {}): Btf {
+    const source: { file?: string; section?: string } = {};
+    if (opts.file !== undefined) source.file = opts.file;
+    if (opts.section !== undefined) source.section = opts.section;
+    const ctx = (offset: number, typeId?: number): ErrorContext => {
+      const c: ErrorContext = { ...source, offset };
+      if (typeId !== undefined) c.typeId = typeId;
+      return c;
+    };
+    if (bytes.length < BTF_HEADER_MIN) {
+      throw fail('BTF_TRUNCATED', `BTF header not found: ${bytes.length} bytes is shorter than the ${BTF_HEADER_MIN}-byte header`, ctx(0));
+    }
+    const dv = dataViewOf(bytes);
+    let le: boolean;
+    if (dv.getUint16(0, true) === BTF_MAGIC) le = true;
+    else if (dv.getUint16(0, false) === BTF_MAGIC) le = false;
+    else throw fail('BTF_BAD_MAGIC', `invalid BTF magic 0x${dv.getUint16(0, true).toString(16)} (expected 0xeb9f)`, ctx(0));
+    const version = dv.getUint8(2);
+    const flags = dv.getUint8(3);
+    const hdrLen = dv.getUint32(4, le);
+    if (version !== BTF_VERSION) throw fail('BTF_BAD_HEADER', `unsupported BTF version ${version}`, ctx(2));
+    if (flags !== 0) throw fail('BTF_BAD_HEADER', `unsupported BTF flags 0x${flags.toString(16)}`, ctx(3));
+    if (hdrLen < BTF_HEADER_MIN) throw fail('BTF_BAD_HEADER', `BTF header len ${hdrLen} is shorter than ${BTF_HEADER_MIN}`, ctx(4));
+    if (hdrLen > bytes.length) throw fail('BTF_BAD_HEADER', `BTF header len ${hdrLen} larger than data size ${bytes.length}`, ctx(4));
+    const header: BtfHeader = {
+      magic: BTF_MAGIC,
+      version,
+      flags,
+      hdrLen,
+      typeOff: dv.getUint32(8, le),
+      typeLen: dv.getUint32(12, le),
+      strOff: dv.getUint32(16, le),
+      strLen: dv.getUint32(20, le),
+      extra: bytes.subarray(BTF_HEADER_MIN, hdrLen),
+    };
+    const dataLen = bytes.length - hdrLen;
+    const { typeOff, typeLen, strOff, strLen } = header;
+    if (typeOff % 4 !== 0) throw fail('BTF_BAD_HEADER', `unaligned type section offset ${typeOff}`, ctx(8));
+    const overlap = typeLen > 0 && strLen > 0 && typeOff < strOff + strLen && strOff < typeOff + typeLen;
+    if (typeOff + typeLen > dataLen || strOff + strLen > dataLen || overlap) {
+      throw fail('BTF_BAD_HEADER', `invalid BTF data sections layout: type data at ${typeOff} + ${typeLen}, strings data at ${strOff} + ${strLen}, data size ${dataLen}`, ctx(8));
+    }
+    const base = opts.base;
+    if (base) {
+      if (base.littleEndian !== le) throw fail('BTF_BAD_BASE', `split BTF is ${le ? 'little' : 'big'} endian but its base is not`, ctx(0));
+    }
+    // String section: NUL-terminated; a standalone BTF must start with the empty string.
+    const strStart = hdrLen + strOff;
+    if (!(base && strLen === 0)) {
+      if (strLen === 0 || bytes[strStart + strLen - 1] !== 0) {
+        throw fail('BTF_BAD_STRINGS', 'invalid BTF string section: it must end with a NUL byte', ctx(strStart + Math.max(strLen - 1, 0)));
+      }
+      if (!base && bytes[strStart] !== 0) {
+        throw fail('BTF_BAD_STRINGS', 'malformed BTF string section: it does not start with an empty string (split BTF without its base?)', ctx(strStart));
+      }
+    }
+    // One pass over the type section to index record offsets.
+    const typesStart = hdrLen + typeOff;
+    const typesEnd = typesStart + typeLen;
+    const startId = base ? base.typeCount : 1;
+    let offsets = new Uint32Array(Math.max(16, (typeLen / 16) | 0));
+    let n = 0;
+    let off = typesStart;
+    while (off < typesEnd) {
+      const id = startId + n;
+      if (off + BTF_TYPE_COMMON > typesEnd) throw fail('BTF_TRUNCATED', `type section truncated: ${typesEnd - off} bytes left for a ${BTF_TYPE_COMMON}-byte btf_type`, ctx(off, id));
+      const info = dv.getUint32(off + 4, le);
+      const kind = infoKind(info);
+      const extra = extraSize(kind, infoVlen(info));
+      if (extra < 0 || kind === BtfKind.Unkn) throw fail('BTF_BAD_KIND', `unsupported BTF_KIND ${kind}`, ctx(off + 4, id));
+      if (off + BTF_TYPE_COMMON + extra > typesEnd) throw fail('BTF_TRUNCATED', `type section truncated: ${kindName(kind)} needs ${BTF_TYPE_COMMON + extra} bytes, ${typesEnd - off} left`, ctx(off, id));
+      if (n === offsets.length) {
+        const grown = new Uint32Array(offsets.length * 2);
+        grown.set(offsets);
+        offsets = grown;
+      }
+      offsets[n++] = off;
+      off += BTF_TYPE_COMMON + extra;
+    }
+    if (startId + n - 1 > BTF_MAX_TYPE) throw fail('BTF_TOO_MANY_TYPES', `${startId + n - 1} types exceed the BTF maximum of ${BTF_MAX_TYPE}`, ctx(typesStart));
+    return new Btf(bytes, header, le, base, offsets.subarray(0, n), source);
+  }
+
+  /** Types held in this blob (not counting the base). */
+  get ownTypeCount(): number { return this.typeOffsets.length; }
+  /** libbpf's btf__type_cnt(): valid ids are 0 .. typeCount-1. */
+  get typeCount(): number { return this.startId + this.typeOffsets.length; }
+  /** The own string section (for split BTF, offset 0 here is startStrOff overall). */
+  get strings(): Uint8Array { return this.bytes.subarray(this.strStart, this.strStart + this.header.strLen); }
+  get typesBytes(): Uint8Array {
+    const s = this.header.hdrLen + this.header.typeOff;
+    return this.bytes.subarray(s, s + this.header.typeLen);
+  }
+  /** The whole BTF including its base's string section, as libbpf counts it. */
+  get totalStrLen(): number { return this.startStrOff + this.header.strLen; }
+
+  hasType(id: number): boolean { return Number.isInteger(id) && id >= 0 && id < this.typeCount; }
+
+  private owner(id: number): Btf {
+    let b: Btf = this;
+    while (id < b.startId) {
+      if (!b.base) break;
+      b = b.base;
+    }
+    return b;
+  }
+
+  /** Record offset in `owner(id).bytes`; throws for ids out of range. */
+  private recordOffset(id: number): number {
+    const i = id - this.startId;
+    const off = this.typeOffsets[i];
+    if (off === undefined || i < 0) {
+      throw fail('BTF_BAD_TYPE_ID', `type id ${id} is out of range (valid: 1..${this.typeCount - 1})`, { ...this.source, typeId: id });
+    }
+    return off;
+  }
+
+  info(id: number): number {
+    if (id === 0) return 0;
+    const b = this.owner(id);
+    return b.view.getUint32(b.recordOffset(id) + 4, b.littleEndian);
+  }
+  kind(id: number): BtfKind { return infoKind(this.info(id)) as BtfKind; }
+  vlen(id: number): number { return infoVlen(this.info(id)); }
+  nameOff(id: number): number {
+    if (id === 0) return 0;
+    const b = this.owner(id);
+    return b.view.getUint32(b.recordOffset(id), b.littleEndian);
+  }
+  /** The size/type union of `struct btf_type`. */
+  sizeOrType(id: number): number {
+    if (id === 0) return 0;
+    const b = this.owner(id);
+    return b.view.getUint32(b.recordOffset(id) + 8, b.littleEndian);
+  }
+  name(id: number): string { return this.str(this.nameOff(id)); }
+
+  /** String at a (split-aware) offset; undefined when the offset is not inside any table. */
+  strOrUndefined(off: number): string | undefined {
+    if (off < this.startStrOff) return this.base?.strOrUndefined(off);
+    const rel = off - this.startStrOff;
+    if (rel >= this.header.strLen) return undefined;
+    const cached = this.strCache.get(rel);
+    if (cached !== undefined) return cached;
+    const start = this.strStart + rel;
+    const nul = this.bytes.indexOf(0, start);
+    const end = this.strStart + this.header.strLen;
+    if (nul < 0 || nul >= end) return undefined;
+    const s = decodeString(this.bytes, start, nul);
+    this.strCache.set(rel, s);
+    return s;
+  }
+
+  str(off: number): string {
+    const s = this.strOrUndefined(off);
+    if (s === undefined) throw fail('BTF_BAD_STRING', `invalid string offset ${off} (string section ends at ${this.totalStrLen})`, { ...this.source });
+    return s;
+  }
+
+  /** Decode one type. Id 0 is void. */
+  type(id: number): BtfType {
+    if (id === 0) return { kind: BtfKind.Unkn, id: 0, nameOff: 0, info: 0 };
+    const b = this.owner(id);
+    const off = b.recordOffset(id);
+    return b.decodeAt(id, off);
+  }
+
+  private decodeAt(id: number, off: number): BtfType {
+    const dv = this.view;
+    const le = this.littleEndian;
+    const nameOff = dv.getUint32(off, le);
+    const info = dv.getUint32(off + 4, le);
+    const st = dv.getUint32(off + 8, le);
+    const kind = infoKind(info);
+    const vlen = infoVlen(info);
+    const p = off + BTF_TYPE_COMMON;
+    switch (kind) {
+      case BtfKind.Int: return { id, nameOff, info, kind, size: st, intData: dv.getUint32(p, le) };
+      case BtfKind.Ptr:
+      case BtfKind.Typedef:
+      case BtfKind.Volatile:
+      case BtfKind.Const:
+      case BtfKind.Restrict:
+      case BtfKind.Func:
+      case BtfKind.TypeTag:
+        return { id, nameOff, info, kind, type: st };
+      case BtfKind.Array:
+        return { id, nameOff, info, kind, size: st, elemType: dv.getUint32(p, le), indexType: dv.getUint32(p + 4, le), nelems: dv.getUint32(p + 8, le) };
+      case BtfKind.Struct:
+      case BtfKind.Union: {
+        const members: BtfMember[] = new Array<BtfMember>(vlen);
+        for (let i = 0; i < vlen; i++) {
+          const q = p + i * 12;
+          members[i] = { nameOff: dv.getUint32(q, le), type: dv.getUint32(q + 4, le), offset: dv.getUint32(q + 8, le) };
+        }
+        return { id, nameOff, info, kind, size: st, members };
+      }
+      case BtfKind.Enum: {
+        const values: BtfEnumValue[] = new Array<BtfEnumValue>(vlen);
+        for (let i = 0; i < vlen; i++) {
+          const q = p + i * 8;
+          values[i] = { nameOff: dv.getUint32(q, le), val: dv.getUint32(q + 4, le) };
+        }
+        return { id, nameOff, info, kind, size: st, values };
+      }
+      case BtfKind.Fwd:
+      case BtfKind.Float:
+        return { id, nameOff, info, kind, size: st };
+      case BtfKind.FuncProto: {
+        const params: BtfParam[] = new Array<BtfParam>(vlen);
+        for (let i = 0; i < vlen; i++) {
+          const q = p + i * 8;
+          params[i] = { nameOff: dv.getUint32(q, le), type: dv.getUint32(q + 4, le) };
+        }
+        return { id, nameOff, info, kind, type: st, params };
+      }
+      case BtfKind.Var: return { id, nameOff, info, kind, type: st, linkage: dv.getUint32(p, le) };
+      case BtfKind.Datasec: {
+        const vars: BtfVarSecinfo[] = new Array<BtfVarSecinfo>(vlen);
+        for (let i = 0; i < vlen; i++) {
+          const q = p + i * 12;
+          vars[i] = { type: dv.getUint32(q, le), offset: dv.getUint32(q + 4, le), size: dv.getUint32(q + 8, le) };
+        }
+        return { id, nameOff, info, kind, size: st, vars };
+      }
+      case BtfKind.DeclTag: return { id, nameOff, info, kind, type: st, componentIdx: dv.getInt32(p, le) };
+      case BtfKind.Enum64: {
+        const values: BtfEnum64Value[] = new Array<BtfEnum64Value>(vlen);
+        for (let i = 0; i < vlen; i++) {
+          const q = p + i * 12;
+          values[i] = { nameOff: dv.getUint32(q, le), valLo32: dv.getUint32(q + 4, le), valHi32: dv.getUint32(q + 8, le) };
+        }
+        return { id, nameOff, info, kind, size: st, values };
+      }
+      default:
+        // Unreachable: parse() rejected unknown kinds.
+        throw fail('BTF_BAD_KIND', `unsupported BTF_KIND ${kind}`, { ...this.source, typeId: id, offset: off + 4 });
+    }
+  }
+
+  /** Own types in id order (does not include the base). */
+  *ownTypes(): IterableIterator<BtfType> {
+    for (let i = 0; i < this.typeOffsets.length; i++) {
+      yield this.decodeAt(this.startId + i, this.typeOffsets[i] as number);
+    }
+  }
+
+  /** Ids of all types (base included) with this name, optionally of one kind. */
+  findByName(name: string, kind?: BtfKind): number[] {
+    const fromBase = this.base ? this.base.findByName(name, kind) : [];
+    if (!this.nameIndex) this.nameIndex = this.buildNameIndex();
+    const own = this.nameIndex.get(name) ?? [];
+    const ids = fromBase.concat(own);
+    return kind === undefined ? ids : ids.filter((id) => this.kind(id) === kind);
+  }
+
+  private buildNameIndex(): Map<string, number[]> {
+    const idx = new Map<string, number[]>();
+    for (let i = 0; i < this.typeOffsets.length; i++) {
+      const id = this.startId + i;
+      const nameOff = this.view.getUint32(this.typeOffsets[i] as number, this.littleEndian);
+      if (nameOff === 0) continue;
+      const name = this.strOrUndefined(nameOff);
+      if (name === undefined || name === '') continue;
+      const list = idx.get(name);
+      if (list) list.push(id);
+      else idx.set(name, [id]);
+    }
+    return idx;
+  }
+}
+
+export function parseBtf(bytes: Uint8Array, opts: ParseBtfOptions = {}): Btf {
+  return Btf.parse(bytes, opts);
+}

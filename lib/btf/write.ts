@@ -1,0 +1,124 @@
+/**
+ * Encodes BTF from records. The header keeps the input's extra bytes (hdr_len > 24),
+ * types are laid out first and strings right after them, as pahole, libbpf and the
+ * kernel write it, so a parse → write round trip of real BTF gives the same bytes.
+ */
+import { BtfFormatError } from '../errors.js';
+import { dataViewOf } from '../bytes.js';
+import { BtfKind, extraSize, kindName } from './kinds.js';
+import { BTF_HEADER_MIN, BTF_MAGIC, BTF_TYPE_COMMON, BTF_VERSION, infoKind, infoVlen } from './wire.js';
+import type { BtfType } from './types.js';
+import type { Btf } from './btf.js';
+
+export interface BtfDraft {
+  littleEndian: boolean;
+  /** Own types only, in id order (for split BTF, starting at the base's type count). */
+  types: readonly BtfType[];
+  /** Own string section bytes. */
+  strings: Uint8Array;
+  /** Header bytes past the first 24 (kept from a parsed input), default none. */
+  headerExtra?: Uint8Array;
+}
+
+function recordSize(t: BtfType): number {
+  if (t.kind === BtfKind.Unkn) {
+    throw new BtfFormatError('BTF_BAD_KIND', 'void (kind 0) cannot be written as a type', { typeId: t.id });
+  }
+  return BTF_TYPE_COMMON + extraSize(t.kind, infoVlen(t.info));
+}
+
+function itemCount(t: BtfType): number | undefined {
+  switch (t.kind) {
+    case BtfKind.Struct:
+    case BtfKind.Union: return t.members.length;
+    case BtfKind.Enum:
+    case BtfKind.Enum64: return t.values.length;
+    case BtfKind.FuncProto: return t.params.length;
+    case BtfKind.Datasec: return t.vars.length;
+    default: return undefined;
+  }
+}
+
+export function writeBtf(draft: BtfDraft): Uint8Array {
+  const extra = draft.headerExtra ?? new Uint8Array(0);
+  const hdrLen = BTF_HEADER_MIN + extra.length;
+  let typeLen = 0;
+  for (const t of draft.types) {
+    if (infoKind(t.info) !== t.kind) {
+      throw new BtfFormatError('BTF_BAD_KIND', `info word says ${kindName(infoKind(t.info))} but the record is ${kindName(t.kind)}`, { typeId: t.id });
+    }
+    const n = itemCount(t);
+    if (n !== undefined && n !== infoVlen(t.info)) {
+      throw new BtfFormatError('BTF_BAD_VLEN', `vlen ${infoVlen(t.info)} in info does not match ${n} entries`, { typeId: t.id });
+    }
+    typeLen += recordSize(t);
+  }
+  const strLen = draft.strings.length;
+  const out = new Uint8Array(hdrLen + typeLen + strLen);
+  const dv = dataViewOf(out);
+  const le = draft.littleEndian;
+  dv.setUint16(0, BTF_MAGIC, le);
+  dv.setUint8(2, BTF_VERSION);
+  dv.setUint8(3, 0);
+  dv.setUint32(4, hdrLen, le);
+  dv.setUint32(8, 0, le);
+  dv.setUint32(12, typeLen, le);
+  dv.setUint32(16, typeLen, le);
+  dv.setUint32(20, strLen, le);
+  out.set(extra, BTF_HEADER_MIN);
+  let p = hdrLen;
+  const u32 = (v: number): void => { dv.setUint32(p, v >>> 0, le); p += 4; };
+  for (const t of draft.types) {
+    u32(t.nameOff);
+    u32(t.info);
+    switch (t.kind) {
+      case BtfKind.Int: u32(t.size); u32(t.intData); break;
+      case BtfKind.Ptr:
+      case BtfKind.Typedef:
+      case BtfKind.Volatile:
+      case BtfKind.Const:
+      case BtfKind.Restrict:
+      case BtfKind.Func:
+      case BtfKind.TypeTag: u32(t.type); break;
+      case BtfKind.Array: u32(t.size); u32(t.elemType); u32(t.indexType); u32(t.nelems); break;
+      case BtfKind.Struct:
+      case BtfKind.Union:
+        u32(t.size);
+        for (const m of t.members) { u32(m.nameOff); u32(m.type); u32(m.offset); }
+        break;
+      case BtfKind.Enum:
+        u32(t.size);
+        for (const v of t.values) { u32(v.nameOff); u32(v.val); }
+        break;
+      case BtfKind.Fwd:
+      case BtfKind.Float: u32(t.size); break;
+      case BtfKind.FuncProto:
+        u32(t.type);
+        for (const a of t.params) { u32(a.nameOff); u32(a.type); }
+        break;
+      case BtfKind.Var: u32(t.type); u32(t.linkage); break;
+      case BtfKind.Datasec:
+        u32(t.size);
+        for (const v of t.vars) { u32(v.type); u32(v.offset); u32(v.size); }
+        break;
+      case BtfKind.DeclTag: u32(t.type); dv.setInt32(p, t.componentIdx, le); p += 4; break;
+      case BtfKind.Enum64:
+        u32(t.size);
+        for (const v of t.values) { u32(v.nameOff); u32(v.valLo32); u32(v.valHi32); }
+        break;
+      case BtfKind.Unkn: break;
+    }
+  }
+  out.set(draft.strings, p);
+  return out;
+}
+
+/** Re-encode a parsed Btf from its decoded records (round trip). */
+export function rewriteBtf(btf: Btf): Uint8Array {
+  return writeBtf({
+    littleEndian: btf.littleEndian,
+    types: Array.from(btf.ownTypes()),
+    strings: btf.strings,
+    headerExtra: btf.header.extra,
+  });
+}

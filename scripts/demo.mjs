@@ -1,0 +1,28 @@
+#!/usr/bin/env node
+// `npm run demo`: run modbtf on the sample module shipped in test/fixtures (Debian's
+// tcp_bbr.ko.xz of 6.12.107) over the vmlinux BTF of the same kernel, and show
+// what each step prints. Nothing outside the repository is read or written.
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { dirname, join, relative } from 'node:path';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const fx = (p) => relative(process.cwd(), join(root, 'test/fixtures', p)) || '.';
+const cli = join(root, 'dist/cli/main.js');
+const module = fx('modules/tcp_bbr.ko.xz');
+const vmlinux107 = fx('btf/vmlinux-6.12.107.btf.gz');
+
+function step(title, args, { head } = {}) {
+  console.log(`\n## ${title}\n$ modbtf ${args.join(' ')}${head ? ` | head -${head}` : ''}`);
+  const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', maxBuffer: 1 << 30 });
+  const out = head ? r.stdout.split('\n').slice(0, head).join('\n') + '\n' : r.stdout;
+  process.stdout.write(out);
+  if (r.stderr) process.stderr.write(r.stderr);
+  if (r.status !== 0) {
+    console.error(`demo: step failed with exit status ${r.status}`);
+    process.exit(1);
+  }
+}
+
+console.log(`Sample: ${module} (Debian linux-image-6.12.107+deb12-amd64, signed, xz-compressed)`);
+step('The module\'s split BTF over vmlinux 6.12.107, as bpftool prints it', ['dump', '--base', vmlinux107, module], { head: 25 });

@@ -1,0 +1,74 @@
+#!/usr/bin/env zx
+// `npm run test:e2e`: checks against real Debian kernel material and the real C tools.
+// Run as root on Debian 12: installs what it needs with apt-get, unpacks the kernel
+// packages into $MODBTF_CACHE (default /var/cache/modbtf), then runs each check.
+// Closes with `N passed, M failed`; exit status 1 when any check failed.
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+$.verbose = false;
+const root = path.resolve(__dirname, '..');
+const cache = process.env.MODBTF_CACHE ?? '/var/cache/modbtf';
+const debs = join(cache, 'debs');
+const unpacked = join(cache, 'root');
+const KVER_OLD = '6.12.107+deb12-amd64';
+const KVER_NEW = '6.12.117+deb12-amd64';
+const PACKAGES = ['bpftool', 'xz-utils', 'zstd', 'llvm', 'binutils', 'libbpf-dev', 'gcc', 'libc6-dev', 'make'];
+const KERNEL_DEBS = [
+  `linux-image-${KVER_OLD}-unsigned`,
+  `linux-headers-${KVER_OLD}`,
+  `linux-headers-${KVER_NEW}`,
+];
+
+function log(msg) { console.log(`[e2e ${new Date().toISOString().slice(11, 19)}] ${msg}`); }
+
+async function setup() {
+  if (process.getuid && process.getuid() !== 0) throw new Error('e2e needs root (apt-get install)');
+  log('apt-get update');
+  await $`apt-get update -qq`;
+  log(`apt-get install ${PACKAGES.join(' ')}`);
+  await $({ env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } })`apt-get install -y -qq --no-install-recommends ${PACKAGES}`;
+  mkdirSync(debs, { recursive: true });
+  mkdirSync(unpacked, { recursive: true });
+  for (const pkg of KERNEL_DEBS) {
+    if (!readdirSync(debs).some((f) => f.startsWith(`${pkg}_`))) {
+      log(`apt-get download ${pkg}`);
+      // apt's sandbox user cannot write to root's cache directory; download as root.
+      await $({ cwd: debs })`apt-get download -o APT::Sandbox::User=root ${pkg}`;
+    }
+    const deb = readdirSync(debs).find((f) => f.startsWith(`${pkg}_`));
+    const stamp = join(unpacked, `.${deb}.unpacked`);
+    if (!existsSync(stamp)) {
+      log(`unpack ${deb}`);
+      await $`dpkg-deb -x ${join(debs, deb)} ${unpacked}`;
+      await $`touch ${stamp}`;
+    }
+  }
+}
+
+const checks = [];
+function check(name, argv) { checks.push({ name, argv }); }
+
+const modulesTree = join(unpacked, 'lib/modules', KVER_OLD);
+const vmlinuxOld = join(unpacked, 'usr/src', `linux-headers-${KVER_OLD}`, 'vmlinux');
+const vmlinuxNew = join(unpacked, 'usr/src', `linux-headers-${KVER_NEW}`, 'vmlinux');
+
+check('round trip of every module BTF (issue 3)', ['scripts/corpus-roundtrip.mjs', '--vmlinux', vmlinuxOld, modulesTree]);
+check('dump equals bpftool 7.1 on 40 modules', ['scripts/compare-bpftool.mjs', '--tree', modulesTree, '--vmlinux', vmlinuxOld]);
+check('dump equals bpftool 7.1 on vmlinux', ['scripts/compare-bpftool.mjs', '--vmlinux-only', '--vmlinux', vmlinuxOld]);
+check('fuzz 10000 mutated inputs', ['scripts/fuzz.mjs', '--seed', '1', '--runs', '10000']);
+
+await setup();
+let passed = 0, failed = 0;
+for (const c of checks) {
+  const script = join(root, c.argv[0]);
+  if (!existsSync(script)) { log(`MISSING ${c.name}: ${c.argv[0]} does not exist`); failed++; continue; }
+  log(`RUN ${c.name}`);
+  const t0 = Date.now();
+  const r = await $({ cwd: root, nothrow: true, verbose: true })`node ${script} ${c.argv.slice(1)}`;
+  const secs = ((Date.now() - t0) / 1000).toFixed(1);
+  if (r.exitCode === 0) { passed++; log(`PASS ${c.name} (${secs} s)`); }
+  else { failed++; log(`FAIL ${c.name} (exit ${r.exitCode}, ${secs} s)`); }
+}
+console.log(`${passed} passed, ${failed} failed`);
+process.exitCode = failed > 0 ? 1 : 0;
