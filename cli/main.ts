@@ -5,7 +5,10 @@
  */
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
+import { checkCommand } from './commands/check.js';
+import { distillCommand } from './commands/distill.js';
 import { dumpCommand } from './commands/dump.js';
+import { relocateCommand } from './commands/relocate.js';
 import { EXIT_INPUT } from './exit.js';
 
 const EPILOG = `Exit status: 0 success; 1 problems found (e.g. a module will lose its BTF);
@@ -19,6 +22,9 @@ await yargs(hideBin(process.argv))
   .usage('$0 <command> [options]\n\nMake kernel module BTF durable: distilled base BTF (.BTF.base), .BTF_ids, relocation checks.')
   .option('verbose', { alias: 'v', type: 'boolean', default: false, global: true, describe: 'more detail on errors' })
   .command(dumpCommand)
+  .command(distillCommand)
+  .command(relocateCommand)
+  .command(checkCommand)
   .demandCommand(1, 'Name a command; see the list above.')
   .strict()
   .recommendCommands()

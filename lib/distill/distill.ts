@@ -32,18 +32,74 @@ import { idSlotCount, idSlotPos } from './raw.js';
 
 export interface DistillResult {
   /** Raw distilled base BTF (standalone, ids from 1). */
-  base: Uint8Array;
+  readonly base: Uint8Array;
   /** Raw new split BTF over `base`. */
-  split: Uint8Array;
+  readonly split: Uint8Array;
   /**
    * Old id (split-over-original-base numbering, 0 .. split.typeCount-1) to new id
    * (split-over-distilled-base numbering); 0 for void and for base types not needed.
+   * Built on first access (it is as long as the whole original id space).
    */
-  idMap: Uint32Array;
+  readonly idMap: Uint32Array;
   /** Type count of the distilled base (btf__type_cnt: types + 1). */
-  baseTypeCount: number;
+  readonly baseTypeCount: number;
   /** Type count of the new split over the distilled base (btf__type_cnt). */
-  splitTypeCount: number;
+  readonly splitTypeCount: number;
+  /** The needed base ids, ascending (those with a non-zero idMap entry below the split). */
+  readonly neededBaseIds: Uint32Array;
+  /** One old id mapped as idMap would (0 for unneeded base ids and out-of-range ids). */
+  mapId(oldId: number): number;
+}
+
+class Distilled implements DistillResult {
+  private map: Uint32Array | undefined;
+  constructor(
+    readonly base: Uint8Array,
+    readonly split: Uint8Array,
+    readonly baseTypeCount: number,
+    readonly splitTypeCount: number,
+    readonly neededBaseIds: Uint32Array,
+    private readonly neededNewIds: Uint32Array,
+    private readonly splitStart: number,
+    private readonly typeCount: number,
+  ) {}
+
+  get idMap(): Uint32Array {
+    if (this.map) return this.map;
+    const m = new Uint32Array(this.typeCount);
+    const ids = this.neededBaseIds;
+    for (let i = 0; i < ids.length; i++) m[ids[i] as number] = this.neededNewIds[i] as number;
+    const diff = this.splitStart - this.baseTypeCount;
+    for (let id = this.splitStart; id < this.typeCount; id++) m[id] = id - diff;
+    this.map = m;
+    return m;
+  }
+
+  mapId(oldId: number): number {
+    if (!Number.isInteger(oldId) || oldId <= 0 || oldId >= this.typeCount) return 0;
+    if (oldId >= this.splitStart) return oldId - (this.splitStart - this.baseTypeCount);
+    const ids = this.neededBaseIds;
+    let lo = 0;
+    let hi = ids.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const v = ids[mid] as number;
+      if (v === oldId) return this.neededNewIds[mid] as number;
+      if (v < oldId) lo = mid + 1; else hi = mid - 1;
+    }
+    return 0;
+  }
+}
+
+/**
+ * Mark/new-id scratch over the base id space, reused across calls: a fresh 100k-entry
+ * array per module costs more (allocation, page faults) than a small module's whole
+ * distill. Entries touched by a call are cleared before it returns.
+ */
+let scratch = new Uint32Array(0);
+function scratchFor(n: number): Uint32Array {
+  if (scratch.length < n) scratch = new Uint32Array(n + (n >>> 3));
+  return scratch;
 }
 
 /** One BTF blob of the split's chain: where its records and strings live. */
@@ -212,324 +268,329 @@ export function distill(base: Btf, split: Btf): DistillResult {
   };
   const recOff = (l: Layer, id: number): number => l.btf.typeOffsets[id - l.startId] as number;
 
-  // ---- 1. mark needed base ids (idMap doubles as the mark: idMap[id] = id) ----------
-  const idMap = new Uint32Array(n);
+  // ---- 1. mark needed base ids (map[id] = id; later map[id] = new id) ---------------
+  const map = scratchFor(splitStart);
   const marked: number[] = [];
-  // Explicit DFS stack (pre-order, same visiting order as libbpf's recursion).
-  let fLayer: Layer[] = [];
-  let fId: number[] = [];
-  let fRec: number[] = [];
-  let fKind: number[] = [];
-  let fCnt: number[] = [];
-  let fSlot: number[] = [];
-  let sp = 0;
-
-  const badId = (id: number, from: number): DistillError =>
-    new DistillError('DISTILL_BAD_TYPE_ID', `type [${from}] refers to type id ${id}, past the last type ${n - 1}`, { ...split.source, typeId: from });
-
-  /**
-   * First sight of base type `id` (0 < id < splitStart, not yet marked): check its kind,
-   * mark it and, unless it is a named STRUCT/UNION, push a frame to walk its references.
-   */
-  const mark = (id: number): void => {
-    const l = typeLayer(id);
-    const off = recOff(l, id);
-    const info = l.view.getUint32(off + 4, le);
-    const kind = infoKind(info);
-    switch (kind) {
-      case BtfKind.Int:
-      case BtfKind.Float:
-      case BtfKind.Fwd:
-      case BtfKind.Array:
-      case BtfKind.Struct:
-      case BtfKind.Union:
-      case BtfKind.Typedef:
-      case BtfKind.Enum:
-      case BtfKind.Enum64:
-      case BtfKind.Ptr:
-      case BtfKind.Const:
-      case BtfKind.Restrict:
-      case BtfKind.Volatile:
-      case BtfKind.FuncProto:
-      case BtfKind.TypeTag:
-        break;
-      default:
-        throw new DistillError(
-          'DISTILL_ILLEGAL_BASE_REF',
-          `unexpected reference to base type [${id}] of kind ${kindName(kind)} when creating distilled base BTF`,
-          { ...base.source, typeId: id },
-          kind,
-        );
-    }
-    idMap[id] = id;
-    marked.push(id);
-    if ((kind === BtfKind.Struct || kind === BtfKind.Union) && l.view.getUint32(off, le) !== 0) return;
-    const cnt = idSlotCount(kind, infoVlen(info));
-    if (cnt === 0) return;
-    fLayer[sp] = l; fId[sp] = id; fRec[sp] = off; fKind[sp] = kind; fCnt[sp] = cnt; fSlot[sp] = 0;
-    sp++;
-  };
-
-  /** Run the walk until the stack is empty (pre-order, like libbpf's recursion). */
-  const drain = (): void => {
-    while (sp > 0) {
-      const t = sp - 1;
-      const slot = fSlot[t] as number;
-      if (slot >= (fCnt[t] as number)) { sp--; continue; }
-      fSlot[t] = slot + 1;
-      const l = fLayer[t] as Layer;
-      const id = l.view.getUint32((fRec[t] as number) + idSlotPos(fKind[t] as number, slot), le);
-      if (id === 0) continue;
-      if (id >= splitStart) {
-        if (id >= n) throw badId(id, fId[t] as number);
-        continue;
-      }
-      if (idMap[id] === 0) mark(id);
-    }
-  };
-
-  const sv = top.view;
-  const sOffs = split.typeOffsets;
-  const nOwn = sOffs.length;
-  for (let k = 0; k < nOwn; k++) {
-    const rec = sOffs[k] as number;
-    const info = sv.getUint32(rec + 4, le);
-    const kind = infoKind(info);
-    const cnt = idSlotCount(kind, infoVlen(info));
-    for (let s = 0; s < cnt; s++) {
-      const id = sv.getUint32(rec + idSlotPos(kind, s), le);
-      if (id === 0) continue;
-      if (id >= splitStart) {
-        if (id >= n) throw badId(id, splitStart + k);
-        continue;
-      }
-      if (idMap[id] !== 0) continue;
-      mark(id);
-      if (sp > 0) drain();
-    }
+  try {
+    return distillInner();
+  } finally {
+    for (let i = 0; i < marked.length; i++) map[marked[i] as number] = 0;
   }
-  // Keep the frame arrays from pinning layers.
-  fLayer = []; fId = []; fRec = []; fKind = []; fCnt = []; fSlot = [];
 
-  // ---- 2./3. classify marked ids in id order; assign new ids -------------------------
-  const ids = Uint32Array.from(marked).sort();
-  const toBase: number[] = [];
-  const toSplit: number[] = [];
-  let baseTypeLen = 0;
-  let copyTypeLen = 0;
-  for (let i = 0; i < ids.length; i++) {
-    const id = ids[i] as number;
-    const l = typeLayer(id);
-    const off = recOff(l, id);
-    const info = l.view.getUint32(off + 4, le);
-    const kind = infoKind(info);
-    const named = l.view.getUint32(off, le) !== 0;
-    switch (kind) {
-      case BtfKind.Int:
-      case BtfKind.Float:
-      case BtfKind.Fwd:
-        toBase.push(id);
-        baseTypeLen += 12 + extraSize(kind, infoVlen(info));
-        break;
-      case BtfKind.Struct:
-      case BtfKind.Union:
-      case BtfKind.Enum:
-      case BtfKind.Enum64:
-        if (named) {
-          if (kind === BtfKind.Enum || kind === BtfKind.Enum64) {
-            const sz = l.view.getUint32(off + 8, le);
-            if (!isPow2Size(sz)) {
-              throw new DistillError('DISTILL_BAD_ENUM_SIZE', `base ${kindName(kind)} [${id}] has byte size ${sz}; a distilled ENUM needs 1, 2, 4 or 8`, { ...base.source, typeId: id }, kind);
-            }
-          }
+  function distillInner(): Distilled {
+    // Explicit DFS stack (pre-order, same visiting order as libbpf's recursion).
+    const fLayer: Layer[] = [];
+    const fId: number[] = [];
+    const fRec: number[] = [];
+    const fKind: number[] = [];
+    const fCnt: number[] = [];
+    const fSlot: number[] = [];
+    let sp = 0;
+
+    const badId = (id: number, from: number): DistillError =>
+      new DistillError('DISTILL_BAD_TYPE_ID', `type [${from}] refers to type id ${id}, past the last type ${n - 1}`, { ...split.source, typeId: from });
+
+    /**
+     * First sight of base type `id` (0 < id < splitStart, not yet marked): check its kind,
+     * mark it and, unless it is a named STRUCT/UNION, push a frame to walk its references.
+     */
+    const mark = (id: number): void => {
+      const l = typeLayer(id);
+      const off = recOff(l, id);
+      const info = l.view.getUint32(off + 4, le);
+      const kind = infoKind(info);
+      switch (kind) {
+        case BtfKind.Int:
+        case BtfKind.Float:
+        case BtfKind.Fwd:
+        case BtfKind.Array:
+        case BtfKind.Struct:
+        case BtfKind.Union:
+        case BtfKind.Typedef:
+        case BtfKind.Enum:
+        case BtfKind.Enum64:
+        case BtfKind.Ptr:
+        case BtfKind.Const:
+        case BtfKind.Restrict:
+        case BtfKind.Volatile:
+        case BtfKind.FuncProto:
+        case BtfKind.TypeTag:
+          break;
+        default:
+          throw new DistillError(
+            'DISTILL_ILLEGAL_BASE_REF',
+            `unexpected reference to base type [${id}] of kind ${kindName(kind)} when creating distilled base BTF`,
+            { ...base.source, typeId: id },
+            kind,
+          );
+      }
+      map[id] = id;
+      marked.push(id);
+      if ((kind === BtfKind.Struct || kind === BtfKind.Union) && l.view.getUint32(off, le) !== 0) return;
+      const cnt = idSlotCount(kind, infoVlen(info));
+      if (cnt === 0) return;
+      fLayer[sp] = l; fId[sp] = id; fRec[sp] = off; fKind[sp] = kind; fCnt[sp] = cnt; fSlot[sp] = 0;
+      sp++;
+    };
+
+    /** Run the walk until the stack is empty (pre-order, like libbpf's recursion). */
+    const drain = (): void => {
+      while (sp > 0) {
+        const t = sp - 1;
+        const slot = fSlot[t] as number;
+        if (slot >= (fCnt[t] as number)) { sp--; continue; }
+        fSlot[t] = slot + 1;
+        const l = fLayer[t] as Layer;
+        const id = l.view.getUint32((fRec[t] as number) + idSlotPos(fKind[t] as number, slot), le);
+        if (id === 0) continue;
+        if (id >= splitStart) {
+          if (id >= n) throw badId(id, fId[t] as number);
+          continue;
+        }
+        if (map[id] === 0) mark(id);
+      }
+    };
+
+    const sv = top.view;
+    const sOffs = split.typeOffsets;
+    const nOwn = sOffs.length;
+    for (let k = 0; k < nOwn; k++) {
+      const rec = sOffs[k] as number;
+      const info = sv.getUint32(rec + 4, le);
+      const kind = infoKind(info);
+      const cnt = idSlotCount(kind, infoVlen(info));
+      for (let s = 0; s < cnt; s++) {
+        const id = sv.getUint32(rec + idSlotPos(kind, s), le);
+        if (id === 0) continue;
+        if (id >= splitStart) {
+          if (id >= n) throw badId(id, splitStart + k);
+          continue;
+        }
+        if (map[id] !== 0) continue;
+        mark(id);
+        if (sp > 0) drain();
+      }
+    }
+
+    // ---- 2./3. classify marked ids in id order; assign new ids -------------------------
+    const ids = Uint32Array.from(marked).sort();
+    const toBase: number[] = [];
+    const toSplit: number[] = [];
+    let baseTypeLen = 0;
+    let copyTypeLen = 0;
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i] as number;
+      const l = typeLayer(id);
+      const off = recOff(l, id);
+      const info = l.view.getUint32(off + 4, le);
+      const kind = infoKind(info);
+      const named = l.view.getUint32(off, le) !== 0;
+      switch (kind) {
+        case BtfKind.Int:
+        case BtfKind.Float:
+        case BtfKind.Fwd:
           toBase.push(id);
-          baseTypeLen += 12;
-        } else {
+          baseTypeLen += 12 + extraSize(kind, infoVlen(info));
+          break;
+        case BtfKind.Struct:
+        case BtfKind.Union:
+        case BtfKind.Enum:
+        case BtfKind.Enum64:
+          if (named) {
+            if (kind === BtfKind.Enum || kind === BtfKind.Enum64) {
+              const sz = l.view.getUint32(off + 8, le);
+              if (!isPow2Size(sz)) {
+                throw new DistillError('DISTILL_BAD_ENUM_SIZE', `base ${kindName(kind)} [${id}] has byte size ${sz}; a distilled ENUM needs 1, 2, 4 or 8`, { ...base.source, typeId: id }, kind);
+              }
+            }
+            toBase.push(id);
+            baseTypeLen += 12;
+          } else {
+            toSplit.push(id);
+            copyTypeLen += 12 + extraSize(kind, infoVlen(info));
+          }
+          break;
+        default:
           toSplit.push(id);
           copyTypeLen += 12 + extraSize(kind, infoVlen(info));
-        }
-        break;
-      default:
-        toSplit.push(id);
-        copyTypeLen += 12 + extraSize(kind, infoVlen(info));
-        break;
-    }
-  }
-  const dBaseCount = toBase.length + 1; // btf__type_cnt of the distilled base
-  for (let i = 0; i < toBase.length; i++) idMap[toBase[i] as number] = i + 1;
-  const firstCopyId = dBaseCount + nOwn;
-  for (let i = 0; i < toSplit.length; i++) idMap[toSplit[i] as number] = firstCopyId + i;
-  const diff = splitStart - dBaseCount;
-  for (let id = splitStart; id < n; id++) idMap[id] = id - diff;
-
-  // ---- string plumbing ---------------------------------------------------------------
-  let strBytes: Uint8Array = bottom.bytes;
-  let strStartAbs = 0;
-  let strEndAbs = 0;
-  /** Locate the NUL-terminated string at `off`; sets strBytes/strStartAbs/strEndAbs. */
-  const locateStr = (off: number, from: number): void => {
-    let l: Layer | undefined;
-    for (let i = 0; i < layers.length; i++) {
-      const c = layers[i] as Layer;
-      if (off >= c.startStrOff) { l = c; break; }
-    }
-    if (l === undefined || off - l.startStrOff >= l.strLen) {
-      throw new DistillError('DISTILL_BAD_STRING', `type [${from}] has invalid string offset ${off}`, { ...split.source, typeId: from });
-    }
-    const start = l.strStart + (off - l.startStrOff);
-    const end = l.strStart + l.strLen;
-    const lb = l.bytes;
-    let nul = start;
-    while (nul < end && lb[nul] !== 0) nul++;
-    if (nul >= end) {
-      throw new DistillError('DISTILL_BAD_STRING', `type [${from}] has a name at offset ${off} without a terminating NUL`, { ...split.source, typeId: from });
-    }
-    strBytes = l.bytes;
-    strStartAbs = start;
-    strEndAbs = nul;
-  };
-
-  // ---- distilled base -----------------------------------------------------------------
-  const baseStrs = new StrTable(1024, 64, true);
-  const baseCache = new Map<number, number>();
-  const baseStr = (off: number, from: number): number => {
-    if (off === 0) return 0;
-    const hit = baseCache.get(off);
-    if (hit !== undefined) return hit;
-    locateStr(off, from);
-    const h = hashBytes(strBytes, strStartAbs, strEndAbs);
-    let r = baseStrs.find(strBytes, strStartAbs, strEndAbs, h);
-    if (r < 0) r = baseStrs.append(strBytes, strStartAbs, strEndAbs, h);
-    baseCache.set(off, r);
-    return r;
-  };
-
-  const bTypes = new Uint8Array(baseTypeLen);
-  const bv = dataViewOf(bTypes);
-  let p = 0;
-  for (let i = 0; i < toBase.length; i++) {
-    const id = toBase[i] as number;
-    const l = typeLayer(id);
-    const off = recOff(l, id);
-    const info = l.view.getUint32(off + 4, le);
-    const kind = infoKind(info);
-    const nameOff = l.view.getUint32(off, le);
-    if (kind === BtfKind.Int || kind === BtfKind.Float || kind === BtfKind.Fwd) {
-      const sz = 12 + extraSize(kind, infoVlen(info));
-      bTypes.set(l.bytes.subarray(off, off + sz), p);
-      bv.setUint32(p, baseStr(nameOff, id), le);
-      if (kind === BtfKind.Fwd) {
-        // libbpf remaps FWD's size/type slot like a type id (0 in practice).
-        const v = bv.getUint32(p + 8, le);
-        if (v !== 0 && v < n && idMap[v] !== 0) bv.setUint32(p + 8, idMap[v] as number, le);
+          break;
       }
-      p += sz;
-    } else {
-      const outKind = kind === BtfKind.Enum64 ? BtfKind.Enum : kind;
-      bv.setUint32(p, baseStr(nameOff, id), le);
-      bv.setUint32(p + 4, makeInfo(outKind, 0, false), le);
-      bv.setUint32(p + 8, l.view.getUint32(off + 8, le), le);
-      p += 12;
     }
-  }
-  const baseStrBytes = baseStrs.bytes();
-  const baseOut = assemble(le, bTypes, baseStrBytes);
+    const dBaseCount = toBase.length + 1; // btf__type_cnt of the distilled base
+    for (let i = 0; i < toBase.length; i++) map[toBase[i] as number] = i + 1;
+    const firstCopyId = dBaseCount + nOwn;
+    for (let i = 0; i < toSplit.length; i++) map[toSplit[i] as number] = firstCopyId + i;
+    const diff = splitStart - dBaseCount;
+    /** libbpf btf_update_distilled_type_ids: mapped base ids, split ids shifted down. */
+    const remap = (v: number): number => {
+      if (v >= splitStart) return v - diff;
+      const m = map[v] as number;
+      return m !== 0 ? m : v;
+    };
 
-  // ---- new split ----------------------------------------------------------------------
-  const splitStrBase = baseStrBytes.length; // own offsets continue after D's strings
-  const ownStrs = new StrTable(Math.max(1024, top.strLen), top.strLen >>> 4, false);
-  // Cache by source offset (libbpf's str_off_map): own offsets exactly (a typed array
-  // the size of the split's string section), base offsets in a small map.
-  const ownCache = new Int32Array(top.strLen);
-  const ownStart = top.startStrOff;
-  const baseOffCache = new Map<number, number>();
-  const splitStrLookup = (off: number, from: number): number => {
-    locateStr(off, from);
-    const h = hashBytes(strBytes, strStartAbs, strEndAbs);
-    const r = baseStrs.find(strBytes, strStartAbs, strEndAbs, h);
-    if (r >= 0) return r;
-    let own = ownStrs.find(strBytes, strStartAbs, strEndAbs, h);
-    if (own < 0) own = ownStrs.append(strBytes, strStartAbs, strEndAbs, h);
-    return splitStrBase + own;
-  };
-  const splitStr = (off: number, from: number): number => {
-    const rel = off - ownStart;
-    if (rel >= 0) {
-      const hit = ownCache[rel];
-      if (hit !== undefined && hit !== 0) return hit - 1;
-      const r = splitStrLookup(off, from);
-      ownCache[rel] = r + 1;
+    // ---- string plumbing ---------------------------------------------------------------
+    let strBytes: Uint8Array = bottom.bytes;
+    let strStartAbs = 0;
+    let strEndAbs = 0;
+    /** Locate the NUL-terminated string at `off`; sets strBytes/strStartAbs/strEndAbs. */
+    const locateStr = (off: number, from: number): void => {
+      let l: Layer | undefined;
+      for (let i = 0; i < layers.length; i++) {
+        const c = layers[i] as Layer;
+        if (off >= c.startStrOff) { l = c; break; }
+      }
+      if (l === undefined || off - l.startStrOff >= l.strLen) {
+        throw new DistillError('DISTILL_BAD_STRING', `type [${from}] has invalid string offset ${off}`, { ...split.source, typeId: from });
+      }
+      const start = l.strStart + (off - l.startStrOff);
+      const end = l.strStart + l.strLen;
+      const lb = l.bytes;
+      let nul = start;
+      while (nul < end && lb[nul] !== 0) nul++;
+      if (nul >= end) {
+        throw new DistillError('DISTILL_BAD_STRING', `type [${from}] has a name at offset ${off} without a terminating NUL`, { ...split.source, typeId: from });
+      }
+      strBytes = l.bytes;
+      strStartAbs = start;
+      strEndAbs = nul;
+    };
+
+    // ---- distilled base -----------------------------------------------------------------
+    const baseStrs = new StrTable(1024, 64, true);
+    const baseCache = new Map<number, number>();
+    const baseStr = (off: number, from: number): number => {
+      if (off === 0) return 0;
+      const hit = baseCache.get(off);
+      if (hit !== undefined) return hit;
+      locateStr(off, from);
+      const h = hashBytes(strBytes, strStartAbs, strEndAbs);
+      let r = baseStrs.find(strBytes, strStartAbs, strEndAbs, h);
+      if (r < 0) r = baseStrs.append(strBytes, strStartAbs, strEndAbs, h);
+      baseCache.set(off, r);
       return r;
-    }
-    const hit = baseOffCache.get(off);
-    if (hit !== undefined) return hit;
-    const r = splitStrLookup(off, from);
-    baseOffCache.set(off, r);
-    return r;
-  };
+    };
 
-  const ownTypes = split.typesBytes;
-  const sTypes = new Uint8Array(ownTypes.length + copyTypeLen);
-  sTypes.set(ownTypes, 0);
-  let q = ownTypes.length;
-  for (let i = 0; i < toSplit.length; i++) {
-    const id = toSplit[i] as number;
-    const l = typeLayer(id);
-    const off = recOff(l, id);
-    const info = l.view.getUint32(off + 4, le);
-    const sz = 12 + extraSize(infoKind(info), infoVlen(info));
-    sTypes.set(l.bytes.subarray(off, off + sz), q);
-    q += sz;
-  }
-  const ov = dataViewOf(sTypes);
-  const total = nOwn + toSplit.length;
-  const str = (pos: number, from: number): void => {
-    const v = ov.getUint32(pos, le);
-    if (v !== 0) ov.setUint32(pos, splitStr(v, from), le);
-  };
-  const tid = (pos: number): void => {
-    const v = ov.getUint32(pos, le);
-    if (v === 0) return;
-    const m = idMap[v] as number;
-    if (m !== 0) ov.setUint32(pos, m, le);
-  };
-  // Records in order; per record its strings first (libbpf adds them while copying),
-  // ids after (remapping does not touch strings, so the order between them is free).
-  for (let r = 0, rec = 0; r < total; r++) {
-    const info = ov.getUint32(rec + 4, le);
-    const kind = infoKind(info);
-    const vlen = infoVlen(info);
-    const from = r < nOwn ? splitStart + r : (toSplit[r - nOwn] as number);
-    str(rec, from);
-    switch (kind) {
-      case BtfKind.Struct:
-      case BtfKind.Union:
-        for (let m = 0, e = rec + 12; m < vlen; m++, e += 12) { str(e, from); tid(e + 4); }
-        break;
-      case BtfKind.Enum:
-        for (let m = 0, e = rec + 12; m < vlen; m++, e += 8) str(e, from);
-        break;
-      case BtfKind.Enum64:
-        for (let m = 0, e = rec + 12; m < vlen; m++, e += 12) str(e, from);
-        break;
-      case BtfKind.FuncProto:
-        tid(rec + 8);
-        for (let m = 0, e = rec + 12; m < vlen; m++, e += 8) { str(e, from); tid(e + 4); }
-        break;
-      default: {
-        const ic = idSlotCount(kind, vlen);
-        for (let i = 0; i < ic; i++) tid(rec + idSlotPos(kind, i));
+    const bTypes = new Uint8Array(baseTypeLen);
+    const bv = dataViewOf(bTypes);
+    let p = 0;
+    for (let i = 0; i < toBase.length; i++) {
+      const id = toBase[i] as number;
+      const l = typeLayer(id);
+      const off = recOff(l, id);
+      const info = l.view.getUint32(off + 4, le);
+      const kind = infoKind(info);
+      const nameOff = l.view.getUint32(off, le);
+      if (kind === BtfKind.Int || kind === BtfKind.Float || kind === BtfKind.Fwd) {
+        const sz = 12 + extraSize(kind, infoVlen(info));
+        bTypes.set(l.bytes.subarray(off, off + sz), p);
+        bv.setUint32(p, baseStr(nameOff, id), le);
+        if (kind === BtfKind.Fwd) {
+          // libbpf remaps FWD's size/type slot like a type id (0 in practice).
+          const v = bv.getUint32(p + 8, le);
+          if (v !== 0) bv.setUint32(p + 8, remap(v), le);
+        }
+        p += sz;
+      } else {
+        const outKind = kind === BtfKind.Enum64 ? BtfKind.Enum : kind;
+        bv.setUint32(p, baseStr(nameOff, id), le);
+        bv.setUint32(p + 4, makeInfo(outKind, 0, false), le);
+        bv.setUint32(p + 8, l.view.getUint32(off + 8, le), le);
+        p += 12;
       }
     }
-    rec += 12 + extraSize(kind, vlen);
-  }
-  const splitOut = assemble(le, sTypes, ownStrs.bytes());
+    const baseStrBytes = baseStrs.bytes();
+    const baseOut = assemble(le, bTypes, baseStrBytes);
 
-  return {
-    base: baseOut,
-    split: splitOut,
-    idMap,
-    baseTypeCount: dBaseCount,
-    splitTypeCount: dBaseCount + nOwn + toSplit.length,
-  };
+    // ---- new split ----------------------------------------------------------------------
+    const splitStrBase = baseStrBytes.length; // own offsets continue after D's strings
+    const ownStrs = new StrTable(Math.max(1024, top.strLen), top.strLen >>> 4, false);
+    // Cache by source offset (libbpf's str_off_map): own offsets exactly (a typed array
+    // the size of the split's string section), base offsets in a small map.
+    const ownCache = new Int32Array(top.strLen);
+    const ownStart = top.startStrOff;
+    const baseOffCache = new Map<number, number>();
+    const splitStrLookup = (off: number, from: number): number => {
+      locateStr(off, from);
+      const h = hashBytes(strBytes, strStartAbs, strEndAbs);
+      const r = baseStrs.find(strBytes, strStartAbs, strEndAbs, h);
+      if (r >= 0) return r;
+      let own = ownStrs.find(strBytes, strStartAbs, strEndAbs, h);
+      if (own < 0) own = ownStrs.append(strBytes, strStartAbs, strEndAbs, h);
+      return splitStrBase + own;
+    };
+    const splitStr = (off: number, from: number): number => {
+      const rel = off - ownStart;
+      if (rel >= 0) {
+        const hit = ownCache[rel];
+        if (hit !== undefined && hit !== 0) return hit - 1;
+        const r = splitStrLookup(off, from);
+        ownCache[rel] = r + 1;
+        return r;
+      }
+      const hit = baseOffCache.get(off);
+      if (hit !== undefined) return hit;
+      const r = splitStrLookup(off, from);
+      baseOffCache.set(off, r);
+      return r;
+    };
+
+    const ownTypes = split.typesBytes;
+    const sTypes = new Uint8Array(ownTypes.length + copyTypeLen);
+    sTypes.set(ownTypes, 0);
+    let q = ownTypes.length;
+    for (let i = 0; i < toSplit.length; i++) {
+      const id = toSplit[i] as number;
+      const l = typeLayer(id);
+      const off = recOff(l, id);
+      const info = l.view.getUint32(off + 4, le);
+      const sz = 12 + extraSize(infoKind(info), infoVlen(info));
+      sTypes.set(l.bytes.subarray(off, off + sz), q);
+      q += sz;
+    }
+    const ov = dataViewOf(sTypes);
+    const total = nOwn + toSplit.length;
+    const str = (pos: number, from: number): void => {
+      const v = ov.getUint32(pos, le);
+      if (v !== 0) ov.setUint32(pos, splitStr(v, from), le);
+    };
+    const tid = (pos: number): void => {
+      const v = ov.getUint32(pos, le);
+      if (v !== 0) ov.setUint32(pos, remap(v), le);
+    };
+    // Records in order; per record its strings first (libbpf adds them while copying),
+    // ids after (remapping does not touch strings, so the order between them is free).
+    for (let r = 0, rec = 0; r < total; r++) {
+      const info = ov.getUint32(rec + 4, le);
+      const kind = infoKind(info);
+      const vlen = infoVlen(info);
+      const from = r < nOwn ? splitStart + r : (toSplit[r - nOwn] as number);
+      str(rec, from);
+      switch (kind) {
+        case BtfKind.Struct:
+        case BtfKind.Union:
+          for (let m = 0, e = rec + 12; m < vlen; m++, e += 12) { str(e, from); tid(e + 4); }
+          break;
+        case BtfKind.Enum:
+          for (let m = 0, e = rec + 12; m < vlen; m++, e += 8) str(e, from);
+          break;
+        case BtfKind.Enum64:
+          for (let m = 0, e = rec + 12; m < vlen; m++, e += 12) str(e, from);
+          break;
+        case BtfKind.FuncProto:
+          tid(rec + 8);
+          for (let m = 0, e = rec + 12; m < vlen; m++, e += 8) { str(e, from); tid(e + 4); }
+          break;
+        default: {
+          const ic = idSlotCount(kind, vlen);
+          for (let i = 0; i < ic; i++) tid(rec + idSlotPos(kind, i));
+        }
+      }
+      rec += 12 + extraSize(kind, vlen);
+    }
+    const splitOut = assemble(le, sTypes, ownStrs.bytes());
+
+    const newIds = new Uint32Array(ids.length);
+    for (let i = 0; i < ids.length; i++) newIds[i] = map[ids[i] as number] as number;
+    return new Distilled(baseOut, splitOut, dBaseCount, dBaseCount + nOwn + toSplit.length, ids, newIds, splitStart, n);
+  }
 }

@@ -1,11 +1,11 @@
 /**
- * Raw-record field positions, libbpf's btf_field_iter in index form: distill copies
- * records byte for byte and patches type ids and name offsets in place, so it needs
- * where those u32 fields sit inside a record rather than decoded objects.
+ * Type-id field positions in raw records, libbpf's btf_field_iter (BTF_FIELD_ITER_IDS)
+ * in index form: distill reads needed base types and patches copied records in place,
+ * so it needs where those u32 fields sit rather than decoded objects.
  *
- * Differences from lib/btf/fields.ts are deliberate and follow libbpf: FWD's
+ * One difference from lib/btf/fields.ts is deliberate and follows libbpf: FWD's
  * size/type slot counts as a type id (btf_field_iter lists FWD with the reference
- * kinds), and every kind (ARRAY, DATASEC, ... included) has its name offset visited.
+ * kinds), so distill walks and remaps it like libbpf does (it is 0 in valid BTF).
  */
 import { BtfKind } from '../btf/kinds.js';
 
@@ -42,29 +42,5 @@ export function idSlotPos(kind: number, i: number): number {
     case BtfKind.Datasec: return 12 + 12 * i;
     case BtfKind.FuncProto: return i === 0 ? 8 : 8 + 8 * i;
     default: return 8;
-  }
-}
-
-/** Number of string-offset fields (name first, then member/value/param names). */
-export function strSlotCount(kind: number, vlen: number): number {
-  switch (kind) {
-    case BtfKind.Struct:
-    case BtfKind.Union:
-    case BtfKind.Enum:
-    case BtfKind.Enum64:
-    case BtfKind.FuncProto:
-      return 1 + vlen;
-    default: return 1;
-  }
-}
-
-/** Byte position of string-offset field `i` (0 is the type's name). */
-export function strSlotPos(kind: number, i: number): number {
-  if (i === 0) return 0;
-  switch (kind) {
-    case BtfKind.Struct:
-    case BtfKind.Union:
-    case BtfKind.Enum64: return 12 * i;
-    default: return 4 + 8 * i; // ENUM, FUNC_PROTO: 8-byte entries after the 12-byte head
   }
 }

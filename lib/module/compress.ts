@@ -13,8 +13,8 @@
  */
 import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
-import { ExecaError, execa } from 'execa';
-import { ModuleError, ToolError, type ErrorContext } from '../errors.js';
+import { ModuleError, type ErrorContext } from '../errors.js';
+import { MAX_TOOL_OUTPUT, runTool } from '../tool.js';
 
 export type Compression = 'xz' | 'zstd' | 'gzip' | 'none';
 
@@ -22,11 +22,11 @@ export type Compression = 'xz' | 'zstd' | 'gzip' | 'none';
 export const COMPRESSION_SUFFIX: Readonly<Record<Compression, string>> = { xz: '.xz', zstd: '.zst', gzip: '.gz', none: '' };
 
 /**
- * Cap on tool output (and on gunzip output): far above any real module (Debian 6.12's
- * amdgpu.ko is 28 MiB uncompressed), low enough that a decompression bomb fails instead of
+ * Cap on decompressed size: far above any real module (Debian 6.12's amdgpu.ko is
+ * 28 MiB uncompressed), low enough that a decompression bomb fails instead of
  * exhausting memory.
  */
-export const MAX_DECOMPRESSED_BYTES = 1024 * 1024 * 1024;
+export const MAX_DECOMPRESSED_BYTES = MAX_TOOL_OUTPUT;
 
 export interface CompressionOptions {
   /** Path for error context only. */
@@ -52,9 +52,6 @@ export function detectCompression(bytes: Uint8Array): Compression {
   if (startsWith(bytes, GZIP_MAGIC)) return 'gzip';
   return 'none';
 }
-
-/** Debian package that ships each tool, for the "not found" message. */
-const DEBIAN_PACKAGE: Readonly<Record<string, string>> = { xz: 'xz-utils', zstd: 'zstd', gzip: 'gzip' };
 
 const gunzipAsync = promisify(gunzip);
 
@@ -98,41 +95,6 @@ async function gunzipBytes(bytes: Uint8Array, opts: CompressionOptions): Promise
   }
 }
 
-const utf8 = new TextDecoder('utf-8');
-
-function stderrText(x: unknown): string {
-  if (x instanceof Uint8Array) return utf8.decode(x).trimEnd();
-  return typeof x === 'string' ? x.trimEnd() : '';
-}
-
-/** Pipes `input` through `command args...` and returns its stdout. */
-async function runFilter(command: string, tool: string, args: string[], input: Uint8Array, opts: CompressionOptions): Promise<Uint8Array> {
-  const argv = [command, ...args];
-  try {
-    const result = await execa(command, args, {
-      input,
-      encoding: 'buffer',
-      maxBuffer: MAX_DECOMPRESSED_BYTES,
-      // execa strips a trailing "\n" from buffers too; a signed module ends in one.
-      stripFinalNewline: false,
-    });
-    return result.stdout;
-  } catch (err: unknown) {
-    if (!(err instanceof ExecaError)) {
-      throw new ToolError('TOOL_FAILED', `${command} failed: ${err instanceof Error ? err.message : String(err)}`, { tool, argv }, fileContext(opts), { cause: err });
-    }
-    if (err.code === 'ENOENT') {
-      const pkg = DEBIAN_PACKAGE[tool];
-      const hint = pkg !== undefined ? ` (install the Debian package ${pkg})` : '';
-      throw new ToolError('TOOL_NOT_FOUND', `${command} not found${hint}`, { tool, argv }, fileContext(opts), { cause: err });
-    }
-    const stderr = stderrText(err.stderr);
-    const detail: { tool: string; argv: readonly string[]; exitCode?: number; stderr?: string } = { tool, argv, stderr };
-    if (err.exitCode !== undefined) detail.exitCode = err.exitCode;
-    let why: string;
-    if (err.isMaxBuffer) why = `output is larger than ${MAX_DECOMPRESSED_BYTES} bytes`;
-    else if (err.exitCode !== undefined) why = `exit status ${err.exitCode}${stderr !== '' ? `: ${stderr}` : ''}`;
-    else why = err.shortMessage;
-    throw new ToolError('TOOL_FAILED', `${argv.join(' ')} failed: ${why}`, detail, fileContext(opts), { cause: err });
-  }
+function runFilter(command: string, tool: string, args: string[], input: Uint8Array, opts: CompressionOptions): Promise<Uint8Array> {
+  return runTool(command, args, { tool, input, context: fileContext(opts) });
 }

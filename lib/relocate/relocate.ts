@@ -145,10 +145,8 @@ class Relocation {
       // btf_relocate() returns -EINVAL without a message.
       throw new RelocateFailure([bad('RELOC_BAD_NEW_BASE', 'the new base is the distilled base itself', '', [0, 0, 0])]);
     }
-    if (target.base.littleEndian !== split.littleEndian) {
-      throw new RelocateFailure([bad('RELOC_BAD_NEW_BASE', 'the new base and the split BTF differ in byte order',
-        'libbpf: base BTF endianness differs', [0, 0, 0])]);
-    }
+    // No byte-order check: libbpf works on native-order copies and writes the split
+    // back in its own byte order, so a new base of the other byte order is fine.
     this.nD = dist.typeCount;
     this.nTypes = split.typeCount;
     this.nN = target.typeCount;

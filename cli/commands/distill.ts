@@ -1,0 +1,46 @@
+import type { Argv, CommandModule } from 'yargs';
+import { runCommand, EXIT_OK } from '../exit.js';
+import { writeOut } from '../output.js';
+
+interface DistillArgs {
+  module: string;
+  base: string;
+  output: string;
+  verbose: boolean;
+}
+
+export const distillCommand: CommandModule<object, DistillArgs> = {
+  command: 'distill <module>',
+  describe: 'Compute the distilled base (.BTF.base) and new split .BTF of a module, as libbpf btf__distill_base',
+  builder: (y: Argv) =>
+    y
+      .positional('module', { type: 'string', demandOption: true, describe: 'module with .BTF over vmlinux (.ko[.xz|.zst|.gz])' })
+      .option('base', { alias: ['b', 'btf-base', 'btf_base'], type: 'string', demandOption: true, describe: 'vmlinux the module was built against (ELF or raw BTF)' })
+      .option('output', { alias: 'o', type: 'string', demandOption: true, describe: 'directory for <name>.BTF and <name>.BTF.base (raw BTF)' })
+      .example('$0 distill -b /usr/src/linux-headers-$(uname -r)/vmlinux -o out/ mymod.ko', 'writes out/mymod.BTF and out/mymod.BTF.base') as unknown as Argv<DistillArgs>,
+  handler: (argv) =>
+    runCommand(argv.verbose, async () => {
+      const [{ loadBaseBtf, loadBtfFile }, { distill }, { writeFileAtomic }, { mkdir }, path] = await Promise.all([
+        import('../../lib/module/btf-file.js'),
+        import('../../lib/distill/index.js'),
+        import('../../lib/objcopy/atomic.js'),
+        import('node:fs/promises'),
+        import('node:path'),
+      ]);
+      const base = await loadBaseBtf(argv.base);
+      const loaded = await loadBtfFile(argv.module, { base });
+      if (loaded.distilledBase) {
+        const { ModuleError } = await import('../../lib/errors.js');
+        throw new ModuleError('MODULE_HAS_BTF_BASE', 'the module already has .BTF.base (it is distilled); nothing to do', { file: argv.module, section: '.BTF.base' });
+      }
+      const d = distill(base, loaded.btf);
+      const name = path.basename(argv.module).replace(/\.ko(\.xz|\.zst|\.gz)?$/, '');
+      await mkdir(argv.output, { recursive: true });
+      const btfPath = path.join(argv.output, `${name}.BTF`);
+      const basePath = path.join(argv.output, `${name}.BTF.base`);
+      await writeFileAtomic(btfPath, d.split);
+      await writeFileAtomic(basePath, d.base);
+      await writeOut(`${btfPath}: ${d.split.length} bytes (split BTF over the distilled base)\n${basePath}: ${d.base.length} bytes, ${d.baseTypeCount - 1} types\n`);
+      return EXIT_OK;
+    }),
+};

@@ -1,0 +1,83 @@
+/**
+ * Will a module's BTF survive on a given kernel? Computed the way the kernel decides
+ * it at load time (6.11+): relocate `.BTF` over `.BTF.base` onto the kernel's vmlinux
+ * BTF. A module without `.BTF.base` is first distilled against the vmlinux it was
+ * built with, as finalize would do. Unlike the kernel (and libbpf), every problem is
+ * reported, not only the first.
+ */
+import { Btf } from '../btf/btf.js';
+import { distill } from '../distill/index.js';
+import { ModuleError, isModbtfError, type ModbtfError } from '../errors.js';
+import { RelocationTarget, tryRelocate, type RelocateError } from '../relocate/index.js';
+import { loadBtfFile, type LoadedBtf } from './btf-file.js';
+
+export type CheckStatus = 'ok' | 'loses-btf';
+
+export interface ModuleCheck {
+  file: string;
+  status: CheckStatus;
+  /** Whether the module already carried `.BTF.base` (else it was distilled for the check). */
+  hadDistilledBase: boolean;
+  /** Types in the distilled base (matched by name on the target kernel). */
+  distilledTypes: number;
+  /** Every reason relocation fails, in the order libbpf meets them. */
+  failures: RelocateError[];
+  /** The line the kernel (libbpf) prints for the first failure, without newline. */
+  kernelMessage: string | undefined;
+}
+
+export interface CheckOptions {
+  /** vmlinux BTF the module was built against, for modules without `.BTF.base`. */
+  builtWith?: Btf;
+}
+
+const NO_BASE_HINT = 'the module has no .BTF.base; give the vmlinux it was built against (--built-with) so it can be distilled for the check';
+
+/**
+ * Loads a module for check/relocate: over `builtWith` when given; without it the
+ * module must carry `.BTF.base`, and split BTF without one gets that advice.
+ */
+export async function loadModuleBtf(path: string, builtWith: Btf | undefined): Promise<LoadedBtf> {
+  try {
+    return await loadBtfFile(path, builtWith ? { base: builtWith } : {});
+  } catch (err: unknown) {
+    if (!builtWith && isModbtfError(err) && err.code === 'BTF_NEEDS_BASE') {
+      throw new ModuleError('MODULE_NO_BTF_BASE', NO_BASE_HINT, { file: path, section: '.BTF' }, { cause: err });
+    }
+    throw err;
+  }
+}
+
+/** Distilled base and split of a module: its own `.BTF.base`, or distilled now. */
+export function distilledPair(loaded: LoadedBtf, builtWith: Btf | undefined): { base: Btf; split: Btf; hadDistilledBase: boolean } {
+  if (loaded.distilledBase) return { base: loaded.distilledBase, split: loaded.btf, hadDistilledBase: true };
+  if (!builtWith) {
+    throw new ModuleError('MODULE_NO_BTF_BASE', NO_BASE_HINT, { file: loaded.path, section: '.BTF' });
+  }
+  if (loaded.btf.base !== builtWith) {
+    throw new ModuleError('MODULE_WRONG_BASE', 'internal: module BTF must be parsed over the --built-with vmlinux', { file: loaded.path });
+  }
+  const d = distill(builtWith, loaded.btf);
+  const base = Btf.parse(d.base, { file: loaded.path, section: '.BTF.base (distilled)' });
+  const split = Btf.parse(d.split, { file: loaded.path, section: '.BTF (distilled)', base });
+  return { base, split, hadDistilledBase: false };
+}
+
+export function checkModule(loaded: LoadedBtf, target: RelocationTarget, opts: CheckOptions = {}): ModuleCheck {
+  try {
+    const { base, split, hadDistilledBase } = distilledPair(loaded, opts.builtWith);
+    const r = tryRelocate(base, split, target);
+    const failures = r.ok ? [] : r.failure.failures;
+    return {
+      file: loaded.path,
+      status: r.ok ? 'ok' : 'loses-btf',
+      hadDistilledBase,
+      distilledTypes: base.typeCount - 1,
+      failures,
+      kernelMessage: failures[0]?.libbpfMessage.replace(/^libbpf: /, ''),
+    };
+  } catch (err: unknown) {
+    if (isModbtfError(err)) throw (err as ModbtfError).withContext({ file: loaded.path });
+    throw err;
+  }
+}

@@ -1,0 +1,35 @@
+/**
+ * Expanding command-line inputs into module files: plain files as given,
+ * directories recursively (`.ko`, `.ko.xz`, `.ko.zst`, `.ko.gz`, sorted, symlinks to
+ * directories not followed — /lib/modules/<ver>/build points outside the tree).
+ */
+import { readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ModuleError } from '../errors.js';
+
+export const MODULE_FILE = /\.ko(\.xz|\.zst|\.gz)?$/;
+
+async function walkDir(dir: string, out: string[]): Promise<void> {
+  const entries = await readdir(dir, { withFileTypes: true });
+  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  for (const e of entries) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) await walkDir(p, out);
+    else if (e.isFile() && MODULE_FILE.test(e.name)) out.push(p);
+  }
+}
+
+export async function expandModulePaths(inputs: readonly string[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const input of inputs) {
+    let st;
+    try {
+      st = await stat(input);
+    } catch (err: unknown) {
+      throw new ModuleError('IO_NOT_FOUND', 'no such file or directory', { file: input }, { cause: err });
+    }
+    if (st.isDirectory()) await walkDir(input, out);
+    else out.push(input);
+  }
+  return out;
+}

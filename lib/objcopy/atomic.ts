@@ -1,0 +1,57 @@
+/**
+ * Replacing a file so that every reader, and every crash, sees either the old bytes
+ * or the new ones: write a temporary file in the same directory (same filesystem, so
+ * rename is atomic), fsync it, give it the old file's mode, rename it over the target,
+ * fsync the directory. On any failure the temporary file is removed and the target
+ * is untouched. Parallel runs (make -j) on different modules never share a temp name.
+ */
+import { open, rename, stat, unlink, chmod } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { ModuleError } from '../errors.js';
+
+function ioError(code: string, what: string, file: string, err: unknown): ModuleError {
+  const reason = typeof err === 'object' && err !== null && 'code' in err ? `${String((err as { code: unknown }).code)}: ` : '';
+  const msg = err instanceof Error ? err.message : String(err);
+  return new ModuleError(code, `${what}: ${reason}${msg.replace(/^[A-Z]+: /, '')}`, { file }, { cause: err });
+}
+
+export function tempPathFor(target: string): string {
+  return join(dirname(target), `.${basename(target)}.modbtf-${process.pid}-${randomBytes(4).toString('hex')}.tmp`);
+}
+
+export async function writeFileAtomic(target: string, bytes: Uint8Array): Promise<void> {
+  let mode = 0o644;
+  try {
+    mode = (await stat(target)).mode & 0o7777;
+  } catch (err: unknown) {
+    if (!(typeof err === 'object' && err !== null && 'code' in err && err.code === 'ENOENT')) throw ioError('IO_ERROR', 'cannot stat', target, err);
+  }
+  const tmp = tempPathFor(target);
+  let created = false;
+  try {
+    const fh = await open(tmp, 'wx', mode);
+    created = true;
+    try {
+      let off = 0;
+      while (off < bytes.length) {
+        const { bytesWritten } = await fh.write(bytes, off, bytes.length - off);
+        off += bytesWritten;
+      }
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await chmod(tmp, mode);
+    await rename(tmp, target);
+    created = false;
+  } catch (err: unknown) {
+    if (created) await unlink(tmp).catch(() => undefined);
+    throw ioError('IO_WRITE', `cannot write (the file is unchanged)`, target, err);
+  }
+  // Make the rename itself durable; not all filesystems allow fsync on a directory.
+  try {
+    const dh = await open(dirname(target), 'r');
+    try { await dh.sync(); } finally { await dh.close(); }
+  } catch { /* best effort */ }
+}

@@ -1,0 +1,65 @@
+/**
+ * Running the external tools modbtf relies on (xz, zstd, gzip, objcopy) with execa:
+ * argv arrays only, bounded output, and every failure turned into a ToolError that
+ * names the command, exit status and stderr — with the Debian package to install
+ * when the command is missing.
+ */
+import { ExecaError, execa } from 'execa';
+import { ToolError, type ErrorContext } from './errors.js';
+
+/** Cap on tool output: far above any real module, low enough to stop a decompression bomb. */
+export const MAX_TOOL_OUTPUT = 1024 * 1024 * 1024;
+
+const DEBIAN_PACKAGE: Readonly<Record<string, string>> = {
+  xz: 'xz-utils', zstd: 'zstd', gzip: 'gzip', 'llvm-objcopy': 'llvm', objcopy: 'binutils',
+};
+
+export interface RunToolOptions {
+  /** Short tool name for messages and the package hint (`xz`, `llvm-objcopy`...). */
+  tool: string;
+  input?: Uint8Array;
+  context?: ErrorContext;
+  timeoutMs?: number;
+}
+
+const utf8 = new TextDecoder('utf-8');
+
+function stderrText(x: unknown): string {
+  if (x instanceof Uint8Array) return utf8.decode(x).trimEnd();
+  return typeof x === 'string' ? x.trimEnd() : '';
+}
+
+/** Runs `command args...`; resolves to stdout bytes, rejects with a ToolError. */
+export async function runTool(command: string, args: readonly string[], opts: RunToolOptions): Promise<Uint8Array> {
+  const argv = [command, ...args];
+  const ctx = opts.context ?? {};
+  try {
+    const result = await execa(command, args, {
+      ...(opts.input !== undefined ? { input: opts.input } : { stdin: 'ignore' as const }),
+      encoding: 'buffer',
+      maxBuffer: MAX_TOOL_OUTPUT,
+      // execa strips a trailing "\n" from buffers too; a signed module ends in one.
+      stripFinalNewline: false,
+      ...(opts.timeoutMs !== undefined ? { timeout: opts.timeoutMs } : {}),
+    });
+    return result.stdout;
+  } catch (err: unknown) {
+    if (!(err instanceof ExecaError)) {
+      throw new ToolError('TOOL_FAILED', `${command} failed: ${err instanceof Error ? err.message : String(err)}`, { tool: opts.tool, argv }, ctx, { cause: err });
+    }
+    if (err.code === 'ENOENT') {
+      const pkg = DEBIAN_PACKAGE[opts.tool];
+      const hint = pkg !== undefined ? ` (install the Debian package ${pkg})` : '';
+      throw new ToolError('TOOL_NOT_FOUND', `${command} not found${hint}`, { tool: opts.tool, argv }, ctx, { cause: err });
+    }
+    const stderr = stderrText(err.stderr);
+    const detail: { tool: string; argv: readonly string[]; exitCode?: number; stderr?: string } = { tool: opts.tool, argv, stderr };
+    if (err.exitCode !== undefined) detail.exitCode = err.exitCode;
+    let why: string;
+    if (err.isMaxBuffer) why = `output is larger than ${MAX_TOOL_OUTPUT} bytes`;
+    else if (err.timedOut) why = 'timed out';
+    else if (err.exitCode !== undefined) why = `exit status ${err.exitCode}${stderr !== '' ? `: ${stderr}` : ''}`;
+    else why = err.shortMessage;
+    throw new ToolError('TOOL_FAILED', `${argv.join(' ')} failed: ${why}`, detail, ctx, { cause: err });
+  }
+}

@@ -1,0 +1,177 @@
+#!/usr/bin/env node
+// Distill every module of a /lib/modules tree over vmlinux and compare the results
+// with libbpf v1.7.0's (sha256 prefixes in test/fixtures/corpus/corpus-107-to-117.tsv,
+// columns 2 = distilled base, 3 = new split).
+//
+//   npx tsc -p tsconfig.json && node scripts/corpus-distill.mjs [options] [TREE]
+//
+//   TREE            directory searched for *.ko / *.ko.xz (default: the Debian
+//                   6.12.107 image's kernel/ directory under $MODBTF_CACHE/root)
+//   --vmlinux FILE  vmlinux ELF (its .BTF) or a raw/gzipped .BTF blob
+//   --tsv FILE      reference table
+//   --jobs N        parallel decompressions (default: number of CPUs)
+//   --filter STR    only modules whose path contains STR
+//   --show N        list at most N differing modules (default 50)
+//   --top N         also list the N slowest distill() calls (default 0)
+//
+// Decompression (xz -dc) runs in a small pool of child processes; parsing and distill
+// run on the main thread, timed around distill() alone. Prints `N identical, M
+// different`, the differing modules (with the first differing byte of the distilled
+// base when /work/shared/golden/corpus/distilled-bases-107.tar.gz is readable), and
+// median/p90/max/sum distill milliseconds. Exit status 1 when anything differs.
+import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { gunzipSync } from 'node:zlib';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const repo = join(here, '..');
+const { Btf } = await import(join(repo, 'dist/lib/btf/btf.js'));
+const { parseElf, isElf } = await import(join(repo, 'dist/lib/elf/index.js'));
+const { distill } = await import(join(repo, 'dist/lib/distill/index.js'));
+
+const CACHE = process.env.MODBTF_CACHE ?? '/var/cache/modbtf';
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    vmlinux: { type: 'string', default: `${CACHE}/root/usr/src/linux-headers-6.12.107+deb12-amd64/vmlinux` },
+    tsv: { type: 'string', default: join(repo, 'test/fixtures/corpus/corpus-107-to-117.tsv') },
+    golden: { type: 'string', default: '/work/shared/golden/corpus/distilled-bases-107.tar.gz' },
+    jobs: { type: 'string', default: String(Math.max(1, availableParallelism())) },
+    filter: { type: 'string', default: '' },
+    show: { type: 'string', default: '50' },
+    top: { type: 'string', default: '0' },
+  },
+});
+const tree = positionals[0] ?? `${CACHE}/root/lib/modules/6.12.107+deb12-amd64/kernel`;
+
+function* walk(dir) {
+  for (const e of readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) yield* walk(p);
+    else if (e.isFile() && /\.ko(\.xz)?$/.test(e.name)) yield p;
+  }
+}
+
+function loadBtfBlob(file) {
+  let bytes = readFileSync(file);
+  if (bytes[0] === 0x1f && bytes[1] === 0x8b) bytes = gunzipSync(bytes);
+  if (!isElf(bytes)) return bytes;
+  const elf = parseElf(bytes, { file });
+  const sec = elf.sectionByName('.BTF');
+  if (!sec) throw new Error(`${file}: no .BTF section`);
+  return elf.sectionData(sec);
+}
+
+function decompress(file) {
+  if (!file.endsWith('.xz')) return Promise.resolve(readFileSync(file));
+  return new Promise((resolve, reject) => {
+    const child = spawn('xz', ['-dc', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const out = [];
+    let err = '';
+    child.stdout.on('data', (c) => out.push(c));
+    child.stderr.on('data', (c) => { err += c; });
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve(Buffer.concat(out)) : reject(new Error(`xz -dc ${file}: exit ${code}: ${err.trim()}`))));
+  });
+}
+
+const sha16 = (b) => createHash('sha256').update(b).digest('hex').slice(0, 16);
+
+// Reference hashes: module path (relative to kernel/, no .xz) -> [dbase, dsplit].
+const expected = new Map();
+for (const line of readFileSync(values.tsv, 'utf8').split('\n')) {
+  if (!line) continue;
+  const cols = line.split('\t');
+  expected.set(cols[0], [cols[1], cols[2]]);
+}
+
+const vmlinuxPath = existsSync(values.vmlinux) ? values.vmlinux : join(repo, 'test/fixtures/btf/vmlinux-6.12.107.btf.gz');
+const base = Btf.parse(loadBtfBlob(vmlinuxPath), { file: vmlinuxPath });
+const files = [...walk(tree)].filter((f) => f.includes(values.filter));
+const t0 = performance.now();
+
+const times = [];
+const timed = [];
+const diffs = [];
+const errors = [];
+let identical = 0;
+let unknown = 0;
+
+function check(file, ko) {
+  const key = relative(tree, file).replace(/\.xz$/, '');
+  const want = expected.get(key);
+  try {
+    const elf = parseElf(ko, { file });
+    const sec = elf.sectionByName('.BTF');
+    if (!sec) throw new Error('no .BTF section');
+    const split = Btf.parse(elf.sectionData(sec), { base, file, section: '.BTF' });
+    const s = performance.now();
+    const r = distill(base, split);
+    const ms = performance.now() - s;
+    times.push(ms);
+    timed.push([ms, key, split.ownTypeCount]);
+    const got = [sha16(r.base), sha16(r.split)];
+    if (!want) { unknown++; console.log(`NOT IN TSV ${key} ${got.join(' ')}`); return; }
+    if (got[0] === want[0] && got[1] === want[1]) identical++;
+    else diffs.push({ key, got, want, dbase: r.base });
+  } catch (err) {
+    errors.push(`${key}: ${err?.describe ? err.describe() : err}`);
+  }
+}
+
+// Decompress with a pool; distill on the main thread as results come in.
+let next = 0;
+async function worker() {
+  while (next < files.length) {
+    const file = files[next++];
+    let ko;
+    try { ko = await decompress(file); } catch (err) { errors.push(String(err)); continue; }
+    check(file, ko);
+  }
+}
+await Promise.all(Array.from({ length: Math.max(1, Number(values.jobs)) }, worker));
+const wall = (performance.now() - t0) / 1000;
+
+function goldenBase(key) {
+  if (!existsSync(values.golden)) return undefined;
+  const member = key.replace(/\.ko$/, '.dbase.btf');
+  for (const name of [`./${member}`, member]) {
+    const r = spawnSync('tar', ['-xzOf', values.golden, name], { maxBuffer: 1 << 26 });
+    if (r.status === 0 && r.stdout.length > 0) return r.stdout;
+  }
+  return undefined;
+}
+function firstDiff(a, b) {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return i;
+  return a.length === b.length ? -1 : n;
+}
+
+const show = Number(values.show);
+for (const d of diffs.slice(0, show)) {
+  const parts = [`DIFFERENT ${d.key}:`];
+  if (d.got[0] !== d.want[0]) {
+    const g = goldenBase(d.key);
+    parts.push(`dbase ${d.got[0]} != ${d.want[0]}${g ? ` (first differing byte ${firstDiff(d.dbase, g)})` : ''}`);
+  }
+  if (d.got[1] !== d.want[1]) parts.push(`dsplit ${d.got[1]} != ${d.want[1]}`);
+  console.log(parts.join(' '));
+}
+if (diffs.length > show) console.log(`... and ${diffs.length - show} more`);
+for (const e of errors) console.log(`ERROR ${e}`);
+
+for (const [ms, key, n] of timed.sort((a, b) => b[0] - a[0]).slice(0, Number(values.top))) {
+  console.log(`slow ${ms.toFixed(2)} ms ${key} (${n} types)`);
+}
+const sorted = [...times].sort((a, b) => a - b);
+const pct = (p) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] : 0);
+const sum = times.reduce((a, b) => a + b, 0);
+console.log(`${files.length} modules under ${tree}, vmlinux ${vmlinuxPath}, ${wall.toFixed(1)} s wall`);
+console.log(`distill ms: median ${pct(0.5).toFixed(3)} p90 ${pct(0.9).toFixed(3)} max ${(sorted[sorted.length - 1] ?? 0).toFixed(2)} sum ${(sum / 1000).toFixed(2)} s`);
+console.log(`${identical} identical, ${diffs.length} different${errors.length ? `, ${errors.length} errors` : ''}${unknown ? `, ${unknown} not in TSV` : ''}`);
+process.exitCode = diffs.length + errors.length + unknown > 0 ? 1 : 0;

@@ -1,0 +1,89 @@
+// The commands as users run them (the built CLI in a child process), checked against
+// libbpf v1.7.0 and bpftool 7.1 outputs in test/fixtures/btf.
+import { describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fixtureBytes, fixturePath, firstDiff } from '../helpers/fixtures.js';
+
+const CLI = join(fixturePath('..'), '..', 'dist', 'cli', 'main.js');
+const V107 = fixturePath('btf/vmlinux-6.12.107.btf.gz');
+const V117 = fixturePath('btf/vmlinux-6.12.117.btf.gz');
+
+function modbtf(...args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', maxBuffer: 1 << 28 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function text(rel: string): string {
+  return new TextDecoder().decode(fixtureBytes(rel));
+}
+
+describe('modbtf dump', () => {
+  it('a shipped signed .ko.xz over vmlinux equals bpftool 7.1, raw and -j', () => {
+    const raw = modbtf('dump', '--base', V107, fixturePath('modules/tcp_bbr.ko.xz'));
+    expect(raw.status).toBe(0);
+    expect(raw.stdout).toBe(text('btf/tcp_bbr.bpftool.txt.gz'));
+    const json = modbtf('dump', '-j', '--base', V107, fixturePath('modules/tcp_bbr.ko.xz'));
+    expect(json.stdout).toBe(text('btf/tcp_bbr.bpftool.json.gz'));
+  });
+
+  it('split BTF without a base: exit 2 and a hint', () => {
+    const r = modbtf('dump', fixturePath('modules/tcp_bbr.ko.xz'));
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/tcp_bbr\.ko\.xz: \.BTF\+0x[0-9a-f]+: .*give its base/);
+    expect(r.stdout).toBe('');
+  });
+
+  it('a missing file: exit 2 naming it', () => {
+    const r = modbtf('dump', '/nonexistent/x.ko');
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe('modbtf: /nonexistent/x.ko: no such file\n');
+  });
+});
+
+describe('modbtf distill / relocate', () => {
+  it('distill writes the libbpf distilled base and split; relocate onto 6.12.117 gives libbpf\'s bytes and id map', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'modbtf-cli-'));
+    try {
+      const d = modbtf('distill', '-b', V107, '-o', dir, fixturePath('modules/tcp_bbr.ko.xz'));
+      expect(d.stderr).toBe('');
+      expect(d.status).toBe(0);
+      expect(firstDiff(readFileSync(join(dir, 'tcp_bbr.BTF.base')), fixtureBytes('btf/tcp_bbr.dbase.btf.gz'))).toBeUndefined();
+      expect(firstDiff(readFileSync(join(dir, 'tcp_bbr.BTF')), fixtureBytes('btf/tcp_bbr.dsplit.btf.gz'))).toBeUndefined();
+
+      const out = join(dir, 'reloc.btf');
+      const map = join(dir, 'idmap');
+      const r = modbtf('relocate', '--built-with', V107, '-b', V117, '-o', out, '--id-map', map, fixturePath('modules/tcp_bbr.ko.xz'));
+      expect(r.status).toBe(0);
+      expect(firstDiff(readFileSync(out), fixtureBytes('btf/tcp_bbr.reloc117.btf.gz'))).toBeUndefined();
+      expect(readFileSync(map, 'utf8')).toBe(text('btf/tcp_bbr.reloc117.idmap.gz'));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('modbtf check', () => {
+  it('mac80211 loses its BTF on 6.12.117 for the reason libbpf gives; tcp_bbr keeps it', () => {
+    const r = modbtf('check', '--built-with', V107, '--kernel', V117, fixturePath('btf/mac80211.btf.gz'), fixturePath('modules/tcp_bbr.ko.xz'));
+    expect(r.status).toBe(1);
+    const libbpf = readFileSync(fixturePath('btf/mac80211.reloc117.err'), 'utf8').trim().replace(/^libbpf: /, '');
+    expect(r.stdout).toContain(`kernel log: ${libbpf}`);
+    expect(r.stdout).toContain('struct wireless_dev [64]: size changed from 2096 to 2088 bytes');
+    expect(r.stdout).toContain('struct ieee80211_sub_if_data.wdev');
+    expect(r.stdout).toMatch(/2 modules checked .*: 1 keep BTF, 1 lose BTF, 0 errors/);
+  });
+
+  it('--json reports each module; a module without .BTF.base needs --built-with (exit 2)', () => {
+    const j = modbtf('check', '--json', '--built-with', V107, '--kernel', V117, fixturePath('btf/kvm-intel.btf.gz'));
+    expect(j.status).toBe(1);
+    const doc = JSON.parse(j.stdout) as { summary: { losesBtf: number }; modules: { status: string; kernelMessage: string }[] };
+    expect(doc.summary.losesBtf).toBe(1);
+    expect(`libbpf: ${doc.modules[0]?.kernelMessage}\n`).toBe(readFileSync(fixturePath('btf/kvm-intel.reloc117.err'), 'utf8'));
+    const e = modbtf('check', '--kernel', V117, fixturePath('modules/tcp_bbr.ko.xz'));
+    expect(e.status).toBe(2);
+    expect(e.stderr).toMatch(/no \.BTF\.base.*--built-with/);
+  });
+});
