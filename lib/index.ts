@@ -22,3 +22,15 @@ export { loadModuleFile, loadModuleBytes, type LoadedModule } from './module/loa
 export { loadBtfFile, loadBaseBtf, type LoadedBtf } from './module/btf-file.js';
 export { detectCompression, decompress, compress, type Compression } from './module/compress.js';
 export { findModuleSignature, stripSignature, type ModuleSignature } from './module/signature.js';
+
+export { distill, DistillError, type DistillResult, type DistillErrorCode } from './distill/index.js';
+export {
+  relocate, relocateBtf, tryRelocate, formatIdMap, RelocationTarget, relocationTarget,
+  RelocateError, RelocateFailure, formatLibbpfFailure, isRelocateFailure,
+  type RelocateResult, type RelocateOutcome, type RelocatedBtf, type RelocateErrorCode,
+  type RelocateCandidate, type EmbeddingPath,
+} from './relocate/index.js';
+export { checkModule, distilledPair, loadModuleBtf, type ModuleCheck, type CheckStatus, type CheckOptions } from './module/check.js';
+export { expandModulePaths } from './module/walk.js';
+export { resolveKernelBtfPath } from './module/kernel.js';
+export { locateObjcopy, rewriteBtfSections, writeFileAtomic, type ObjcopyTool } from './objcopy/index.js';

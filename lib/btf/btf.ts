@@ -214,7 +214,12 @@ export class Btf {
 
   str(off: number): string {
     const s = this.strOrUndefined(off);
-    if (s === undefined) throw fail('BTF_BAD_STRING', `invalid string offset ${off} (string section ends at ${this.totalStrLen})`, { ...this.source });
+    if (s === undefined) {
+      // The byte offset points where the string would be, past (or outside) the table.
+      const owner = off < this.startStrOff && this.base ? this.base : this;
+      const at = owner.strStart + Math.max(0, off - owner.startStrOff);
+      throw fail('BTF_BAD_STRING', `invalid string offset ${off} (string section ends at ${this.totalStrLen})`, { ...this.source, offset: at });
+    }
     return s;
   }
 
