@@ -94,8 +94,8 @@ const mb = (kb) => `${(kb / 1024).toFixed(1)} MB`;
 const libIndex = med(c.map((x) => x.median_ms));
 const libFile = med(c.map((x) => x.parse_file_median_ms));
 const rows = [
-  ['libbpf btf__new (index)', libIndex, min(c.map((x) => x.min_ms)), 1, mb(Math.max(...c.map((x) => x.maxrss_kb)))],
-  ['modbtf Btf.parse (index)', med(node.map((x) => x.parse.median_ms)), min(node.map((x) => x.parse.min_ms)), med(node.map((x) => x.parse.median_ms)) / libIndex, mb(Math.max(...node.map((x) => x.maxrss_parse_kb)))],
+  ['libbpf btf__new (index)', libIndex, min(c.map((x) => x.min_ms)), 1, `${mb(Math.max(...c.map((x) => x.maxrss_kb)))} (whole run)`],
+  ['modbtf Btf.parse (index)', med(node.map((x) => x.parse.median_ms)), min(node.map((x) => x.parse.min_ms)), med(node.map((x) => x.parse.median_ms)) / libIndex, `${mb(Math.max(...node.map((x) => x.rss_one_parse_kb)))} (one parse)`],
   ['libbpf btf__parse (file)', libFile, min(c.map((x) => x.parse_file_min_ms)), 1, ''],
   ['modbtf readFile+Btf.parse', med(node.map((x) => x.file.median_ms)), min(node.map((x) => x.file.min_ms)), med(node.map((x) => x.file.median_ms)) / libFile, ''],
 ];
@@ -114,5 +114,6 @@ if (argv.json) {
   for (const [what, m, lo, ratio, rss] of rows) {
     console.log(`${what.padEnd(30)} ${m.toFixed(3).padStart(10)} ${lo.toFixed(3).padStart(9)} ${`${ratio.toFixed(2)}x`.padStart(12)}  ${rss}`);
   }
-  console.log(`peak RSS: libbpf process ${mb(Math.max(...c.map((x) => x.maxrss_kb)))}; node process ${mb(Math.max(...node.map((x) => x.maxrss_kb)))} (node itself before reading the file: ${mb(nodeBase)})`);
+  const one = Math.max(...node.map((x) => x.rss_one_parse_kb));
+  console.log(`peak RSS: libbpf process ${mb(Math.max(...c.map((x) => x.maxrss_kb)))} (all iterations); node process ${mb(nodeBase)} before reading the file, ${mb(one)} after reading it and one Btf.parse (+${mb(one - nodeBase)}), ${mb(Math.max(...node.map((x) => x.maxrss_parse_kb)))} after all parse iterations, ${mb(Math.max(...node.map((x) => x.maxrss_kb)))} after validate`);
 }

@@ -505,7 +505,8 @@ function opSplice(m, rng, layout, others) {
   const n = 1 + rng.int(Math.min(256, src.length));
   const from = rng.int(src.length - n + 1);
   const chunk = src.slice(from, from + n);
-  const to = layout.btf && rng.chance(0.6) ? layout.btf.off + rng.int(layout.btf.size) : rng.int(m.len);
+  // Earlier deletions may have shortened the input below the seed's layout.
+  const to = Math.min(m.len, layout.btf && rng.chance(0.6) ? layout.btf.off + rng.int(layout.btf.size) : rng.int(m.len));
   const out = m.bytes.slice();
   out.set(chunk.subarray(0, Math.max(0, out.length - to)), to);
   m.replace(out);
@@ -726,8 +727,10 @@ export function runOne(lib, input, opts = {}) {
     }));
   }
   const ms = performance.now() - t0;
+  // The primary variant's outcome counts; the alternative one (split BTF without its
+  // base fails early, by design) only matters when it breaks the contract.
   let worst = results[0];
-  for (const r of results) if (RANK[r.outcome] > RANK[worst.outcome]) worst = r;
+  for (const r of results.slice(1)) if (RANK[r.outcome] >= RANK.offsetless && RANK[r.outcome] > RANK[worst.outcome]) worst = r;
   const out = { ...worst, ms, problems: results.reduce((a, r) => a + r.problems, 0) };
   if (ms > (opts.hangMs ?? DEFAULT_HANG_MS)) return { ...out, outcome: 'hang', problem: `took ${ms.toFixed(0)} ms` };
   return out;
@@ -748,10 +751,11 @@ export function findingSignature(r) {
   const e = r.error;
   let where = '';
   if (e instanceof Error && typeof e.stack === 'string') {
-    const frame = e.stack.split('\n').find((l) => /\/(lib|dist\/lib)\//.test(l));
-    if (frame) where = frame.replace(/^.*\/(?:dist\/)?(lib\/[^):]+):(\d+).*$/, '$1:$2');
+    // The first lib frame that is not an error factory (fail, elfError, r.error...).
+    const frame = e.stack.split('\n').slice(1).find((l) => /\/lib\//.test(l) && !/at (?:\S+\.)?(?:fail|elfError|error|report)\b/.test(l) && !/errors\.[jt]s/.test(l));
+    if (frame) where = frame.trim().replace(/^at (?:(\S+) )?\(?.*?\/(?:dist\/)?(lib\/[^):]+):(\d+).*$/, (_m, fn, file, line) => `${fn ?? ''} ${file}:${line}`.trim());
   }
   const code = e && typeof e === 'object' && 'code' in e ? e.code : '';
   const name = e instanceof Error ? e.name : '';
-  return [r.outcome, r.variant, r.step, name, code, where || (r.problem ?? '').replace(/\d+/g, 'N')].join(' | ');
+  return [r.outcome, r.step, name, code, where || (r.problem ?? '').replace(/\d+/g, 'N')].join(' | ');
 }

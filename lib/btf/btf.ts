@@ -26,6 +26,11 @@ export interface ParseBtfOptions {
   section?: string;
 }
 
+const HOST_LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+/** extraSize() as tables indexed by kind: fixed bytes (-1: unknown kind, incl. 0 and 20..31) and bytes per vlen entry. */
+const EXTRA_FIXED = Int8Array.from({ length: 32 }, (_, k) => (k === 0 ? -1 : extraSize(k, 0)));
+const EXTRA_PER_VLEN = Uint8Array.from({ length: 32 }, (_, k) => (EXTRA_FIXED[k] as number) < 0 ? 0 : extraSize(k, 1) - extraSize(k, 0));
+
 function fail(code: string, message: string, ctx: ErrorContext): BtfFormatError {
   return new BtfFormatError(code, message, ctx);
 }
@@ -119,24 +124,22 @@ export class Btf {
     const typesStart = hdrLen + typeOff;
     const typesEnd = typesStart + typeLen;
     const startId = base ? base.typeCount : 1;
-    let offsets = new Uint32Array(Math.max(16, (typeLen / 16) | 0));
+    // Every record is at least 12 bytes, so the index never needs to grow.
+    const offsets = new Uint32Array(((typeLen / BTF_TYPE_COMMON) | 0) + 1);
     let n = 0;
     let off = typesStart;
+    // Host-order data at an aligned offset: read the info words without DataView.
+    const words = le === HOST_LE && (bytes.byteOffset + typesStart) % 4 === 0 ? new Uint32Array(bytes.buffer, bytes.byteOffset + typesStart, typeLen >>> 2) : undefined;
     while (off < typesEnd) {
-      const id = startId + n;
-      if (off + BTF_TYPE_COMMON > typesEnd) throw fail('BTF_TRUNCATED', `type section truncated: ${typesEnd - off} bytes left for a ${BTF_TYPE_COMMON}-byte btf_type`, ctx(off, id));
-      const info = dv.getUint32(off + 4, le);
-      const kind = infoKind(info);
-      const extra = extraSize(kind, infoVlen(info));
-      if (extra < 0 || kind === BtfKind.Unkn) throw fail('BTF_BAD_KIND', `unsupported BTF_KIND ${kind}`, ctx(off + 4, id));
-      if (off + BTF_TYPE_COMMON + extra > typesEnd) throw fail('BTF_TRUNCATED', `type section truncated: ${kindName(kind)} needs ${BTF_TYPE_COMMON + extra} bytes, ${typesEnd - off} left`, ctx(off, id));
-      if (n === offsets.length) {
-        const grown = new Uint32Array(offsets.length * 2);
-        grown.set(offsets);
-        offsets = grown;
-      }
+      if (off + BTF_TYPE_COMMON > typesEnd) throw fail('BTF_TRUNCATED', `type section truncated: ${typesEnd - off} bytes left for a ${BTF_TYPE_COMMON}-byte btf_type`, ctx(off, startId + n));
+      const info = words !== undefined ? (words[((off - typesStart) >>> 2) + 1] as number) : dv.getUint32(off + 4, le);
+      const kind = (info >>> 24) & 0x1f;
+      const fixed = EXTRA_FIXED[kind] as number;
+      if (fixed < 0) throw fail('BTF_BAD_KIND', `unsupported BTF_KIND ${kind}`, ctx(off + 4, startId + n));
+      const size = BTF_TYPE_COMMON + fixed + (EXTRA_PER_VLEN[kind] as number) * (info & 0xffff);
+      if (off + size > typesEnd) throw fail('BTF_TRUNCATED', `type section truncated: ${kindName(kind)} needs ${size} bytes, ${typesEnd - off} left`, ctx(off, startId + n));
       offsets[n++] = off;
-      off += BTF_TYPE_COMMON + extra;
+      off += size;
     }
     if (startId + n - 1 > BTF_MAX_TYPE) throw fail('BTF_TOO_MANY_TYPES', `${startId + n - 1} types exceed the BTF maximum of ${BTF_MAX_TYPE}`, ctx(typesStart));
     return new Btf(bytes, header, le, base, offsets.subarray(0, n), source);
