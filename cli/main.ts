@@ -10,6 +10,7 @@ import { distillCommand } from './commands/distill.js';
 import { dumpCommand } from './commands/dump.js';
 import { relocateCommand } from './commands/relocate.js';
 import { EXIT_INPUT } from './exit.js';
+import { STDIN_ARG } from './stdin.js';
 
 const EPILOG = `Exit status: 0 success; 1 problems found (e.g. a module will lose its BTF);
 2 usage or input error; 3 external tool missing or failed.
@@ -17,7 +18,10 @@ const EPILOG = `Exit status: 0 success; 1 problems found (e.g. a module will los
 Documentation: README.md; semantics follow libbpf (btf__distill_base, btf_relocate),
 resolve_btfids and bpftool.`;
 
-await yargs(hideBin(process.argv))
+// yargs drops a bare '-'; commands that read a list from stdin see it as /dev/stdin.
+const args = hideBin(process.argv).map((a) => (a === '-' ? STDIN_ARG : a));
+
+await yargs(args)
   .scriptName('modbtf')
   .usage('$0 <command> [options]\n\nMake kernel module BTF durable: distilled base BTF (.BTF.base), .BTF_ids, relocation checks.')
   .option('verbose', { alias: 'v', type: 'boolean', default: false, global: true, describe: 'more detail on errors' })

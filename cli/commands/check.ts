@@ -1,13 +1,15 @@
 import type { Argv, CommandModule } from 'yargs';
 import { runCommand, EXIT_OK, EXIT_FOUND_PROBLEMS, EXIT_INPUT } from '../exit.js';
 import { writeOut } from '../output.js';
-import { formatError } from '../exit.js';
+import { Progress, defaultJobs } from '../progress.js';
+import { STDIN_ARG } from '../stdin.js';
 
 interface CheckArgs {
   modules: string[];
   kernel: string;
   builtWith: string | undefined;
   json: boolean;
+  jobs: number;
   verbose: boolean;
 }
 
@@ -16,53 +18,69 @@ export const checkCommand: CommandModule<object, CheckArgs> = {
   describe: 'Say whether each module\'s BTF will relocate onto (survive on) a kernel',
   builder: (y: Argv) =>
     y
-      .positional('modules', { type: 'string', array: true, demandOption: true, describe: 'modules (.ko[.xz|.zst|.gz]) or directories to search' })
+      .positional('modules', { type: 'string', array: true, demandOption: true, describe: 'modules (.ko[.xz|.zst|.gz]), directories to search, or - for a list on stdin' })
       .option('kernel', { alias: 'k', type: 'string', demandOption: true, describe: 'target kernel: vmlinux ELF, raw BTF (/sys/kernel/btf/vmlinux) or a release (6.12.117+deb12-amd64)' })
       .option('built-with', { type: 'string', describe: 'vmlinux the modules were built against; needed for modules without .BTF.base' })
       .option('json', { type: 'boolean', default: false, describe: 'one JSON document on stdout' })
+      .option('jobs', { alias: 'j', type: 'number', default: defaultJobs(), describe: 'worker threads' })
       .example('$0 check --kernel 6.12.117+deb12-amd64 /lib/modules/6.12.107+deb12-amd64/updates', 'DKMS modules on the next kernel')
       .example('$0 check --built-with /usr/src/linux-headers-$(uname -r)/vmlinux --kernel /sys/kernel/btf/vmlinux mymod.ko', 'a module without .BTF.base')
-      .epilog('Exit status: 0 every module keeps its BTF; 1 some lose it; 2 usage or input errors.') as unknown as Argv<CheckArgs>,
+      .epilog('Exit status: 0 every module keeps its BTF; 1 some lose it; 2 usage or input errors.\nWith several modules only those that lose BTF are listed (all with -v), then a summary grouped by cause.') as unknown as Argv<CheckArgs>,
   handler: (argv) =>
     runCommand(argv.verbose, async () => {
-      const [{ loadBaseBtf }, { checkModule, loadModuleBtf }, { relocationTarget }, { expandModulePaths }, { resolveKernelBtfPath }] = await Promise.all([
-        import('../../lib/module/btf-file.js'),
-        import('../../lib/module/check.js'),
-        import('../../lib/relocate/index.js'),
+      const [{ checkFiles, groupByCause }, { expandModulePaths, readPathList }, { resolveKernelBtfPath }] = await Promise.all([
+        import('../../lib/module/check-report.js'),
         import('../../lib/module/walk.js'),
         import('../../lib/module/kernel.js'),
       ]);
       const kernelPath = await resolveKernelBtfPath(argv.kernel);
-      const target = relocationTarget(await loadBaseBtf(kernelPath));
-      const builtWith = argv.builtWith !== undefined ? await loadBaseBtf(argv.builtWith) : undefined;
-      const files = await expandModulePaths(argv.modules);
-      const results: Record<string, unknown>[] = [];
-      let ok = 0, lose = 0, errors = 0;
-      for (const file of files) {
-        try {
-          const loaded = await loadModuleBtf(file, builtWith);
-          const r = checkModule(loaded, target, builtWith ? { builtWith } : {});
-          if (r.status === 'ok') ok++; else lose++;
-          if (argv.json) {
-            results.push({ file, status: r.status, hadDistilledBase: r.hadDistilledBase, distilledTypes: r.distilledTypes, kernelMessage: r.kernelMessage ?? null, failures: r.failures.map((f) => f.toJSON()) });
-          } else if (r.status === 'ok') {
-            // Over a tree, only the modules that need attention are listed (all with -v).
-            if (files.length === 1 || argv.verbose) await writeOut(`${file}: keeps its BTF (${r.distilledTypes} distilled base types match)\n`);
-          } else {
-            const lines = r.failures.map((f) => `  - ${f.message}`);
-            await writeOut(`${file}: LOSES its BTF on this kernel:\n${lines.join('\n')}\n  kernel log: ${r.kernelMessage ?? ''}\n`);
-          }
-        } catch (err: unknown) {
-          errors++;
-          if (argv.json) results.push({ file, status: 'error', error: (err as { toJSON?: () => unknown }).toJSON?.() ?? String(err) });
-          else process.stderr.write(`${formatError(err, argv.verbose)}\n`);
-        }
+      const inputs = argv.modules.includes(STDIN_ARG) ? [...argv.modules.filter((m) => m !== STDIN_ARG), ...(await readPathList(process.stdin))] : argv.modules;
+      const files = await expandModulePaths(inputs);
+      const reports: Awaited<ReturnType<typeof import('../../lib/module/check-report.js').checkOne>>[] = new Array(files.length);
+      const progress = new Progress(files.length, 'checking');
+      let done = 0;
+      const abort = new AbortController();
+      const onSigint = (): void => abort.abort();
+      process.once('SIGINT', onSigint);
+      try {
+        await checkFiles(files, {
+          kernelPath,
+          ...(argv.builtWith !== undefined ? { builtWithPath: argv.builtWith } : {}),
+          jobs: argv.jobs,
+          signal: abort.signal,
+          onResult: (r, i) => { reports[i] = r; progress.tick(++done); },
+        });
+      } finally {
+        progress.done();
+        process.off('SIGINT', onSigint);
       }
+      const all = reports.filter((r) => r !== undefined);
+      const ok = all.filter((r) => r.status === 'ok').length;
+      const lose = all.filter((r) => r.status === 'loses-btf').length;
+      const errors = all.filter((r) => r.status === 'error').length;
+      const groups = groupByCause(all);
       if (argv.json) {
-        await writeOut(`${JSON.stringify({ kernel: kernelPath, summary: { modules: files.length, ok, losesBtf: lose, errors }, modules: results }, null, 2)}\n`);
+        await writeOut(`${JSON.stringify({ kernel: kernelPath, summary: { modules: files.length, checked: all.length, ok, losesBtf: lose, errors }, causes: Object.fromEntries(groups), modules: all }, null, 2)}\n`);
       } else {
-        await writeOut(`${files.length} modules checked against ${kernelPath}: ${ok} keep BTF, ${lose} lose BTF, ${errors} errors\n`);
+        const lines: string[] = [];
+        for (const r of all) {
+          if (r.status === 'ok') {
+            if (files.length === 1 || argv.verbose) lines.push(`${r.file}: keeps its BTF (${r.distilledTypes ?? 0} distilled base types match)`);
+          } else if (r.status === 'loses-btf') {
+            lines.push(`${r.file}: LOSES its BTF on this kernel:`, ...r.failures.map((f) => `  - ${f.message}`), `  kernel log: ${r.kernelMessage ?? ''}`);
+          } else {
+            process.stderr.write(`modbtf: ${r.error?.text ?? r.file}\n`);
+          }
+        }
+        if (groups.length > 0 && files.length > 1) {
+          lines.push('', 'Modules that lose BTF, by cause:');
+          for (const [cause, mods] of groups) lines.push(`  ${cause}: ${mods.length} module${mods.length === 1 ? '' : 's'}`, ...mods.map((m) => `      ${m}`));
+        }
+        const interrupted = all.length < files.length ? ` (interrupted after ${all.length})` : '';
+        lines.push(`${files.length} module${files.length === 1 ? '' : 's'} checked against ${kernelPath}${interrupted}: ${ok} keep BTF, ${lose} lose BTF, ${errors} errors`);
+        await writeOut(`${lines.join('\n')}\n`);
       }
+      if (all.length < files.length) return 130;
       return errors > 0 ? EXIT_INPUT : lose > 0 ? EXIT_FOUND_PROBLEMS : EXIT_OK;
     }),
 };

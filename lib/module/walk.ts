@@ -33,3 +33,11 @@ export async function expandModulePaths(inputs: readonly string[]): Promise<stri
   }
   return out;
 }
+
+/** Paths from a stream, one per line (blank lines ignored), e.g. `find ... | modbtf check -`. */
+export async function readPathList(stream: AsyncIterable<string | Uint8Array>): Promise<string[]> {
+  let text = '';
+  const dec = new TextDecoder();
+  for await (const chunk of stream) text += typeof chunk === 'string' ? chunk : dec.decode(chunk, { stream: true });
+  return text.split('\n').map((l) => l.trim()).filter((l) => l !== '');
+}

@@ -2,7 +2,7 @@
 // libbpf v1.7.0 and bpftool 7.1 outputs in test/fixtures/btf.
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fixtureBytes, fixturePath, firstDiff } from '../helpers/fixtures.js';
@@ -12,7 +12,11 @@ const V107 = fixturePath('btf/vmlinux-6.12.107.btf.gz');
 const V117 = fixturePath('btf/vmlinux-6.12.117.btf.gz');
 
 function modbtf(...args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', maxBuffer: 1 << 28 });
+  return modbtfIn('', ...args);
+}
+
+function modbtfIn(input: string, ...args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', maxBuffer: 1 << 28, input });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -85,5 +89,26 @@ describe('modbtf check', () => {
     const e = modbtf('check', '--kernel', V117, fixturePath('modules/tcp_bbr.ko.xz'));
     expect(e.status).toBe(2);
     expect(e.stderr).toMatch(/no \.BTF\.base.*--built-with/);
+  });
+});
+
+describe('modbtf check over many modules (worker threads, list on stdin)', () => {
+  it('agrees with libbpf on which golden modules fail, grouped by cause', () => {
+    const names = readFileSync(fixturePath('btf/MANIFEST.tsv'), 'utf8').trim().split('\n').slice(1)
+      .map((l) => l.split('\t')).filter((c) => c[1] === 'module-btf').map((c) => (c[0] as string).replace(/\.btf\.gz$/, ''));
+    const failing = names.filter((n) => existsSync(fixturePath(`btf/${n}.reloc117.err`))).sort();
+    expect(failing.length).toBeGreaterThan(0);
+    const list = names.map((n) => fixturePath(`btf/${n}.btf.gz`)).join('\n');
+    const r = modbtfIn(list, 'check', '-j', '2', '--json', '--built-with', V107, '--kernel', V117, '-');
+    expect(r.status).toBe(1);
+    const doc = JSON.parse(r.stdout) as { summary: { modules: number; ok: number; losesBtf: number; errors: number }; causes: Record<string, string[]>; modules: { file: string; status: string; kernelMessage?: string }[] };
+    expect(doc.summary).toEqual({ modules: names.length, checked: names.length, ok: names.length - failing.length, losesBtf: failing.length, errors: 0 });
+    const lost = doc.modules.filter((m) => m.status === 'loses-btf').map((m) => m.file.replace(/^.*\/(.*)\.btf\.gz$/, '$1')).sort();
+    expect(lost).toEqual(failing);
+    for (const m of doc.modules.filter((x) => x.status === 'loses-btf')) {
+      const name = m.file.replace(/^.*\/(.*)\.btf\.gz$/, '$1');
+      expect(`libbpf: ${m.kernelMessage}\n`).toBe(readFileSync(fixturePath(`btf/${name}.reloc117.err`), 'utf8'));
+    }
+    expect(doc.causes['struct wireless_dev: size changed from 2096 to 2088 bytes']).toEqual([fixturePath('btf/mac80211.btf.gz')]);
   });
 });
