@@ -57,6 +57,7 @@ check('round trip of every module BTF (issue 3)', ['scripts/corpus-roundtrip.mjs
 check('dump equals bpftool 7.1 on 40 modules and vmlinux (issue 3)', ['scripts/compare-bpftool.mjs', '--modules', join(modulesTree, 'kernel'), '--vmlinux-path', vmlinuxOld, '--count', '40', '--vmlinux']);
 check('distill of every module equals libbpf v1.7.0 (issue 4)', ['scripts/corpus-distill.mjs', '--vmlinux', vmlinuxOld, join(modulesTree, 'kernel')]);
 check('relocation of every module onto 6.12.117 equals libbpf v1.7.0 (issue 4)', ['scripts/corpus-relocate.mjs', '--vmlinux', vmlinuxOld, '--target', vmlinuxNew, join(modulesTree, 'kernel')]);
+check('modbtf check over the whole tree agrees with libbpf module by module (issue 6)', ['scripts/corpus-check.mjs', '--built-with', vmlinuxOld, '--kernel', vmlinuxNew, join(modulesTree, 'kernel')]);
 check('fuzz 10000 mutated inputs', ['scripts/fuzz.mjs', '--seed', '1', '--runs', '10000']);
 
 await setup();

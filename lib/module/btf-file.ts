@@ -8,7 +8,7 @@ import { BtfFormatError, ModuleError, isModbtfError } from '../errors.js';
 import { Btf } from '../btf/btf.js';
 import { BTF_SECTION, isRawBtf, readElfBtf } from '../btf/source.js';
 import { isElf } from '../elf/index.js';
-import { decompress, detectCompression } from './compress.js';
+import { compressionBySuffix, decompress, detectCompression } from './compress.js';
 import { loadModuleBytes, type LoadedModule } from './load.js';
 
 export interface LoadedBtf {
@@ -32,16 +32,18 @@ export async function readInputFile(path: string): Promise<Uint8Array> {
 }
 
 /** Load BTF from `path`; `base` is used for split BTF without its own `.BTF.base`. */
-export async function loadBtfFile(path: string, opts: { base?: Btf } = {}): Promise<LoadedBtf> {
+export async function loadBtfFile(path: string, opts: { base?: Btf; predecompressed?: Uint8Array } = {}): Promise<LoadedBtf> {
   const raw = await readInputFile(path);
   try {
-    const plain = await decompress(raw, detectCompression(raw), { file: path });
+    const kind = detectCompression(raw);
+    const usePre = opts.predecompressed !== undefined && kind !== 'none' && kind === compressionBySuffix(path);
+    const plain = usePre ? (opts.predecompressed as Uint8Array) : await decompress(raw, kind, { file: path });
     if (isRawBtf(plain)) {
       const btf = Btf.parse(plain, { file: path, ...(opts.base ? { base: opts.base } : {}) });
       return { path, btf, distilledBase: undefined, module: undefined };
     }
     if (isElf(plain)) {
-      const module = await loadModuleBytes(raw, path);
+      const module = await loadModuleBytes(raw, path, usePre ? plain : undefined);
       const { btf, distilledBase } = readElfBtf(module.elf, { file: path, ...(opts.base ? { base: opts.base } : {}) });
       return { path, btf, distilledBase, module };
     }

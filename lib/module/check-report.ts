@@ -9,6 +9,7 @@ import { checkModule, loadModuleBtf, type ModuleCheck } from './check.js';
 import { relocationTarget, type RelocationTarget } from '../relocate/index.js';
 import type { Btf } from '../btf/btf.js';
 import { runPool } from './pool.js';
+import { decompressBatch } from './compress.js';
 
 export interface CheckFailureReport {
   code: string;
@@ -66,13 +67,24 @@ export async function loadCheckTarget(kernelPath: string, builtWithPath: string 
 }
 
 /** Never throws: input problems become `status: 'error'` reports. */
-export async function checkOne(file: string, t: CheckTarget): Promise<CheckReport> {
+export async function checkOne(file: string, t: CheckTarget, predecompressed?: Uint8Array): Promise<CheckReport> {
   try {
-    const loaded = await loadModuleBtf(file, t.builtWith);
+    const loaded = await loadModuleBtf(file, t.builtWith, predecompressed);
     return toCheckReport(checkModule(loaded, t.target, t.builtWith ? { builtWith: t.builtWith } : {}));
   } catch (err: unknown) {
     return errorReport(file, err);
   }
+}
+
+/** Modules per worker request. */
+export const CHECK_BATCH = 16;
+
+/** Checks a batch, decompressing it with one child process. */
+export async function checkBatch(files: readonly string[], t: CheckTarget): Promise<CheckReport[]> {
+  const plain = await decompressBatch(files);
+  const out: CheckReport[] = [];
+  for (let i = 0; i < files.length; i++) out.push(await checkOne(files[i] as string, t, plain[i]));
+  return out;
 }
 
 export interface CheckFilesOptions {
@@ -87,18 +99,21 @@ export interface CheckFilesOptions {
 export async function checkFiles(files: readonly string[], opts: CheckFilesOptions): Promise<void> {
   if (opts.jobs <= 1 || files.length <= 1) {
     const t = await loadCheckTarget(opts.kernelPath, opts.builtWithPath);
-    for (let i = 0; i < files.length; i++) {
+    for (let i = 0; i < files.length; i += CHECK_BATCH) {
       if (opts.signal?.aborted) return;
-      opts.onResult(await checkOne(files[i] as string, t), i);
+      (await checkBatch(files.slice(i, i + CHECK_BATCH), t)).forEach((r, k) => opts.onResult(r, i + k));
     }
     return;
   }
-  await runPool<{ kernelPath: string; builtWithPath: string | undefined }, string, CheckReport>({
+  // Workers take batches, so each decompresses a batch with one child process.
+  const batches: { start: number; files: string[] }[] = [];
+  for (let i = 0; i < files.length; i += CHECK_BATCH) batches.push({ start: i, files: files.slice(i, i + CHECK_BATCH) });
+  await runPool<{ kernelPath: string; builtWithPath: string | undefined }, { start: number; files: string[] }, CheckReport[]>({
     workerUrl: new URL('./check-worker.js', import.meta.url),
     init: { kernelPath: opts.kernelPath, builtWithPath: opts.builtWithPath },
-    items: files,
+    items: batches,
     jobs: opts.jobs,
-    onResult: (r, _item, i) => opts.onResult(r, i),
+    onResult: (rs, batch) => rs.forEach((r, k) => opts.onResult(r, batch.start + k)),
     ...(opts.signal ? { signal: opts.signal } : {}),
   });
 }

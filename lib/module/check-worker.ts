@@ -1,8 +1,8 @@
 /** Worker thread for checkFiles: vmlinux BTF is parsed once per worker. */
 import { serveWorker } from './serve-worker.js';
-import { checkOne, loadCheckTarget, type CheckReport } from './check-report.js';
+import { checkBatch, loadCheckTarget, type CheckReport } from './check-report.js';
 
-await serveWorker<{ kernelPath: string; builtWithPath: string | undefined }, string, CheckReport>(async (init) => {
+await serveWorker<{ kernelPath: string; builtWithPath: string | undefined }, { start: number; files: string[] }, CheckReport[]>(async (init) => {
   const t = await loadCheckTarget(init.kernelPath, init.builtWithPath);
-  return (file) => checkOne(file, t);
+  return (batch) => checkBatch(batch.files, t);
 });

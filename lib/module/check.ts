@@ -37,9 +37,9 @@ const NO_BASE_HINT = 'the module has no .BTF.base; give the vmlinux it was built
  * Loads a module for check/relocate: over `builtWith` when given; without it the
  * module must carry `.BTF.base`, and split BTF without one gets that advice.
  */
-export async function loadModuleBtf(path: string, builtWith: Btf | undefined): Promise<LoadedBtf> {
+export async function loadModuleBtf(path: string, builtWith: Btf | undefined, predecompressed?: Uint8Array): Promise<LoadedBtf> {
   try {
-    return await loadBtfFile(path, builtWith ? { base: builtWith } : {});
+    return await loadBtfFile(path, { ...(builtWith ? { base: builtWith } : {}), ...(predecompressed ? { predecompressed } : {}) });
   } catch (err: unknown) {
     if (!builtWith && isModbtfError(err) && err.code === 'BTF_NEEDS_BASE') {
       throw new ModuleError('MODULE_NO_BTF_BASE', NO_BASE_HINT, { file: path, section: '.BTF' }, { cause: err });

@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { ModuleError, isModbtfError } from '../errors.js';
 import { parseElf, type ElfFile } from '../elf/index.js';
-import { decompress, detectCompression, type Compression } from './compress.js';
+import { compressionBySuffix, decompress, detectCompression, type Compression } from './compress.js';
 import { findModuleSignature, type ModuleSignature } from './signature.js';
 
 export interface LoadedModule {
@@ -36,11 +36,17 @@ export async function loadModuleFile(path: string): Promise<LoadedModule> {
   return loadModuleBytes(raw, path);
 }
 
-/** As loadModuleFile, for bytes already in memory; `path` is used for reporting only. */
-export async function loadModuleBytes(raw: Uint8Array, path: string): Promise<LoadedModule> {
+/**
+ * As loadModuleFile, for bytes already in memory; `path` is used for reporting only.
+ * `predecompressed` (from decompressBatch) is used when the content is compressed the
+ * way the file name says.
+ */
+export async function loadModuleBytes(raw: Uint8Array, path: string, predecompressed?: Uint8Array): Promise<LoadedModule> {
   try {
     const compression = detectCompression(raw);
-    const plain = await decompress(raw, compression, { file: path });
+    const plain = predecompressed !== undefined && compression === compressionBySuffix(path) && compression !== 'none'
+      ? predecompressed
+      : await decompress(raw, compression, { file: path });
     const signature = findModuleSignature(plain, { file: path });
     const elfBytes = signature === undefined ? plain : plain.subarray(0, signature.offset);
     const elf = parseElf(elfBytes, { file: path });
