@@ -8,6 +8,8 @@ import { hideBin } from 'yargs/helpers';
 import { checkCommand } from './commands/check.js';
 import { distillCommand } from './commands/distill.js';
 import { dumpCommand } from './commands/dump.js';
+import { finalizeCommand } from './commands/finalize.js';
+import { kbuildCommand } from './commands/kbuild.js';
 import { relocateCommand } from './commands/relocate.js';
 import { EXIT_INPUT } from './exit.js';
 import { STDIN_ARG } from './stdin.js';
@@ -29,6 +31,8 @@ await yargs(args)
   .command(distillCommand)
   .command(relocateCommand)
   .command(checkCommand)
+  .command(finalizeCommand)
+  .command(kbuildCommand)
   .demandCommand(1, 'Name a command; see the list above.')
   .strict()
   .recommendCommands()

@@ -1,0 +1,164 @@
+/**
+ * BTF loading the way resolve_btfids 6.12 does it through its static libbpf
+ * (btf__parse / btf__parse_split): raw BTF first (by magic), else an ELF object's
+ * `.BTF` (with its `.BTF.base` as the base when present), then libbpf's sanity
+ * check of every type (btf_sanity_check). Failures come back as libbpf's warning
+ * lines (the ones its default printer shows) and the errno resolve_btfids passes to
+ * strerror(). Input bytes only: reading the file (and its open/read errors) is the
+ * caller's business.
+ */
+import { Btf } from '../btf/btf.js';
+import { BtfKind } from '../btf/kinds.js';
+import { isModbtfError } from '../errors.js';
+import { parseElf, type ElfFile } from '../elf/index.js';
+import { relocateBtf } from '../relocate/index.js';
+import { BTF_BASE_SECTION, BTF_SECTION } from '../btf/source.js';
+import type { BtfType } from '../btf/types.js';
+
+/** libbpf's LIBBPF_ERRNO__FORMAT: strerror() prints "Unknown error 4001". */
+export const LIBBPF_ERRNO_FORMAT = 4001;
+
+export type LibbpfLoad =
+  | { readonly ok: true; readonly btf: Btf }
+  /** `lines`: "libbpf: ..." lines printed before the failure; errno: name ('EINVAL') or number. */
+  | { readonly ok: false; readonly lines: string[]; readonly errno: string | number };
+
+const fail = (errno: string | number, ...lines: string[]): LibbpfLoad => ({ ok: false, lines, errno });
+
+function hasBtfMagic(bytes: Uint8Array): boolean {
+  return bytes.length >= 2 && ((bytes[0] === 0x9f && bytes[1] === 0xeb) || (bytes[0] === 0xeb && bytes[1] === 0x9f));
+}
+
+/** libelf's test for an ELF file: magic, known class and data encoding, EI_VERSION 1. */
+export function isLibelfElf(bytes: Uint8Array): boolean {
+  return bytes.length >= 16 && bytes[0] === 0x7f && bytes[1] === 0x45 && bytes[2] === 0x4c && bytes[3] === 0x46
+    && (bytes[4] === 1 || bytes[4] === 2) && (bytes[5] === 1 || bytes[5] === 2) && bytes[6] === 1;
+}
+
+/** btf_new(): parse one blob over `base`, then libbpf's sanity check. */
+export function libbpfBtfNew(bytes: Uint8Array, base: Btf | undefined, source: { file?: string; section?: string } = {}): LibbpfLoad {
+  // Non-native (big-endian) BTF with a longer header is refused by libbpf.
+  if (bytes.length >= 24 && bytes[0] === 0xeb && bytes[1] === 0x9f) {
+    const hdrLen = ((bytes[4] as number) << 24 | (bytes[5] as number) << 16 | (bytes[6] as number) << 8 | (bytes[7] as number)) >>> 0;
+    if (hdrLen !== 24) return fail('ENOTSUP', `libbpf: Can't load BTF with non-native endianness due to unsupported header length ${hdrLen}`);
+  }
+  let btf: Btf;
+  try {
+    btf = Btf.parse(bytes, { ...source, ...(base ? { base } : {}) });
+  } catch (e: unknown) {
+    if (isModbtfError(e) && e.code === 'BTF_TRUNCATED' && e.typeId !== undefined) return fail('EINVAL', `libbpf: BTF type [${e.typeId}] is malformed`);
+    if (isModbtfError(e)) return fail('EINVAL');
+    throw e;
+  }
+  const problem = sanityCheck(btf);
+  return problem === undefined ? { ok: true, btf } : fail('EINVAL', problem);
+}
+
+/** libbpf btf_sanity_check(): the first problem as libbpf prints it. */
+function sanityCheck(btf: Btf): string | undefined {
+  const n = btf.typeCount;
+  const str = (off: number, what: string, id: number): string | undefined =>
+    validStr(btf, off) ? undefined : `libbpf: btf: type [${id}]: invalid ${what} (string offset ${off})`;
+  const ref = (to: number, id: number): string | undefined =>
+    to < n ? undefined : `libbpf: btf: type [${id}]: invalid referenced type ID ${to}`;
+  for (let id = btf.startId; id < n; id++) {
+    const t: BtfType = btf.type(id);
+    const p = str(t.nameOff, 'type name', id);
+    if (p) return p;
+    switch (t.kind) {
+      case BtfKind.Int: case BtfKind.Fwd: case BtfKind.Float: break;
+      case BtfKind.Ptr: case BtfKind.Typedef: case BtfKind.Volatile: case BtfKind.Const:
+      case BtfKind.Restrict: case BtfKind.Var: case BtfKind.DeclTag: case BtfKind.TypeTag: {
+        const q = ref(t.type, id);
+        if (q) return q;
+        break;
+      }
+      case BtfKind.Array: {
+        const q = ref(t.elemType, id) ?? ref(t.indexType, id);
+        if (q) return q;
+        break;
+      }
+      case BtfKind.Struct: case BtfKind.Union:
+        for (const m of t.members) {
+          const q = str(m.nameOff, 'field name', id) ?? ref(m.type, id);
+          if (q) return q;
+        }
+        break;
+      case BtfKind.Enum: case BtfKind.Enum64:
+        for (const v of t.values) {
+          const q = str(v.nameOff, 'enum name', id);
+          if (q) return q;
+        }
+        break;
+      case BtfKind.Func: {
+        const q = ref(t.type, id);
+        if (q) return q;
+        if (btf.kind(t.type) !== BtfKind.FuncProto) return `libbpf: btf: type [${id}]: referenced type [${t.type}] is not FUNC_PROTO`;
+        break;
+      }
+      case BtfKind.FuncProto:
+        for (const m of t.params) {
+          const q = str(m.nameOff, 'param name', id) ?? ref(m.type, id);
+          if (q) return q;
+        }
+        break;
+      case BtfKind.Datasec:
+        for (const v of t.vars) {
+          const q = ref(v.type, id);
+          if (q) return q;
+        }
+        break;
+      default:
+        return `libbpf: btf: type [${id}]: unrecognized kind ${t.kind}`;
+    }
+  }
+  return undefined;
+}
+
+/** btf__str_by_offset() != NULL: the offset lies inside some string section of the chain. */
+function validStr(btf: Btf, off: number): boolean {
+  for (let b: Btf | undefined = btf; b !== undefined; b = b.base) {
+    if (off >= b.startStrOff) return off - b.startStrOff < b.header.strLen;
+  }
+  return false;
+}
+
+/**
+ * btf_parse(path, base): the contents of one file. `elf` may be passed when the bytes
+ * were already parsed. `path` only appears in libbpf's messages.
+ */
+export function libbpfParseFile(bytes: Uint8Array, path: string, base: Btf | undefined, elf?: ElfFile): LibbpfLoad {
+  if (bytes.length < 2) return fail('EIO');
+  if (hasBtfMagic(bytes)) return libbpfBtfNew(bytes, base, { file: path });
+  if (!isLibelfElf(bytes)) return fail(LIBBPF_ERRNO_FORMAT, `libbpf: failed to get EHDR from ${path}`);
+  let obj = elf;
+  if (obj === undefined) {
+    try {
+      obj = parseElf(bytes, { file: path });
+    } catch {
+      return fail(LIBBPF_ERRNO_FORMAT, `libbpf: failed to open ${path} as ELF file`);
+    }
+  }
+  let btfSec;
+  let baseSec;
+  for (const s of obj.sections) {
+    if (s.index === 0) continue;
+    if (s.name === BTF_SECTION) btfSec = s;
+    else if (s.name === BTF_BASE_SECTION) baseSec = s;
+  }
+  if (btfSec === undefined) return fail('ENODATA', `libbpf: failed to find '${BTF_SECTION}' ELF section in ${path}`);
+  let distBase: Btf | undefined;
+  if (baseSec !== undefined) {
+    const r = libbpfBtfNew(obj.sectionData(baseSec), undefined, { file: path, section: BTF_BASE_SECTION });
+    if (!r.ok) return r;
+    distBase = r.btf;
+  }
+  const r = libbpfBtfNew(obj.sectionData(btfSec), distBase ?? base, { file: path, section: BTF_SECTION });
+  if (!r.ok || distBase === undefined || base === undefined) return r;
+  // A distilled object given a base: libbpf relocates the split onto it.
+  try {
+    return { ok: true, btf: relocateBtf(distBase, r.btf, base).btf };
+  } catch {
+    return fail('EINVAL');
+  }
+}

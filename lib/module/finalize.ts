@@ -1,0 +1,174 @@
+/**
+ * The job kbuild runs for every module after the link, and packagers run over trees:
+ *
+ *   load (decompress, signature) → parse .BTF over vmlinux → distill? → .BTF_ids
+ *   (resolve against the final BTF, or remap already-resolved ids through the distill
+ *   id map) → one objcopy call for .BTF/.BTF.base → patch .BTF_ids in place →
+ *   verify → recompress → atomic replace.
+ *
+ * The input file is replaced only when the whole rewrite succeeded and the bytes
+ * differ; running finalize on a finalized module changes nothing.
+ */
+import { Btf } from '../btf/btf.js';
+import { BTF_BASE_SECTION, BTF_IDS_SECTION, BTF_SECTION, readElfBtf } from '../btf/source.js';
+import { validateBtf } from '../btf/validate.js';
+import { distill } from '../distill/index.js';
+import { parseElf, type ElfFile } from '../elf/index.js';
+import { ModuleError, isModbtfError } from '../errors.js';
+import { remapBtfIds, resolveBtfIds, type Diagnostic } from '../btfids/index.js';
+import { locateObjcopy, type ObjcopyTool } from '../objcopy/locate.js';
+import { rewriteBtfSections } from '../objcopy/sections.js';
+import { writeFileAtomic } from '../objcopy/atomic.js';
+import { compress, type Compression } from './compress.js';
+import { loadModuleFile, type LoadedModule } from './load.js';
+import { verifyRewrite } from './verify.js';
+
+export interface FinalizeOptions {
+  /** vmlinux BTF the module was built against (needed unless the module has .BTF.base). */
+  vmlinux?: Btf;
+  /** Write a distilled base (.BTF.base). */
+  distill: boolean;
+  /** objcopy to use; located (LLVM_OBJCOPY, OBJCOPY, llvm-objcopy, objcopy) when absent. */
+  objcopy?: ObjcopyTool;
+  /** Drop an appended signature instead of refusing the module. */
+  stripSignature?: boolean;
+  /** Compute everything, write nothing. */
+  dryRun?: boolean;
+}
+
+export type FinalizeAction = 'unchanged' | 'written' | 'would-write';
+
+export interface FinalizeResult {
+  file: string;
+  action: FinalizeAction;
+  /** What happened to the BTF: distilled now, already had .BTF.base, or kept as split over vmlinux. */
+  btf: 'distilled' | 'had-base' | 'vmlinux-split';
+  compression: Compression;
+  sizeBefore: number;
+  sizeAfter: number;
+  /** Size of the .BTF.base written (or found). */
+  distilledBaseSize: number | undefined;
+  /** resolve_btfids' warnings (same texts) and modbtf's about ids the kernel will not relocate. */
+  diagnostics: Diagnostic[];
+}
+
+function ctx(file: string): { file: string } { return { file }; }
+
+function patchSection(bytes: Uint8Array, elf: ElfFile, name: string, contents: Uint8Array, file: string): void {
+  const sec = elf.sectionByName(name);
+  if (!sec || sec.size !== contents.length) {
+    throw new ModuleError('MODULE_REWRITE_MISMATCH', `${name} is missing or changed size after objcopy`, { file, section: name });
+  }
+  bytes.set(contents, sec.offset);
+}
+
+export async function finalizeModule(path: string, opts: FinalizeOptions): Promise<FinalizeResult> {
+  return finalizeLoaded(await loadModuleFile(path), opts);
+}
+
+export async function finalizeLoaded(mod: LoadedModule, opts: FinalizeOptions): Promise<FinalizeResult> {
+  try {
+    return await finalizeInner(mod, opts);
+  } catch (err: unknown) {
+    if (isModbtfError(err)) throw err.withContext(ctx(mod.path));
+    throw err;
+  }
+}
+
+async function finalizeInner(mod: LoadedModule, opts: FinalizeOptions): Promise<FinalizeResult> {
+  const file = mod.path;
+  if (mod.signature && !opts.stripSignature) {
+    throw new ModuleError('MODULE_SIGNED', 'the module is signed: rewriting it would drop the signature. Finalize before signing (kbuild signs at modules_install), or pass --strip-signature', { file });
+  }
+  const elf = mod.elf;
+  if (!elf.sectionByName(BTF_SECTION)) {
+    throw new ModuleError('MODULE_NO_BTF', 'no .BTF section: the module was linked without BTF (CONFIG_DEBUG_INFO_BTF_MODULES, pahole)', { file, section: BTF_SECTION });
+  }
+  const hasBase = elf.sectionByName(BTF_BASE_SECTION) !== undefined;
+  if (!hasBase && !opts.vmlinux) {
+    throw new ModuleError('MODULE_NO_VMLINUX', 'the vmlinux BTF the module was built against is needed (--base)', { file, section: BTF_SECTION });
+  }
+  const { btf: current, distilledBase } = readElfBtf(elf, { file, ...(opts.vmlinux ? { base: opts.vmlinux } : {}) });
+  if (!distilledBase) {
+    // Split BTF over the wrong vmlinux still parses, but its ids and strings point at
+    // the wrong places; the kernel's checks catch that before anything is written.
+    const [problem] = validateBtf(current, { limit: 1 });
+    if (problem) {
+      throw new ModuleError('MODULE_WRONG_VMLINUX', `the module's .BTF is not valid over this vmlinux BTF (${problem.offset !== undefined ? `+0x${problem.offset.toString(16)}: ` : ''}${problem.message}): was the module built against another kernel? Give the vmlinux of the kernel it was built for`, { file, section: BTF_SECTION, ...(problem.typeId !== undefined ? { typeId: problem.typeId } : {}) }, { cause: problem });
+    }
+  }
+
+  let finalBtf: Btf;
+  let newSections: { btf: Uint8Array; base: Uint8Array } | undefined;
+  let idMap: Uint32Array | undefined;
+  let mode: FinalizeResult['btf'];
+  if (distilledBase) {
+    // pahole >= 1.28 (or an earlier finalize) already wrote .BTF.base: verify, keep both.
+    const [problem] = validateBtf(current, { limit: 1 });
+    if (problem) throw problem;
+    finalBtf = current;
+    mode = 'had-base';
+  } else if (opts.distill) {
+    const d = distill(opts.vmlinux as Btf, current);
+    const base = Btf.parse(d.base, { file, section: BTF_BASE_SECTION });
+    finalBtf = Btf.parse(d.split, { file, section: BTF_SECTION, base });
+    newSections = { btf: d.split, base: d.base };
+    idMap = d.idMap;
+    mode = 'distilled';
+  } else {
+    finalBtf = current;
+    mode = 'vmlinux-split';
+  }
+
+  // Ids already resolved against vmlinux are remapped through the distill map (set8
+  // flags stay with their functions); otherwise resolved against the final BTF, which
+  // recognises its own earlier output, so a second run changes nothing.
+  const ids = !elf.sectionByName(BTF_IDS_SECTION)
+    ? undefined
+    : idMap
+      ? remapBtfIds(elf, idMap, finalBtf, { oldBtf: current })
+      : resolveBtfIds(elf, finalBtf, {});
+
+  let out: Uint8Array;
+  if (newSections) {
+    const tool = opts.objcopy ?? (await locateObjcopy());
+    out = await rewriteBtfSections(tool, mod.elfBytes, { btf: newSections.btf, btfBase: newSections.base, inputHasBtf: true, inputHasBtfBase: false }, { file });
+  } else {
+    // A copy: mod.elfBytes may be a Buffer, whose slice() is a view.
+    out = new Uint8Array(mod.elfBytes);
+  }
+  const outElf = parseElf(out, { file });
+  if (ids && ids.section) patchSection(out, outElf, BTF_IDS_SECTION, ids.sectionBytes, file);
+  if (newSections) {
+    // .shstrtab gains the new section name.
+    verifyRewrite(elf, outElf, new Set([BTF_SECTION, BTF_BASE_SECTION, '.shstrtab']), new Set([BTF_IDS_SECTION]), file);
+    // What the kernel will read back must be what we computed.
+    const check = readElfBtf(parseElf(out, { file }), { file });
+    if (!check.distilledBase || Buffer.compare(Buffer.from(check.btf.bytes), Buffer.from(newSections.btf)) !== 0) {
+      throw new ModuleError('MODULE_REWRITE_MISMATCH', 'the rewritten .BTF/.BTF.base do not read back as written; nothing written', { file });
+    }
+  }
+
+  const unchangedElf = out.length === mod.elfBytes.length && Buffer.compare(Buffer.from(out), Buffer.from(mod.elfBytes)) === 0;
+  const finalBytes = unchangedElf && !mod.signature ? mod.raw : await compress(out, mod.compression, { file });
+  const unchanged = finalBytes === mod.raw || (finalBytes.length === mod.raw.length && Buffer.compare(Buffer.from(finalBytes), Buffer.from(mod.raw)) === 0);
+  let action: FinalizeAction = 'unchanged';
+  if (!unchanged) {
+    if (opts.dryRun) action = 'would-write';
+    else {
+      await writeFileAtomic(file, finalBytes);
+      action = 'written';
+    }
+  }
+  const baseSec = outElf.sectionByName(BTF_BASE_SECTION);
+  return {
+    file,
+    action,
+    btf: mode,
+    compression: mod.compression,
+    sizeBefore: mod.raw.length,
+    sizeAfter: finalBytes.length,
+    distilledBaseSize: baseSec?.size,
+    diagnostics: ids?.diagnostics ?? [],
+  };
+}
