@@ -45,8 +45,8 @@ export async function runModfinal(o: ModfinalOptions): Promise<ModfinalOutcome> 
   }
   const distill = shouldDistill(o);
   const base = await loadBaseBtf(vmlinux.path);
-  const objcopy = await locateObjcopy(objcopyCmd ? { command: objcopyCmd } : { env: o.env });
-  if (o.verbose) o.log(`  modbtf finalize ${distill ? '--distill' : '--no-distill'} --objcopy ${objcopy.command} -b ${vmlinux.path} ${o.module}`);
+  const objcopy = (): ReturnType<typeof locateObjcopy> => locateObjcopy(objcopyCmd ? { command: objcopyCmd } : { env: o.env });
+  if (o.verbose) o.log(`  modbtf finalize ${distill ? '--distill' : '--no-distill'}${objcopyCmd ? ` --objcopy ${objcopyCmd}` : ''} -b ${vmlinux.path} ${o.module}`);
   const result = await finalizeModule(o.module, { vmlinux: base, distill, objcopy });
   return { kind: 'done', vmlinux, distilled: distill, result };
 }

@@ -8,7 +8,7 @@ import { dirname, join, relative } from 'node:path';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const fx = (p) => relative(process.cwd(), join(root, 'test/fixtures', p)) || '.';
-const cli = join(root, 'dist/cli/main.js');
+const cli = join(root, 'dist/bundle/main.js');
 const module = fx('modules/tcp_bbr.ko.xz');
 const vmlinux107 = fx('btf/vmlinux-6.12.107.btf.gz');
 const vmlinux117 = fx('btf/vmlinux-6.12.117.btf.gz');

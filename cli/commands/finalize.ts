@@ -45,7 +45,8 @@ export const finalizeCommand: CommandModule<object, FinalizeArgs> = {
       ]);
       const distill = argv.distill ?? process.env['BTF_BASE_REF'] !== '0';
       const files = await expandModulePaths(argv.modules);
-      const objcopy = await locateObjcopy(argv.objcopy !== undefined ? { command: argv.objcopy } : {});
+      let objcopyTool: Promise<Awaited<ReturnType<typeof locateObjcopy>>> | undefined;
+      const objcopy = (): ReturnType<typeof locateObjcopy> => (objcopyTool ??= locateObjcopy(argv.objcopy !== undefined ? { command: argv.objcopy } : {}));
       const bases = new Map<string, Awaited<ReturnType<typeof loadBaseBtf>>>();
       const baseFor = async (mod: Awaited<ReturnType<typeof loadModuleFile>>): Promise<Awaited<ReturnType<typeof loadBaseBtf>>> => {
         const file = mod.path;

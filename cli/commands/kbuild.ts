@@ -1,7 +1,7 @@
 import type { Argv, CommandModule } from 'yargs';
 import { runCommand, EXIT_OK } from '../exit.js';
 import { writeOut } from '../output.js';
-import { printDiagnostics } from '../diagnostics.js';
+import { modfinalStep } from '../modfinal-step.js';
 
 interface KbuildArgs {
   action: string;
@@ -33,26 +33,14 @@ export const kbuildCommand: CommandModule<object, KbuildArgs> = {
       const { ModuleError } = await import('../../lib/errors.js');
       if (!argv.target) throw new ModuleError('USAGE', `kbuild ${argv.action} needs a ${argv.action === 'modfinal' ? 'module' : 'kernel build tree'}`, {});
       if (argv.action === 'modfinal') {
-        const { runModfinal } = await import('../../kbuild/modfinal.js');
-        const kbuildV = (process.env['KBUILD_VERBOSE'] ?? '').includes('1') || argv.verbose;
-        const out = await runModfinal({
-          module: argv.target, pahole: argv.pahole, paholeFlags: argv.paholeFlags, objcopy: argv.objcopy,
-          extmod: argv.extmod, btfBaseRef: argv.btfBaseRef, objtree: process.cwd(), env: process.env,
-          verbose: kbuildV, log: (l) => process.stderr.write(`${l}\n`),
-        });
-        if (out.kind === 'skipped') {
-          process.stderr.write(`modbtf: skipping BTF for ${argv.target}: ${out.reason}\n`);
-          return EXIT_OK;
-        }
-        printDiagnostics(out.result.diagnostics, undefined);
-        return EXIT_OK;
+        return modfinalStep({ module: argv.target, pahole: argv.pahole, paholeFlags: argv.paholeFlags, objcopy: argv.objcopy, extmod: argv.extmod, btfBaseRef: argv.btfBaseRef, verbose: argv.verbose });
       }
       const { installKbuild, uninstallKbuild } = await import('../../kbuild/install.js');
-      const { fileURLToPath } = await import('node:url');
+      const { packageRoot } = await import('../../lib/package-root.js');
       const path = await import('node:path');
       if (argv.action === 'install') {
-        const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-        const cli = path.join(root, 'dist', 'cli', 'main.js');
+        const root = packageRoot();
+        const cli = path.join(root, 'dist', 'bundle', 'main.js');
         const r = await installKbuild(argv.target, path.join(root, 'Makefile.snippet'), `${process.execPath} ${cli}`);
         await writeOut(r.changed ? `installed: ${r.snippet}, hooked into ${r.makefile}\nM= builds in this tree now get .BTF.base (BTF_BASE_REF=0 to opt out).\n` : `already installed in ${argv.target}\n`);
       } else {

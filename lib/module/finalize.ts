@@ -28,8 +28,8 @@ export interface FinalizeOptions {
   vmlinux?: Btf;
   /** Write a distilled base (.BTF.base). */
   distill: boolean;
-  /** objcopy to use; located (LLVM_OBJCOPY, OBJCOPY, llvm-objcopy, objcopy) when absent. */
-  objcopy?: ObjcopyTool;
+  /** objcopy to use; located (LLVM_OBJCOPY, OBJCOPY, llvm-objcopy, objcopy) when absent, and only when needed. */
+  objcopy?: ObjcopyTool | (() => Promise<ObjcopyTool>);
   /** Drop an appended signature instead of refusing the module. */
   stripSignature?: boolean;
   /** Compute everything, write nothing. */
@@ -131,7 +131,7 @@ async function finalizeInner(mod: LoadedModule, opts: FinalizeOptions): Promise<
 
   let out: Uint8Array;
   if (newSections) {
-    const tool = opts.objcopy ?? (await locateObjcopy());
+    const tool = typeof opts.objcopy === 'function' ? await opts.objcopy() : opts.objcopy ?? (await locateObjcopy());
     out = await rewriteBtfSections(tool, mod.elfBytes, { btf: newSections.btf, btfBase: newSections.base, inputHasBtf: true, inputHasBtfBase: false }, { file });
   } else {
     // A copy: mod.elfBytes may be a Buffer, whose slice() is a view.

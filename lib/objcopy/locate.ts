@@ -42,7 +42,9 @@ function probe(command: string): Promise<ObjcopyTool> {
 }
 
 export async function locateObjcopy(opts: LocateObjcopyOptions = {}): Promise<ObjcopyTool> {
-  if (opts.command) return probe(opts.command);
+  // A named command is not probed (a fork per module adds up in kbuild); running it
+  // reports a missing tool just as well.
+  if (opts.command) return { command: opts.command, flavor: /llvm/.test(opts.command) ? 'llvm' : 'gnu', version: '' };
   const env = opts.env ?? process.env;
   const candidates = [env['LLVM_OBJCOPY'], env['OBJCOPY'], 'llvm-objcopy', 'objcopy'].filter((c): c is string => !!c);
   const tried: string[] = [];

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fixtureBytes, fixturePath, firstDiff } from '../helpers/fixtures.js';
 
-const CLI = join(fixturePath('..'), '..', 'dist', 'cli', 'main.js');
+const CLI = join(fixturePath('..'), '..', 'dist', 'bundle', 'main.js');
 const V107 = fixturePath('btf/vmlinux-6.12.107.btf.gz');
 const V117 = fixturePath('btf/vmlinux-6.12.117.btf.gz');
 

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fixtureBytes, fixturePath } from '../helpers/fixtures.js';
 
-const CLI = join(fixturePath('..'), '..', 'dist', 'cli', 'main.js');
+const CLI = join(fixturePath('..'), '..', 'dist', 'bundle', 'main.js');
 const RUNS = 200;
 
 function prng(seed: number): () => number {

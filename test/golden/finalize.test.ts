@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fixtureBytes, fixturePath, firstDiff } from '../helpers/fixtures.js';
 
-const CLI = join(fixturePath('..'), '..', 'dist', 'cli', 'main.js');
+const CLI = join(fixturePath('..'), '..', 'dist', 'bundle', 'main.js');
 let dir: string;
 let vmlinux: string;
 

@@ -3,7 +3,7 @@ import { chmod, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../../../lib/objcopy/atomic.js';
-import { objcopyArgs } from '../../../lib/objcopy/sections.js';
+import { objcopyArgs, rewriteBtfSections } from '../../../lib/objcopy/sections.js';
 import { locateObjcopy } from '../../../lib/objcopy/locate.js';
 
 let dir: string;
@@ -45,8 +45,9 @@ describe('objcopy arguments', () => {
     expect(objcopyArgs({ btf: new Uint8Array(1), btfBase: undefined, inputHasBtf: true, inputHasBtfBase: true }, 'B', 'D'))
       .toEqual(['--update-section', '.BTF=B', '--remove-section', '.BTF.base']);
   });
-  it('a missing objcopy is TOOL_NOT_FOUND naming what was tried', async () => {
-    await expect(locateObjcopy({ env: { LLVM_OBJCOPY: '/nonexistent/llvm-objcopy', OBJCOPY: '/nonexistent/objcopy' }, command: '/nonexistent/objcopy-x' }))
-      .rejects.toMatchObject({ code: 'TOOL_NOT_FOUND' });
+  it('a missing objcopy is TOOL_NOT_FOUND naming the package, when it is run', async () => {
+    const tool = await locateObjcopy({ command: '/nonexistent/objcopy' });
+    await expect(rewriteBtfSections(tool, new Uint8Array(64), { btf: new Uint8Array(1), btfBase: undefined, inputHasBtf: true, inputHasBtfBase: false }, { file: 'm.ko' }))
+      .rejects.toMatchObject({ code: 'TOOL_NOT_FOUND', context: { file: 'm.ko' }, message: expect.stringMatching(/binutils/) });
   });
 });

@@ -1,0 +1,11 @@
+import type { CommandModule } from 'yargs';
+import { checkCommand } from './check.js';
+import { distillCommand } from './distill.js';
+import { dumpCommand } from './dump.js';
+import { finalizeCommand } from './finalize.js';
+import { kbuildCommand } from './kbuild.js';
+import { relocateCommand } from './relocate.js';
+
+/** Every command, in the order `modbtf --help` lists them. */
+// Each command's argv type differs; yargs only needs them as commands of `object`.
+export const all = [dumpCommand, distillCommand, relocateCommand, checkCommand, finalizeCommand, kbuildCommand] as unknown as CommandModule<object, object>[];
