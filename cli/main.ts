@@ -15,6 +15,12 @@ resolve_btfids and bpftool.`;
 const raw = process.argv.slice(2);
 
 async function fastPath(): Promise<boolean> {
+  // resolve-btfids parses its own argv like the kernel tool; kbuild may run it per module.
+  if (raw[0] === 'resolve-btfids') {
+    const { runResolveBtfids } = await import('./commands/resolve-btfids.js');
+    process.exitCode = await runResolveBtfids(raw.slice(1));
+    return true;
+  }
   if (raw[0] !== 'kbuild' || raw[1] !== 'modfinal') return false;
   const { parseModfinalArgv, modfinalStep } = await import('./modfinal-step.js');
   const parsed = parseModfinalArgv(raw.slice(2));
@@ -25,15 +31,17 @@ async function fastPath(): Promise<boolean> {
 }
 
 async function withYargs(): Promise<void> {
-  const [{ default: yargs }, commands, { EXIT_INPUT }] = await Promise.all([
+  const [{ default: yargs }, commands, { EXIT_INPUT }, { packageVersion }] = await Promise.all([
     import('yargs'),
     import('./commands/index.js'),
     import('./exit.js'),
+    import('../lib/package-root.js'),
   ]);
   // yargs drops a bare '-'; commands that read a list from stdin see it as /dev/stdin.
   const args = raw.map((a) => (a === '-' ? STDIN_ARG : a));
   let y = yargs(args)
     .scriptName('modbtf')
+    .version(packageVersion())
     .usage('$0 <command> [options]\n\nMake kernel module BTF durable: distilled base BTF (.BTF.base), .BTF_ids, relocation checks.')
     .option('verbose', { alias: 'v', type: 'boolean', default: false, global: true, describe: 'more detail on errors' });
   for (const c of commands.all) y = y.command(c);

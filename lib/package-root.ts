@@ -17,3 +17,7 @@ export function packageRoot(from: string = import.meta.url): string {
     dir = up;
   }
 }
+
+export function packageVersion(): string {
+  return (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
+}

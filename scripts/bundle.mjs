@@ -6,8 +6,11 @@
 import { build } from 'esbuild';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 
 const root = join(fileURLToPath(import.meta.url), '..', '..');
+// Chunk names carry content hashes: stale ones would pile up.
+rmSync(join(root, 'dist/bundle'), { recursive: true, force: true });
 await build({
   absWorkingDir: root,
   entryPoints: { main: 'cli/main.ts', 'check-worker': 'lib/module/check-worker.ts' },

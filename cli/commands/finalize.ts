@@ -62,10 +62,22 @@ export const finalizeCommand: CommandModule<object, FinalizeArgs> = {
       };
       let errors = 0, warnings = 0, written = 0;
       const reports: unknown[] = [];
+      // MODBTF_TIMING=1: where a run spends its time (startup = process start to here).
+      const timing = process.env['MODBTF_TIMING'] === '1';
+      if (timing) process.stderr.write(`timing: startup ${performance.now().toFixed(1)} ms\n`);
       for (const file of files) {
         try {
+          let t = performance.now();
           const mod = await loadModuleFile(file);
-          const r = await finalizeLoaded(mod, { vmlinux: await baseFor(mod), distill, objcopy, stripSignature: argv.stripSignature, dryRun: argv.dryRun });
+          const tLoad = performance.now() - t;
+          t = performance.now();
+          const vmlinux = await baseFor(mod);
+          const tBase = performance.now() - t;
+          const r = await finalizeLoaded(mod, { vmlinux, distill, objcopy, stripSignature: argv.stripSignature, dryRun: argv.dryRun });
+          if (timing) {
+            const phases = Object.entries(r.timings).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ');
+            process.stderr.write(`timing: ${file}: load ${tLoad.toFixed(1)}, vmlinux ${tBase.toFixed(1)}, ${phases} ms\n`);
+          }
           const warns = r.diagnostics.filter((d) => d.level === 'warning');
           warnings += warns.length;
           if (r.action !== 'unchanged') written++;

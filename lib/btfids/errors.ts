@@ -3,7 +3,9 @@
  *
  * `stderrText` is exactly what Debian's 6.12 resolve_btfids prints for the same
  * failure (without the trailing newline; '' when the tool fails silently, e.g. a
- * duplicate set name), so the resolve-btfids command can reproduce its stderr.
+ * duplicate set name), so the resolve-btfids command can reproduce its stderr. Where
+ * the tool crashes instead (BTFIDS_SET_OUT_OF_BOUNDS, BTFIDS_BAD_SECTION, sh_entsize
+ * 0), it is a `FAILED ...` line of modbtf's own.
  * `message` is modbtf's own description for everyone else. `diagnostics` holds the
  * warnings (and debug lines) produced before the failure, in order: resolve_btfids
  * prints them before its FAILED line.

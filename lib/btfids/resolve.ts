@@ -468,7 +468,8 @@ export function resolveScanned(elf: ElfFile, scan: BtfIdsScan, btf: Btf, opts: R
   let input = opts.input ?? current;
   let recovered = false;
   const extension: Diagnostic[] = [];
-  if (opts.input === undefined && (opts.recoverResolved ?? true)) {
+  // A section whose id and count slots are all 0 was never resolved: resolve_btfids' way.
+  if (opts.input === undefined && (opts.recoverResolved ?? true) && !isUnresolved(layout, res, current)) {
     const pristine = recoverPristine(layout, res, current);
     if (pristine !== undefined) {
       if (!sameBytes(pristine, current)) {
@@ -476,7 +477,7 @@ export function resolveScanned(elf: ElfFile, scan: BtfIdsScan, btf: Btf, opts: R
         recovered = true;
         if ((opts.verbose ?? 0) >= 1) extension.push({ level: 'debug', code: 'BTFIDS_RECOVERED', message: `${BTF_IDS_SECTION} was already resolved against this BTF: set elements are put back in their symbols' slots before resolving again`, verbosity: 1, extension: true });
       }
-    } else if (!isUnresolved(layout, res, current)) {
+    } else {
       extension.push(...flagsLostWarnings(layout, current));
     }
   }

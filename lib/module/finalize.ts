@@ -50,6 +50,19 @@ export interface FinalizeResult {
   distilledBaseSize: number | undefined;
   /** resolve_btfids' warnings (same texts) and modbtf's about ids the kernel will not relocate. */
   diagnostics: Diagnostic[];
+  /** Milliseconds per phase, for benchmarks and MODBTF_TIMING. */
+  timings: FinalizeTimings;
+}
+
+export interface FinalizeTimings {
+  /** Parse and validate the module's BTF. */
+  btf: number;
+  distill: number;
+  btfIds: number;
+  /** objcopy, patching, verification. */
+  rewrite: number;
+  compress: number;
+  write: number;
 }
 
 function ctx(file: string): { file: string } { return { file }; }
@@ -88,6 +101,13 @@ async function finalizeInner(mod: LoadedModule, opts: FinalizeOptions): Promise<
   if (!hasBase && !opts.vmlinux) {
     throw new ModuleError('MODULE_NO_VMLINUX', 'the vmlinux BTF the module was built against is needed (--base)', { file, section: BTF_SECTION });
   }
+  const timings: FinalizeTimings = { btf: 0, distill: 0, btfIds: 0, rewrite: 0, compress: 0, write: 0 };
+  let mark = performance.now();
+  const lap = (phase: keyof FinalizeTimings): void => {
+    const now = performance.now();
+    timings[phase] += now - mark;
+    mark = now;
+  };
   const { btf: current, distilledBase } = readElfBtf(elf, { file, ...(opts.vmlinux ? { base: opts.vmlinux } : {}) });
   if (!distilledBase) {
     // Split BTF over the wrong vmlinux still parses, but its ids and strings point at
@@ -98,6 +118,7 @@ async function finalizeInner(mod: LoadedModule, opts: FinalizeOptions): Promise<
     }
   }
 
+  lap('btf');
   let finalBtf: Btf;
   let newSections: { btf: Uint8Array; base: Uint8Array } | undefined;
   let idMap: Uint32Array | undefined;
@@ -120,6 +141,7 @@ async function finalizeInner(mod: LoadedModule, opts: FinalizeOptions): Promise<
     mode = 'vmlinux-split';
   }
 
+  lap('distill');
   // Ids already resolved against vmlinux are remapped through the distill map (set8
   // flags stay with their functions); otherwise resolved against the final BTF, which
   // recognises its own earlier output, so a second run changes nothing.
@@ -129,6 +151,7 @@ async function finalizeInner(mod: LoadedModule, opts: FinalizeOptions): Promise<
       ? remapBtfIds(elf, idMap, finalBtf, { oldBtf: current })
       : resolveBtfIds(elf, finalBtf, {});
 
+  lap('btfIds');
   let out: Uint8Array;
   if (newSections) {
     const tool = typeof opts.objcopy === 'function' ? await opts.objcopy() : opts.objcopy ?? (await locateObjcopy());
@@ -140,8 +163,9 @@ async function finalizeInner(mod: LoadedModule, opts: FinalizeOptions): Promise<
   const outElf = parseElf(out, { file });
   if (ids && ids.section) patchSection(out, outElf, BTF_IDS_SECTION, ids.sectionBytes, file);
   if (newSections) {
-    // .shstrtab gains the new section name.
-    verifyRewrite(elf, outElf, new Set([BTF_SECTION, BTF_BASE_SECTION, '.shstrtab']), new Set([BTF_IDS_SECTION]), file);
+    // .shstrtab gains the new section name; llvm-objcopy rebuilds .strtab (and so the
+    // name offsets in .symtab), which verifyRewrite checks symbol by symbol instead.
+    verifyRewrite(elf, outElf, new Set([BTF_SECTION, BTF_BASE_SECTION, '.shstrtab', '.strtab', '.symtab']), new Set([BTF_IDS_SECTION]), file);
     // What the kernel will read back must be what we computed.
     const check = readElfBtf(parseElf(out, { file }), { file });
     if (!check.distilledBase || Buffer.compare(Buffer.from(check.btf.bytes), Buffer.from(newSections.btf)) !== 0) {
@@ -149,9 +173,11 @@ async function finalizeInner(mod: LoadedModule, opts: FinalizeOptions): Promise<
     }
   }
 
+  lap('rewrite');
   const unchangedElf = out.length === mod.elfBytes.length && Buffer.compare(Buffer.from(out), Buffer.from(mod.elfBytes)) === 0;
   const finalBytes = unchangedElf && !mod.signature ? mod.raw : await compress(out, mod.compression, { file });
   const unchanged = finalBytes === mod.raw || (finalBytes.length === mod.raw.length && Buffer.compare(Buffer.from(finalBytes), Buffer.from(mod.raw)) === 0);
+  lap('compress');
   let action: FinalizeAction = 'unchanged';
   if (!unchanged) {
     if (opts.dryRun) action = 'would-write';
@@ -160,6 +186,7 @@ async function finalizeInner(mod: LoadedModule, opts: FinalizeOptions): Promise<
       action = 'written';
     }
   }
+  lap('write');
   const baseSec = outElf.sectionByName(BTF_BASE_SECTION);
   return {
     file,
@@ -170,5 +197,6 @@ async function finalizeInner(mod: LoadedModule, opts: FinalizeOptions): Promise<
     sizeAfter: finalBytes.length,
     distilledBaseSize: baseSec?.size,
     diagnostics: ids?.diagnostics ?? [],
+    timings,
   };
 }

@@ -58,6 +58,26 @@ describe('finalize --distill equals pahole >= 1.28 + resolve_btfids (whole file)
   });
 });
 
+describe('with llvm-objcopy (lays the file out anew): the BTF sections equal the golden ones', () => {
+  it.each(['btfids_fixture', 'tcp_bbr'])('%s', async (name) => {
+    const { parseElf } = await import('../../lib/elf/index.js');
+    const ko = place(`${name}.pristine.ko.gz`, `llvm-${name}.ko`);
+    const r = modbtf('finalize', '--distill', '--objcopy', 'llvm-objcopy', '-b', vmlinux, ko);
+    expect(r.status, r.stderr).toBe(0);
+    const ours = parseElf(new Uint8Array(readFileSync(ko)));
+    const gold = parseElf(fixtureBytes(`btfids/${name}.distilled.resolved.ko.gz`));
+    for (const sec of ['.BTF', '.BTF.base', '.BTF_ids']) {
+      const a = ours.sectionByName(sec);
+      const b = gold.sectionByName(sec);
+      expect(a && b, sec).toBeTruthy();
+      if (!a || !b) continue;
+      expect(firstDiff(ours.sectionData(a), gold.sectionData(b)), sec).toBeUndefined();
+      expect([a.type, a.flags, a.addralign]).toEqual([b.type, b.flags, b.addralign]);
+    }
+    expect(modbtf('finalize', '--distill', '--objcopy', 'llvm-objcopy', '-b', vmlinux, ko).stdout).toMatch(/already final/);
+  });
+});
+
 describe('finalize --no-distill equals resolve_btfids -b vmlinux (whole file)', () => {
   it.each([
     ['btfids_fixture.pristine.ko.gz', 'btfids_fixture.resolved.ko.gz'],
