@@ -13,7 +13,7 @@ const debs = join(cache, 'debs');
 const unpacked = join(cache, 'root');
 const KVER_OLD = '6.12.107+deb12-amd64';
 const KVER_NEW = '6.12.117+deb12-amd64';
-const PACKAGES = ['bpftool', 'xz-utils', 'zstd', 'llvm', 'binutils', 'libbpf-dev', 'gcc', 'libc6-dev', 'make'];
+const PACKAGES = ['bpftool', 'xz-utils', 'zstd', 'llvm', 'binutils', 'libbpf-dev', 'gcc', 'libc6-dev', 'make', 'dwarves', 'linux-headers-6.12.107+deb12-amd64', 'dkms'];
 const KERNEL_DEBS = [
   `linux-image-${KVER_OLD}-unsigned`,
   `linux-headers-${KVER_OLD}`,
@@ -59,6 +59,7 @@ check('distill of every module equals libbpf v1.7.0 (issue 4)', ['scripts/corpus
 check('relocation of every module onto 6.12.117 equals libbpf v1.7.0 (issue 4)', ['scripts/corpus-relocate.mjs', '--vmlinux', vmlinuxOld, '--target', vmlinuxNew, join(modulesTree, 'kernel')]);
 check('modbtf check over the whole tree agrees with libbpf module by module (issue 6)', ['scripts/corpus-check.mjs', '--built-with', vmlinuxOld, '--kernel', vmlinuxNew, join(modulesTree, 'kernel')]);
 check('boot 6.12.107/6.12.117 in qemu: module BTF survives via modbtf, kfunc called from BPF (issue 7)', ['scripts/e2e-boot.mjs', '--strict']);
+check('DKMS build with Makefile.snippet (form b in dkms.conf) gives a module with .BTF.base (issue 7)', ['scripts/e2e-dkms.mjs']);
 check('fuzz 10000 mutated inputs', ['scripts/fuzz.mjs', '--seed', '1', '--runs', '10000']);
 
 await setup();
