@@ -2,6 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ModuleError } from './errors.js';
 
 export function packageRoot(from: string = import.meta.url): string {
   let dir = dirname(fileURLToPath(from));
@@ -13,7 +14,7 @@ export function packageRoot(from: string = import.meta.url): string {
       } catch { /* keep looking */ }
     }
     const up = dirname(dir);
-    if (up === dir) throw new Error('modbtf package.json not found above ' + from);
+    if (up === dir) throw new ModuleError('PACKAGE_NOT_FOUND', `modbtf's package.json not found above ${from}`);
     dir = up;
   }
 }

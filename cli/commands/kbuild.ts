@@ -1,17 +1,11 @@
 import type { Argv, CommandModule } from 'yargs';
 import { runCommand, EXIT_OK } from '../exit.js';
 import { writeOut } from '../output.js';
-import { modfinalStep } from '../modfinal-step.js';
+import { modfinalStep, type ModfinalArgs } from '../modfinal-step.js';
 
-interface KbuildArgs {
+interface KbuildArgs extends Omit<ModfinalArgs, 'module'> {
   action: string;
   target: string | undefined;
-  pahole: string;
-  paholeFlags: string;
-  objcopy: string;
-  extmod: string;
-  btfBaseRef: string;
-  verbose: boolean;
 }
 
 export const kbuildCommand: CommandModule<object, KbuildArgs> = {

@@ -7,6 +7,7 @@
  * input). Aborting stops handing out items and lets the ones in flight finish.
  */
 import { Worker } from 'node:worker_threads';
+import { ModuleError } from '../errors.js';
 
 export interface PoolOptions<TInit, TItem, TResult> {
   /** Worker module (must call `serveWorker`). */
@@ -41,7 +42,7 @@ export async function runPool<TInit, TItem, TResult>(opts: PoolOptions<TInit, TI
         give();
       } else {
         void w.terminate();
-        reject(new Error(m.message));
+        reject(new ModuleError('WORKER_FAILED', `worker thread could not start: ${m.message}`));
       }
     });
     w.on('error', reject);
