@@ -52,8 +52,10 @@ async function withYargs(): Promise<void> {
     .epilog(EPILOG)
     .wrap(Math.min(100, process.stdout.columns ?? 100))
     .fail((msg, err) => {
-      if (err) throw err;
-      process.stderr.write(`modbtf: ${msg}\nTry 'modbtf --help'.\n`);
+      // Command bodies catch their own errors (runCommand): what arrives here is argument
+      // validation, reported as a usage error.
+      const text = msg || (err instanceof Error ? err.message : String(err));
+      process.stderr.write(`modbtf: ${text}\nTry 'modbtf --help'.\n`);
       process.exit(EXIT_INPUT);
     })
     .parseAsync();

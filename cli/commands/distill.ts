@@ -5,7 +5,8 @@ import { writeOut } from '../output.js';
 interface DistillArgs {
   module: string;
   base: string;
-  output: string;
+  output: string | undefined;
+  inPlace: boolean;
   verbose: boolean;
 }
 
@@ -16,7 +17,10 @@ export const distillCommand: CommandModule<object, DistillArgs> = {
     y
       .positional('module', { type: 'string', demandOption: true, describe: 'module with .BTF over vmlinux (.ko[.xz|.zst|.gz])' })
       .option('base', { alias: ['b', 'btf-base', 'btf_base'], type: 'string', demandOption: true, describe: 'vmlinux the module was built against (ELF or raw BTF)' })
-      .option('output', { alias: 'o', type: 'string', demandOption: true, describe: 'directory for <name>.BTF and <name>.BTF.base (raw BTF)' })
+      .option('output', { alias: 'o', type: 'string', describe: 'directory for <name>.BTF and <name>.BTF.base (raw BTF)' })
+      .option('in-place', { type: 'boolean', default: false, describe: 'write .BTF/.BTF.base into the module instead (same as `modbtf finalize --distill`, which also remaps .BTF_ids)' })
+      .conflicts('in-place', 'output')
+      .check((a) => (a['in-place'] || a.output !== undefined ? true : 'give -o DIR or --in-place'))
       .example('$0 distill -b /usr/src/linux-headers-$(uname -r)/vmlinux -o out/ mymod.ko', 'writes out/mymod.BTF and out/mymod.BTF.base') as unknown as Argv<DistillArgs>,
   handler: (argv) =>
     runCommand(argv.verbose, async () => {
@@ -28,6 +32,13 @@ export const distillCommand: CommandModule<object, DistillArgs> = {
         import('node:path'),
       ]);
       const base = await loadBaseBtf(argv.base);
+      if (argv.inPlace) {
+        const { finalizeModule } = await import('../../lib/module/finalize.js');
+        const r = await finalizeModule(argv.module, { vmlinux: base, distill: true });
+        await writeOut(`${argv.module}: ${r.action === 'unchanged' ? 'already distilled' : `distilled in place (.BTF.base ${r.distilledBaseSize ?? 0} bytes)`}\n`);
+        return EXIT_OK;
+      }
+      const outDir = argv.output as string;
       const loaded = await loadBtfFile(argv.module, { base });
       if (loaded.distilledBase) {
         const { ModuleError } = await import('../../lib/errors.js');
@@ -35,9 +46,9 @@ export const distillCommand: CommandModule<object, DistillArgs> = {
       }
       const d = distill(base, loaded.btf);
       const name = path.basename(argv.module).replace(/\.ko(\.xz|\.zst|\.gz)?$/, '');
-      await mkdir(argv.output, { recursive: true });
-      const btfPath = path.join(argv.output, `${name}.BTF`);
-      const basePath = path.join(argv.output, `${name}.BTF.base`);
+      await mkdir(outDir, { recursive: true });
+      const btfPath = path.join(outDir, `${name}.BTF`);
+      const basePath = path.join(outDir, `${name}.BTF.base`);
       await writeFileAtomic(btfPath, d.split);
       await writeFileAtomic(basePath, d.base);
       await writeOut(`${btfPath}: ${d.split.length} bytes (split BTF over the distilled base)\n${basePath}: ${d.base.length} bytes, ${d.baseTypeCount - 1} types\n`);

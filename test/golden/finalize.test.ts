@@ -58,6 +58,16 @@ describe('finalize --distill equals pahole >= 1.28 + resolve_btfids (whole file)
   });
 });
 
+describe('distill --in-place', () => {
+  it('is finalize --distill: the golden pahole >= 1.28 + resolve_btfids file', () => {
+    const ko = place('tcp_bbr.pristine.ko.gz', 'inplace.ko');
+    const r = modbtf('distill', '--in-place', '-b', vmlinux, ko);
+    expect(r.status, r.stderr).toBe(0);
+    expect(firstDiff(readFileSync(ko), fixtureBytes('btfids/tcp_bbr.distilled.resolved.ko.gz'))).toBeUndefined();
+    expect(modbtf('distill', '-b', vmlinux, ko).status).toBe(2); // neither -o nor --in-place
+  });
+});
+
 describe('with llvm-objcopy (lays the file out anew): the BTF sections equal the golden ones', () => {
   it.each(['btfids_fixture', 'tcp_bbr'])('%s', async (name) => {
     const { parseElf } = await import('../../lib/elf/index.js');

@@ -1,0 +1,85 @@
+// The kbuild layer: distill decision (Makefile.btf's rule + BTF_BASE_REF), where the
+// vmlinux comes from, and install/uninstall on a build tree's Makefile.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { release, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { shouldDistill, splitWords } from '../../../kbuild/env.js';
+import { findBuildVmlinux } from '../../../kbuild/vmlinux.js';
+import { installKbuild, uninstallKbuild, BEGIN, INSTALLED_SNIPPET } from '../../../kbuild/install.js';
+import { parseModfinalArgv } from '../../../cli/modfinal-step.js';
+
+let dir: string;
+beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'modbtf-kbuild-')); });
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('shouldDistill', () => {
+  it.each([
+    ['', '', false], // in-tree build
+    ['/src/mod', '', true], // M= build
+    ['', '1', true], // in-tree, asked for
+    ['/src/mod', '0', false], // opted out
+    ['/src/mod', 'y', true],
+    ['', 'n', false],
+  ])('KBUILD_EXTMOD=%j BTF_BASE_REF=%j -> %s', (extmod, btfBaseRef, want) => {
+    expect(shouldDistill({ extmod, btfBaseRef })).toBe(want);
+  });
+  it('splits make variable values into words', () => {
+    expect(splitWords(' --btf_gen_floats  -j --lang_exclude=rust ')).toEqual(['--btf_gen_floats', '-j', '--lang_exclude=rust']);
+  });
+});
+
+describe('findBuildVmlinux', () => {
+  it('MODBTF_VMLINUX first, then the tree\'s vmlinux', async () => {
+    writeFileSync(join(dir, 'vmlinux'), 'x');
+    expect(await findBuildVmlinux(dir, { MODBTF_VMLINUX: '/v' })).toEqual({ path: '/v', reason: 'MODBTF_VMLINUX' });
+    expect((await findBuildVmlinux(dir, {}))?.path).toBe(join(dir, 'vmlinux'));
+  });
+  it('a tree of the running kernel without vmlinux uses /sys/kernel/btf/vmlinux; another kernel\'s gets none', async () => {
+    mkdirSync(join(dir, 'include/config'), { recursive: true });
+    writeFileSync(join(dir, 'include/config/kernel.release'), `${release()}\n`);
+    const running = await findBuildVmlinux(dir, {});
+    expect(running?.path).toBe(existsSync('/sys/kernel/btf/vmlinux') ? '/sys/kernel/btf/vmlinux' : undefined);
+    writeFileSync(join(dir, 'include/config/kernel.release'), '1.2.3-other\n');
+    expect(await findBuildVmlinux(dir, {})).toBeUndefined();
+  });
+});
+
+describe('kbuild install / uninstall', () => {
+  it('adds one marked block and the snippet copy, idempotently, and restores the Makefile exactly', async () => {
+    const original = 'include /usr/src/linux-headers-common/Makefile\n';
+    mkdirSync(join(dir, 'scripts'));
+    writeFileSync(join(dir, 'Makefile'), original);
+    const snippet = join(dir, 'snippet.mk');
+    writeFileSync(snippet, 'override cmd_btf_ko = true\n');
+    const first = await installKbuild(dir, snippet, '/usr/bin/node /opt/modbtf/dist/bundle/main.js');
+    expect(first.changed).toBe(true);
+    const mk = readFileSync(join(dir, 'Makefile'), 'utf8');
+    expect(mk.startsWith(BEGIN)).toBe(true);
+    expect(mk).toContain(`export MAKEFILES += ${join(dir, INSTALLED_SNIPPET)}\n`);
+    expect(mk.endsWith(original)).toBe(true);
+    expect(readFileSync(join(dir, INSTALLED_SNIPPET), 'utf8')).toContain('MODBTF ?= /usr/bin/node /opt/modbtf/dist/bundle/main.js');
+    expect((await installKbuild(dir, snippet, '/usr/bin/node /opt/modbtf/dist/bundle/main.js')).changed).toBe(false);
+    expect(readFileSync(join(dir, 'Makefile'), 'utf8')).toBe(mk);
+    expect((await uninstallKbuild(dir)).changed).toBe(true);
+    expect(readFileSync(join(dir, 'Makefile'), 'utf8')).toBe(original);
+    expect(existsSync(join(dir, INSTALLED_SNIPPET))).toBe(false);
+    expect((await uninstallKbuild(dir)).changed).toBe(false);
+  });
+  it('refuses a directory that is not a build tree', async () => {
+    await expect(installKbuild(dir, join(dir, 'x'), 'modbtf')).rejects.toMatchObject({ code: 'KBUILD_NOT_A_TREE' });
+  });
+});
+
+describe('the modfinal fast path parses exactly what Makefile.snippet passes', () => {
+  it('--opt=value words and the module', () => {
+    expect(parseModfinalArgv(['--pahole=pahole', '--pahole-flags=--btf_gen_floats -j', '--objcopy=x86_64-linux-gnu-objcopy', '--extmod=/m', '--btf-base-ref=', '/m/a.ko'])).toEqual({
+      module: '/m/a.ko', pahole: 'pahole', paholeFlags: '--btf_gen_floats -j', objcopy: 'x86_64-linux-gnu-objcopy', extmod: '/m', btfBaseRef: '', verbose: false,
+    });
+  });
+  it('anything else goes to the full parser', () => {
+    expect(parseModfinalArgv(['--pahole', 'pahole', 'a.ko'])).toBeUndefined();
+    expect(parseModfinalArgv(['a.ko', 'b.ko'])).toBeUndefined();
+    expect(parseModfinalArgv([])).toBeUndefined();
+  });
+});
