@@ -4,7 +4,6 @@
  * names the command, exit status and stderr — with the Debian package to install
  * when the command is missing.
  */
-import { ExecaError, execa } from 'execa';
 import { ToolError, type ErrorContext } from './errors.js';
 
 /** Cap on tool output: far above any real module, low enough to stop a decompression bomb. */
@@ -33,6 +32,9 @@ function stderrText(x: unknown): string {
 export async function runTool(command: string, args: readonly string[], opts: RunToolOptions): Promise<Uint8Array> {
   const argv = [command, ...args];
   const ctx = opts.context ?? {};
+  // Loaded on first use: most runs of the kbuild step never start a tool, and
+  // compiling execa and its dependencies is a measurable part of start-up.
+  const { ExecaError, execa } = await import('execa');
   try {
     const result = await execa(command, args, {
       ...(opts.input !== undefined ? { input: opts.input } : { stdin: 'ignore' as const }),

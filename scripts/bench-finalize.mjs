@@ -72,6 +72,40 @@ for (let i = 0; i < Number(values.runs); i++) {
   const c = join(work, 'one-c.ko'); copyFileSync(join(pristine, one), c);
   t0 = process.hrtime.bigint(); spawnSync(process.execPath, [cli, 'finalize', '--distill', '--objcopy', 'objcopy', '-b', vmlinux, c], { stdio: 'ignore' }); mdOne.push(ms(t0));
 }
+// (c) the whole kbuild BTF step on a freshly linked module with DWARF (the e2e fixture,
+// built with PAHOLE=true RESOLVE_BTFIDS=true so the .ko has no BTF yet): Makefile.modfinal's
+// `pahole -J ... --btf_base vmlinux; resolve_btfids -b vmlinux` vs Makefile.snippet's
+// `modbtf kbuild modfinal` (same pahole, then finalize with distill).
+const KDIR = '/usr/src/linux-headers-6.12.107+deb12-amd64';
+let stepRows = [];
+if (existsSync(join(KDIR, 'Makefile'))) {
+  const fx = join(work, 'fixture');
+  mkdirSync(fx);
+  for (const f of ['modbtf_e2e.c', 'Kbuild']) copyFileSync(join(root, 'test/e2e/fixture', f), join(fx, f));
+  const mk = spawnSync('make', ['-C', KDIR, `M=${fx}`, 'PAHOLE=true', 'RESOLVE_BTFIDS=true', 'modules'], { encoding: 'utf8' });
+  if (mk.status === 0) {
+    const linked = join(fx, 'modbtf_e2e.ko');
+    const flags = ['-J', '--btf_gen_floats', '-j', '--lang_exclude=rust'];
+    const kb = [], mb = [];
+    for (let i = 0; i < Number(values.runs); i++) {
+      const a = join(work, 'step-a.ko'); copyFileSync(linked, a);
+      t0 = process.hrtime.bigint();
+      spawnSync('pahole', [...flags, '--btf_base', vmlinux, a], { stdio: 'ignore', env: { ...process.env, LLVM_OBJCOPY: 'objcopy' } });
+      spawnSync(RB, ['-b', vmlinux, a], { stdio: 'ignore' });
+      kb.push(ms(t0));
+      const b = join(work, 'step-b.ko'); copyFileSync(linked, b);
+      t0 = process.hrtime.bigint();
+      const r = spawnSync(process.execPath, [cli, 'kbuild', 'modfinal', '--pahole=pahole', `--pahole-flags=${flags.slice(1).join(' ')}`, '--objcopy=objcopy', `--extmod=${fx}`, '--btf-base-ref=', b], { encoding: 'utf8', cwd: join(vmlinux, '..') });
+      mb.push(ms(t0));
+      if (r.status !== 0) { console.error(r.stderr); break; }
+    }
+    stepRows = [
+      `(c) the kbuild BTF step on a freshly linked module (test/e2e/fixture), median of ${values.runs}:`,
+      `    pahole + resolve_btfids (Makefile.modfinal) ${median(kb).toFixed(1)} ms`,
+      `    pahole + modbtf finalize --distill         ${median(mb).toFixed(1)} ms  ratio ${(median(mb) / median(kb)).toFixed(2)}x`,
+    ];
+  } else stepRows = [`(c) skipped: building the fixture failed: ${mk.stderr.trim().split('\n').pop()}`];
+} else stepRows = [`(c) skipped: ${KDIR} not installed`];
 const bare = []; for (let i = 0; i < 10; i++) { t0 = process.hrtime.bigint(); spawnSync(process.execPath, ['-e', '0']); bare.push(ms(t0)); }
 rmSync(work, { recursive: true, force: true });
 
@@ -84,4 +118,5 @@ console.log(`    resolve_btfids                          ${median(rbOne).toFixed
 console.log(`    modbtf finalize --no-distill            ${median(mOne).toFixed(1)} ms  ratio ${(median(mOne) / median(rbOne)).toFixed(1)}x`);
 console.log(`    modbtf finalize --distill               ${median(mdOne).toFixed(1)} ms  ratio ${(median(mdOne) / median(rbOne)).toFixed(1)}x`);
 console.log(`    node -e 0 (floor for any Node tool)     ${median(bare).toFixed(1)} ms`);
+for (const l of stepRows) console.log(l);
 console.log(`    breakdown of the last --no-distill run:\n      ${breakdown.split('\n').join('\n      ')}`);

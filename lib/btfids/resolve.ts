@@ -64,6 +64,18 @@ function layersOf(btf: Btf): Layer[] {
 }
 
 /** Where a name offset points (libbpf btf__str_by_offset over the chain), or undefined. */
+/** First byte of the string at `off` (split-aware), or -1 when `off` is outside every table. */
+function firstByteAt(layers: readonly Layer[], off: number): number {
+  for (let i = layers.length - 1; i >= 0; i--) {
+    const L = layers[i] as Layer;
+    if (off < L.btf.startStrOff) continue;
+    const rel = off - L.btf.startStrOff;
+    if (rel >= L.btf.header.strLen) return -1;
+    return L.buf[L.btf.strStart + rel] as number;
+  }
+  return -1;
+}
+
 function nameSpan(layers: readonly Layer[], off: number): { layer: Layer; start: number; end: number } | undefined {
   for (let i = layers.length - 1; i >= 0; i--) {
     const L = layers[i] as Layer;
@@ -138,6 +150,9 @@ export function resolveNames(layout: BtfIdsLayout, btf: Btf): NameResolution {
   // Name lengths wanted per kind: most type names are rejected without decoding.
   const lengths: Record<IdKind, Set<number>> = { struct: new Set(), union: new Set(), typedef: new Set(), func: new Set() };
   for (const k of ID_KINDS) for (const name of layout.ids[k].keys()) lengths[k].add(name.length);
+  // First bytes (latin1, as names are compared) of the wanted names per kind.
+  const firstBytes: Record<IdKind, Uint8Array> = { struct: new Uint8Array(256), union: new Uint8Array(256), typedef: new Uint8Array(256), func: new Uint8Array(256) };
+  for (const k of ID_KINDS) for (const name of layout.ids[k].keys()) if (name.length > 0) firstBytes[k][name.charCodeAt(0) & 0xff] = 1;
   const malformed = (id: number): BtfIdsError =>
     new BtfIdsError('BTFIDS_MALFORMED_BTF', `type [${id}]: name offset outside the string sections`, msg.malformedName(id), { typeId: id, ...btfCtx(btf) }, diagnostics);
   // One type of kind k named `name` (undefined: invalid name offset), in id order.
@@ -178,7 +193,13 @@ export function resolveNames(layout: BtfIdsLayout, btf: Btf): NameResolution {
       const k = KIND_OF[(L.dv.getUint32(rec + 4, L.le) >>> 24) & 0x1f];
       if (k === undefined || counters[k] === 0) continue;
       const id = startId + i;
-      const where = nameSpan(chain, L.dv.getUint32(rec, L.le));
+      const nameOff = L.dv.getUint32(rec, L.le);
+      // Most names are rejected on their first byte, before finding their end. Every
+      // table ends in NUL (checked when parsed), so an offset is valid iff in range.
+      const first = firstByteAt(chain, nameOff);
+      if (first < 0) throw malformed(id);
+      if ((firstBytes[k][first] as number) === 0) continue;
+      const where = nameSpan(chain, nameOff);
       if (where === undefined) throw malformed(id);
       if (!lengths[k].has(where.end - where.start)) continue;
       visit(k, id, where.layer.buf.toString('latin1', where.start, where.end));
