@@ -32,6 +32,7 @@ import { $, argv } from 'zx';
 import { E2E_CACHE, elapsed, ensureEnvironment, kernels, log, pristineKbuildTree } from './e2e-lib/env.mjs';
 import { boot, chooseAccel } from './e2e-lib/guest.mjs';
 import { FIXTURE_NAME, MODBTF, debianRecipes, fixtureRecipes, modbtf } from './e2e-lib/recipes.mjs';
+import { retargetCase } from './e2e-lib/retarget.mjs';
 
 $.verbose = false;
 $.quiet = true; // commands' output is logged where it matters, not echoed
@@ -122,6 +123,9 @@ for (const id of ['finalize']) {
     expect: { btf: false, log: [/distilled base BTF type '\w+' \[\d+\] is not mapped to base BTF id/], predictedLogMustAppear: true },
   });
 }
+
+// retarget (issue 6): the finalized fixture rewritten as plain split BTF over 6.12.117.
+cases.push(retargetCase(kernels.new, fixtureExpect.ok, fixtureHost));
 
 // ---- host-side helpers -----------------------------------------------------------------
 const sha256 = (buf) => createHash('sha256').update(buf).digest('hex');
@@ -246,6 +250,8 @@ async function runCase(c, accel, tree) {
         `guest ${c.module} BTF == modbtf relocate of the module onto ${c.kernel.short}`);
     }
   }
+  // case-specific checks (scripts/e2e-lib/retarget.mjs)
+  if (c.verify) await c.verify({ ko, g, check: (ok, what) => check(res, ok, what) });
   return { status: res.checks.every((x) => x.ok) ? 'pass' : 'fail', ...res };
 }
 

@@ -19,8 +19,8 @@ export const distillCommand: CommandModule<object, DistillArgs> = {
       .option('base', { alias: ['b', 'btf-base', 'btf_base'], type: 'string', demandOption: true, describe: 'vmlinux the module was built against (ELF or raw BTF)' })
       .option('output', { alias: 'o', type: 'string', describe: 'directory for <name>.BTF and <name>.BTF.base (raw BTF)' })
       .option('in-place', { type: 'boolean', default: false, describe: 'write .BTF/.BTF.base into the module instead (same as `modbtf finalize --distill`, which also remaps .BTF_ids)' })
-      .conflicts('in-place', 'output')
-      .check((a) => (a['in-place'] || a.output !== undefined ? true : 'give -o DIR or --in-place'))
+      // Not .conflicts(): a boolean with a default always counts as given.
+      .check((a) => (a['in-place'] && a.output !== undefined ? 'give -o DIR or --in-place, not both' : a['in-place'] || a.output !== undefined ? true : 'give -o DIR or --in-place'))
       .example('$0 distill -b /usr/src/linux-headers-$(uname -r)/vmlinux -o out/ mymod.ko', 'writes out/mymod.BTF and out/mymod.BTF.base') as unknown as Argv<DistillArgs>,
   handler: (argv) =>
     runCommand(argv.verbose, async () => {

@@ -10,6 +10,8 @@ import { distill } from '../distill/index.js';
 import { ModuleError, isModbtfError, type ModbtfError } from '../errors.js';
 import { RelocationTarget, tryRelocate, type RelocateError } from '../relocate/index.js';
 import { loadBtfFile, type LoadedBtf } from './btf-file.js';
+import { loadModuleFile, type LoadedModule } from './load.js';
+import { readKeptDistilledBtf } from './retarget.js';
 
 export type CheckStatus = 'ok' | 'loses-btf';
 
@@ -38,10 +40,19 @@ const NO_BASE_HINT = 'the module has no .BTF.base; give the vmlinux it was built
  * module must carry `.BTF.base`, and split BTF without one gets that advice.
  */
 export async function loadModuleBtf(path: string, builtWith: Btf | undefined, predecompressed?: Uint8Array): Promise<LoadedBtf> {
+  // A retargeted module's .BTF is over its target kernel; the distilled pair it kept
+  // (modbtf retarget) is what relocates, whatever --built-with says.
+  const fromKept = (module: LoadedModule): LoadedBtf | undefined => {
+    const kept = readKeptDistilledBtf(module.elf, path);
+    return kept ? { path, btf: kept.split, distilledBase: kept.base, module } : undefined;
+  };
   try {
-    return await loadBtfFile(path, { ...(builtWith ? { base: builtWith } : {}), ...(predecompressed ? { predecompressed } : {}) });
+    const loaded = await loadBtfFile(path, { ...(builtWith ? { base: builtWith } : {}), ...(predecompressed ? { predecompressed } : {}) });
+    return (loaded.module && !loaded.distilledBase && fromKept(loaded.module)) || loaded;
   } catch (err: unknown) {
     if (!builtWith && isModbtfError(err) && err.code === 'BTF_NEEDS_BASE') {
+      const kept = fromKept(await loadModuleFile(path));
+      if (kept) return kept;
       throw new ModuleError('MODULE_NO_BTF_BASE', NO_BASE_HINT, { file: path, section: '.BTF' }, { cause: err });
     }
     throw err;

@@ -22,6 +22,7 @@ import { writeFileAtomic } from '../objcopy/atomic.js';
 import { compress, type Compression } from './compress.js';
 import { loadModuleFile, type LoadedModule } from './load.js';
 import { verifyRewrite } from './verify.js';
+import { KEPT_BTF_SECTION } from './retarget.js';
 
 export interface FinalizeOptions {
   /** vmlinux BTF the module was built against (needed unless the module has .BTF.base). */
@@ -96,6 +97,9 @@ async function finalizeInner(mod: LoadedModule, opts: FinalizeOptions): Promise<
   const elf = mod.elf;
   if (!elf.sectionByName(BTF_SECTION)) {
     throw new ModuleError('MODULE_NO_BTF', 'no .BTF section: the module was linked without BTF (CONFIG_DEBUG_INFO_BTF_MODULES, pahole)', { file, section: BTF_SECTION });
+  }
+  if (elf.sectionByName(KEPT_BTF_SECTION)) {
+    throw new ModuleError('MODULE_RETARGETED', `the module was retargeted (its .BTF is over one kernel's vmlinux, its distilled BTF kept in ${KEPT_BTF_SECTION}); move it with \`modbtf retarget --kernel ...\` instead`, { file, section: KEPT_BTF_SECTION });
   }
   const hasBase = elf.sectionByName(BTF_BASE_SECTION) !== undefined;
   if (!hasBase && !opts.vmlinux) {

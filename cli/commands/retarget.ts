@@ -1,0 +1,86 @@
+import type { Argv, CommandModule } from 'yargs';
+import { runCommand, EXIT_OK, EXIT_FOUND_PROBLEMS, EXIT_INPUT, formatError } from '../exit.js';
+import { writeOut } from '../output.js';
+import { printDiagnostics } from '../diagnostics.js';
+
+interface RetargetArgs {
+  modules: string[];
+  kernel: string;
+  builtWith: string | undefined;
+  objcopy: string | undefined;
+  stripSignature: boolean;
+  dryRun: boolean;
+  json: boolean;
+  verbose: boolean;
+}
+
+export const retargetCommand: CommandModule<object, RetargetArgs> = {
+  command: 'retarget <modules..>',
+  describe: 'Rewrite modules\' BTF as plain split BTF over one kernel\'s vmlinux (for kernels before 6.11), .BTF_ids resolved against it',
+  builder: (y: Argv) =>
+    y
+      .positional('modules', { type: 'string', array: true, demandOption: true, describe: 'modules (.ko[.xz|.zst|.gz]) or directories' })
+      .option('kernel', { alias: 'k', type: 'string', demandOption: true, describe: 'target kernel: vmlinux ELF, raw BTF (/sys/kernel/btf/vmlinux) or a release (6.12.117+deb12-amd64)' })
+      .option('built-with', { type: 'string', describe: 'vmlinux the modules were built against; needed for modules without .BTF.base (distilled first)' })
+      .option('objcopy', { type: 'string', describe: 'objcopy to run (default: $LLVM_OBJCOPY, $OBJCOPY, llvm-objcopy, objcopy)' })
+      .option('strip-signature', { type: 'boolean', default: false, describe: 'retarget signed modules, dropping the signature (sign again afterwards)' })
+      .option('dry-run', { alias: 'n', type: 'boolean', default: false, describe: 'compute and verify everything, write nothing' })
+      .option('json', { type: 'boolean', default: false, describe: 'per-module report as JSON' })
+      .example('$0 retarget --kernel 6.12.117+deb12-amd64 mymod.ko', 'make a finalized module\'s BTF final for that kernel')
+      .epilog('.BTF becomes the module\'s BTF relocated onto the kernel (as the kernel would relocate it at load), .BTF.base is removed, and the distilled base, split and .BTF_ids are kept in .BTF.base.modbtf, .BTF.modbtf and .BTF_ids.modbtf, which the kernel ignores, so the module can be retargeted again. A module whose BTF does not relocate is left untouched.\nExit status: 0 done; 1 relocation fails for some module (every reason listed, nothing written for it); 2 input errors; 3 objcopy/xz/zstd missing or failed.') as unknown as Argv<RetargetArgs>,
+  handler: (argv) =>
+    runCommand(argv.verbose, async () => {
+      const [{ retargetLoaded }, { loadBaseBtf }, { expandModulePaths }, { resolveKernelBtfPath }, { locateObjcopy }, { loadModuleFile }, { relocationTarget }, { isModbtfError }] = await Promise.all([
+        import('../../lib/module/retarget.js'),
+        import('../../lib/module/btf-file.js'),
+        import('../../lib/module/walk.js'),
+        import('../../lib/module/kernel.js'),
+        import('../../lib/objcopy/locate.js'),
+        import('../../lib/module/load.js'),
+        import('../../lib/relocate/index.js'),
+        import('../../lib/errors.js'),
+      ]);
+      const kernelPath = await resolveKernelBtfPath(argv.kernel);
+      const target = relocationTarget(await loadBaseBtf(kernelPath));
+      const builtWith = argv.builtWith !== undefined ? await loadBaseBtf(argv.builtWith) : undefined;
+      const files = await expandModulePaths(argv.modules);
+      let objcopyTool: Promise<Awaited<ReturnType<typeof locateObjcopy>>> | undefined;
+      const objcopy = (): ReturnType<typeof locateObjcopy> => (objcopyTool ??= locateObjcopy(argv.objcopy !== undefined ? { command: argv.objcopy } : {}));
+      let errors = 0, refused = 0, written = 0;
+      const reports: unknown[] = [];
+      for (const file of files) {
+        try {
+          const mod = await loadModuleFile(file);
+          const r = await retargetLoaded(mod, { target, ...(builtWith ? { builtWith } : {}), objcopy, stripSignature: argv.stripSignature, dryRun: argv.dryRun });
+          if (r.action === 'refused') refused++;
+          else if (r.action !== 'unchanged') written++;
+          if (argv.json) {
+            reports.push({ ...r, failure: r.failure?.toJSON(), diagnostics: r.diagnostics.filter((d) => d.level !== 'debug') });
+            continue;
+          }
+          if (r.failure) {
+            process.stderr.write(`modbtf: ${file}: relocation onto ${kernelPath} fails, module left untouched:\n`);
+            for (const f of r.failure.failures) process.stderr.write(`  - ${f.message}\n`);
+            process.stderr.write(`  kernel log: ${r.failure.first?.libbpfMessage.replace(/^libbpf: /, '') ?? ''}\n`);
+            continue;
+          }
+          printDiagnostics(r.diagnostics, file);
+          for (const c of r.correctedIds) {
+            process.stderr.write(`${file}: ${c.kind} ${c.name} in .BTF_ids is now ${c.id}; with .BTF.base alone the kernel would keep ${c.distilledId} (not relocated at load)\n`);
+          }
+          const what = r.action === 'unchanged' ? 'already retargeted' : r.action === 'would-write' ? 'would be retargeted' : 'retargeted';
+          const from = r.source === 'kept' ? 'from the kept distilled BTF' : r.source === 'distilled' ? 'distilled first' : 'from .BTF.base';
+          await writeOut(`${file}: ${what} onto ${kernelPath} (${from}; ${r.sizeBefore} -> ${r.sizeAfter} bytes)\n`);
+        } catch (err: unknown) {
+          errors++;
+          if (argv.json) reports.push({ file, error: isModbtfError(err) ? err.toJSON() : String(err) });
+          else process.stderr.write(`${formatError(err, argv.verbose)}\n`);
+          if (isModbtfError(err) && err.name === 'ToolError' && files.length === 1) throw err;
+        }
+      }
+      if (argv.json) await writeOut(`${JSON.stringify({ summary: { modules: files.length, rewritten: written, refused, errors }, modules: reports }, null, 2)}\n`);
+      else if (files.length > 1) await writeOut(`${files.length} modules: ${written} ${argv.dryRun ? 'would be retargeted' : 'retargeted'}, ${files.length - written - refused - errors} already retargeted, ${refused} do not relocate, ${errors} errors\n`);
+      if (errors > 0) return EXIT_INPUT;
+      return refused > 0 ? EXIT_FOUND_PROBLEMS : EXIT_OK;
+    }),
+};
