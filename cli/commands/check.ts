@@ -64,8 +64,14 @@ export const checkCommand: CommandModule<object, CheckArgs> = {
       } else {
         const lines: string[] = [];
         for (const r of all) {
-          if (r.status === 'ok') {
-            if (files.length === 1 || argv.verbose) lines.push(`${r.file}: keeps its BTF (${r.distilledTypes ?? 0} distilled base types match)`);
+          const ids = r.idsNotRelocated ?? [];
+          if (r.retargeted === 'other-kernel') {
+            lines.push(`${r.file}: LOSES its BTF on this kernel: it was retargeted to another kernel (plain split BTF, no .BTF.base); \`modbtf retarget --kernel ...\` moves it here`);
+          } else if (r.status === 'ok') {
+            // Over a tree, only the modules that need attention are listed (all with -v).
+            const how = r.retargeted === 'this-kernel' ? 'retargeted to exactly this kernel' : `${r.distilledTypes ?? 0} distilled base types match`;
+            if (files.length === 1 || argv.verbose || ids.length > 0) lines.push(`${r.file}: keeps its BTF (${how})`);
+            if (ids.length > 0) lines.push(`  note: .BTF_ids entries the kernel does not relocate (BTF_ID_LIST/BTF_SET) will name other types on this kernel: ${ids.join(', ')}; \`modbtf retarget --kernel ...\` rewrites them for it`);
           } else if (r.status === 'loses-btf') {
             lines.push(`${r.file}: LOSES its BTF on this kernel:`, ...r.failures.map((f) => `  - ${f.message}`), `  kernel log: ${r.kernelMessage ?? ''}`);
           } else {

@@ -18,6 +18,8 @@ export interface LoadedBtf {
   distilledBase: Btf | undefined;
   /** Set when the file was an ELF object. */
   module: LoadedModule | undefined;
+  /** For a retargeted module: its `.BTF` (split over the kernel it was retargeted to). */
+  retargetedBtf?: Uint8Array;
 }
 
 export async function readInputFile(path: string): Promise<Uint8Array> {

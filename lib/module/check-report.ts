@@ -27,6 +27,10 @@ export interface CheckReport {
   /** The line the kernel logs for the first failure. */
   kernelMessage?: string;
   failures: CheckFailureReport[];
+  /** Retargeted module: for this kernel, or for another (then it loses BTF here). */
+  retargeted?: 'this-kernel' | 'other-kernel';
+  /** .BTF_ids entries the kernel does not relocate (wrong here unless retargeted). */
+  idsNotRelocated?: string[];
   error?: { name: string; code: string; message: string; text: string };
 }
 
@@ -44,6 +48,8 @@ export function toCheckReport(r: ModuleCheck): CheckReport {
     }),
   };
   if (r.kernelMessage !== undefined) out.kernelMessage = r.kernelMessage;
+  if (r.retargeted !== undefined) out.retargeted = r.retargeted;
+  if (r.idsNotRelocated.length > 0) out.idsNotRelocated = r.idsNotRelocated;
   return out;
 }
 

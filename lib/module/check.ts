@@ -12,6 +12,8 @@ import { RelocationTarget, tryRelocate, type RelocateError } from '../relocate/i
 import { loadBtfFile, type LoadedBtf } from './btf-file.js';
 import { loadModuleFile, type LoadedModule } from './load.js';
 import { readKeptDistilledBtf } from './retarget.js';
+import { BTF_IDS_SECTION, BTF_SECTION } from '../btf/source.js';
+import { resolveBtfIds } from '../btfids/index.js';
 
 export type CheckStatus = 'ok' | 'loses-btf';
 
@@ -26,6 +28,18 @@ export interface ModuleCheck {
   failures: RelocateError[];
   /** The line the kernel (libbpf) prints for the first failure, without newline. */
   kernelMessage: string | undefined;
+  /**
+   * For a retargeted module (plain split BTF over one kernel, distilled state kept):
+   * whether its .BTF is exactly the relocation onto this kernel. Any other kernel
+   * rejects it (no .BTF.base) until it is retargeted again.
+   */
+  retargeted: 'this-kernel' | 'other-kernel' | undefined;
+  /**
+   * `.BTF_ids` entries (BTF_ID_LIST, BTF_SET, unregistered set8) that the kernel does
+   * not relocate at load: with `.BTF.base` alone they name other types on this kernel;
+   * `modbtf retarget` rewrites them for it. Empty for retargeted modules.
+   */
+  idsNotRelocated: string[];
 }
 
 export interface CheckOptions {
@@ -44,7 +58,8 @@ export async function loadModuleBtf(path: string, builtWith: Btf | undefined, pr
   // (modbtf retarget) is what relocates, whatever --built-with says.
   const fromKept = (module: LoadedModule): LoadedBtf | undefined => {
     const kept = readKeptDistilledBtf(module.elf, path);
-    return kept ? { path, btf: kept.split, distilledBase: kept.base, module } : undefined;
+    const current = module.elf.sectionByName(BTF_SECTION);
+    return kept && current ? { path, btf: kept.split, distilledBase: kept.base, module, retargetedBtf: module.elf.sectionData(current) } : undefined;
   };
   try {
     const loaded = await loadBtfFile(path, { ...(builtWith ? { base: builtWith } : {}), ...(predecompressed ? { predecompressed } : {}) });
@@ -79,13 +94,21 @@ export function checkModule(loaded: LoadedBtf, target: RelocationTarget, opts: C
     const { base, split, hadDistilledBase } = distilledPair(loaded, opts.builtWith);
     const r = tryRelocate(base, split, target);
     const failures = r.ok ? [] : r.failure.failures;
+    const retargeted = loaded.retargetedBtf === undefined ? undefined
+      : r.ok && Buffer.compare(Buffer.from(r.split), Buffer.from(loaded.retargetedBtf)) === 0 ? 'this-kernel' : 'other-kernel';
+    const elf = loaded.module?.elf;
+    const idsNotRelocated = retargeted === undefined && elf?.sectionByName(BTF_IDS_SECTION)
+      ? resolveBtfIds(elf, split, { distilled: true }).diagnostics.filter((d) => d.code === 'BTFIDS_NOT_RELOCATED').map((d) => d.symbol ?? d.message)
+      : [];
     return {
       file: loaded.path,
-      status: r.ok ? 'ok' : 'loses-btf',
+      status: r.ok && retargeted !== 'other-kernel' ? 'ok' : 'loses-btf',
       hadDistilledBase,
       distilledTypes: base.typeCount - 1,
       failures,
       kernelMessage: failures[0]?.libbpfMessage.replace(/^libbpf: /, ''),
+      retargeted,
+      idsNotRelocated,
     };
   } catch (err: unknown) {
     if (isModbtfError(err)) throw (err as ModbtfError).withContext({ file: loaded.path });

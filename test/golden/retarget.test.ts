@@ -242,11 +242,26 @@ describe('a retargeted module elsewhere in modbtf', () => {
     expect(modbtf('retarget', '--kernel', V117, ko).status).toBe(0);
     const c = modbtf('check', '--kernel', V117, ko);
     expect(c.status, c.stderr).toBe(0);
-    expect(c.stdout).toMatch(/keeps its BTF \(12 distilled base types match\)/);
+    expect(c.stdout).toMatch(/keeps its BTF \(retargeted to exactly this kernel\)/);
+    // Any other kernel rejects plain split BTF over 6.12.117.
+    const other = modbtf('check', '--kernel', vmlinux107, ko);
+    expect(other.status).toBe(1);
+    expect(other.stdout).toMatch(/LOSES its BTF on this kernel: it was retargeted to another kernel/);
     const before = readFileSync(ko);
     const f = modbtf('finalize', '-b', vmlinux107, ko);
     expect(f.status).toBe(2);
     expect(f.stderr).toMatch(/was retargeted.*modbtf retarget/);
     expect(Buffer.compare(readFileSync(ko), before)).toBe(0);
+  });
+});
+
+describe('check says when .BTF_ids entries need retarget', () => {
+  it('nf_conntrack: its BTF_ID_LIST names nf_conn and nf_conn___init, which the kernel does not relocate', () => {
+    const ko = place('btfids/nf_conntrack.resolved.ko.gz', 'nfct-check.ko');
+    const c = modbtf('check', '--built-with', vmlinux107, '--kernel', V117, ko);
+    expect(c.status, c.stderr).toBe(0);
+    expect(c.stdout).toMatch(/note: \.BTF_ids entries the kernel does not relocate .*nf_conn___init, nf_conn; `modbtf retarget/);
+    const bbr = modbtf('check', '--built-with', vmlinux107, '--kernel', V117, place('btfids/tcp_bbr.resolved.ko.gz', 'bbr-check.ko'));
+    expect(bbr.stdout).not.toMatch(/note:/); // kfunc sets only: relocated by the kernel
   });
 });
