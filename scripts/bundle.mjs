@@ -13,7 +13,7 @@ const root = join(fileURLToPath(import.meta.url), '..', '..');
 rmSync(join(root, 'dist/bundle'), { recursive: true, force: true });
 await build({
   absWorkingDir: root,
-  entryPoints: { main: 'cli/main.ts', 'check-worker': 'lib/module/check-worker.ts' },
+  entryPoints: { main: 'cli/main.ts', 'check-worker': 'lib/module/check-worker.ts', 'finalize-worker': 'lib/module/finalize-worker.ts' },
   outdir: 'dist/bundle',
   bundle: true,
   splitting: true,

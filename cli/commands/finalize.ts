@@ -1,7 +1,10 @@
 import type { Argv, CommandModule } from 'yargs';
-import { runCommand, EXIT_OK, EXIT_FOUND_PROBLEMS, EXIT_INPUT, formatError } from '../exit.js';
+import { runCommand, EXIT_OK, EXIT_FOUND_PROBLEMS, EXIT_INPUT, EXIT_TOOL } from '../exit.js';
 import { writeOut } from '../output.js';
 import { printDiagnostics } from '../diagnostics.js';
+import { Progress, defaultJobs } from '../progress.js';
+import { STDIN_ARG } from '../stdin.js';
+import type { FinalizeReport } from '../../lib/module/finalize-batch.js';
 
 interface FinalizeArgs {
   modules: string[];
@@ -11,8 +14,25 @@ interface FinalizeArgs {
   stripSignature: boolean;
   dryRun: boolean;
   fatalWarnings: boolean;
+  checkKernel: string | undefined;
   json: boolean;
+  jobs: number;
   verbose: boolean;
+}
+
+const EXIT_INTERRUPTED = 130;
+
+function describeResult(r: FinalizeReport): string {
+  const what = r.status === 'unchanged' ? 'already final' : r.status === 'would-write' ? 'would be rewritten' : 'finalized';
+  const btf = r.btf === 'distilled' ? `distilled base ${r.distilledBaseSize ?? 0} bytes` : r.btf === 'had-base' ? 'kept its .BTF.base' : 'BTF over vmlinux (not distilled)';
+  let line = `${r.file}: ${what} (${btf}; ${r.sizeBefore ?? 0} -> ${r.sizeAfter ?? 0} bytes)`;
+  const rel = r.relocation;
+  if (rel) {
+    if (rel.status === 'ok') line += `; keeps its BTF on the --check-kernel kernel`;
+    else if (rel.status === 'loses-btf') line += `\n  LOSES its BTF on the --check-kernel kernel:\n${rel.failures.map((f) => `  - ${f.message}`).join('\n')}`;
+    else line += `\n  relocation check failed: ${rel.error?.text ?? ''}`;
+  }
+  return line;
 }
 
 export const finalizeCommand: CommandModule<object, FinalizeArgs> = {
@@ -20,83 +40,113 @@ export const finalizeCommand: CommandModule<object, FinalizeArgs> = {
   describe: 'Make modules\' BTF final and durable: distill .BTF.base, resolve .BTF_ids, rewrite in place',
   builder: (y: Argv) =>
     y
-      .positional('modules', { type: 'string', array: true, demandOption: true, describe: 'modules (.ko[.xz|.zst|.gz]) or directories' })
-      .option('base', { alias: ['b', 'btf-base', 'btf_base'], type: 'string', describe: 'vmlinux the modules were built against (default: from the module\'s vermagic, e.g. /usr/src/linux-headers-<release>/vmlinux)' })
+      .positional('modules', { type: 'string', array: true, demandOption: true, describe: 'modules (.ko[.xz|.zst|.gz]), directories to search, or - for a list on stdin' })
+      .option('base', { alias: ['b', 'btf-base', 'btf_base'], type: 'string', describe: 'vmlinux the modules were built against, or its release (default: from each module\'s vermagic, e.g. /usr/src/linux-headers-<release>/vmlinux)' })
       .option('distill', { type: 'boolean', describe: 'write a distilled base (.BTF.base); default on, off with BTF_BASE_REF=0; --no-distill only resolves .BTF_ids' })
       .option('objcopy', { type: 'string', describe: 'objcopy to run (default: $LLVM_OBJCOPY, $OBJCOPY, llvm-objcopy, objcopy)' })
       .option('strip-signature', { type: 'boolean', default: false, describe: 'finalize signed modules, dropping the signature (sign again afterwards)' })
       .option('dry-run', { alias: 'n', type: 'boolean', default: false, describe: 'compute and verify everything, write nothing' })
       .option('fatal-warnings', { alias: 'fatal_warnings', type: 'boolean', default: false, describe: 'exit 1 when there are warnings (kbuild CONFIG_WERROR)' })
-      .option('json', { type: 'boolean', default: false, describe: 'per-module report as JSON' })
+      .option('check-kernel', { type: 'string', describe: 'also predict whether each finalized module keeps its BTF on this kernel (vmlinux, raw BTF or release)' })
+      .option('json', { type: 'boolean', default: false, describe: 'one JSON document on stdout: a report per module and a summary' })
+      .option('jobs', { alias: 'j', type: 'number', default: defaultJobs(), describe: 'worker threads' })
+      .check((a) => (Number.isInteger(a['jobs']) && (a['jobs'] as number) >= 1 ? true : '--jobs (-j) must be a whole number, at least 1'))
       .example('$0 finalize -b /usr/src/linux-headers-6.12.107+deb12-amd64/vmlinux mymod.ko', 'distill and resolve in place')
       .example('$0 finalize --no-distill -b vmlinux mymod.ko', 'what kbuild\'s resolve_btfids step does')
-      .epilog('The file is replaced atomically and only when the whole rewrite succeeded; running it again changes nothing.\nExit status: 0 done; 1 warnings with --fatal-warnings; 2 input errors (nothing written for that module); 3 objcopy/xz/zstd missing or failed.') as unknown as Argv<FinalizeArgs>,
+      .example('$0 finalize --strip-signature -j 8 --json pkgroot/lib/modules/6.12.107+deb12-amd64', 'a whole tree, in parallel, with a report for CI')
+      .epilog('Each file is replaced atomically and only when the whole rewrite succeeded; running it again changes nothing. Ctrl-C stops handing out modules, lets those in flight finish, and exits 130: every module is either old or new.\nExit status: 0 done; 1 warnings with --fatal-warnings; 2 some module could not be finalized (nothing written for it); 3 objcopy/xz/zstd missing or failed; 130 interrupted.') as unknown as Argv<FinalizeArgs>,
   handler: (argv) =>
     runCommand(argv.verbose, async () => {
-      const [{ finalizeLoaded }, { loadBaseBtf }, { expandModulePaths }, { resolveKernelBtfPath }, { locateObjcopy }, { loadModuleFile }, { moduleKernelRelease }, { isModbtfError }] = await Promise.all([
-        import('../../lib/module/finalize.js'),
-        import('../../lib/module/btf-file.js'),
+      const [{ finalizeFiles }, { expandModulePaths, readPathList }, { resolveKernelBtfPath }] = await Promise.all([
+        import('../../lib/module/finalize-batch.js'),
         import('../../lib/module/walk.js'),
         import('../../lib/module/kernel.js'),
-        import('../../lib/objcopy/locate.js'),
-        import('../../lib/module/load.js'),
-        import('../../lib/module/modinfo.js'),
-        import('../../lib/errors.js'),
       ]);
       const distill = argv.distill ?? process.env['BTF_BASE_REF'] !== '0';
-      const files = await expandModulePaths(argv.modules);
-      let objcopyTool: Promise<Awaited<ReturnType<typeof locateObjcopy>>> | undefined;
-      const objcopy = (): ReturnType<typeof locateObjcopy> => (objcopyTool ??= locateObjcopy(argv.objcopy !== undefined ? { command: argv.objcopy } : {}));
-      const bases = new Map<string, Awaited<ReturnType<typeof loadBaseBtf>>>();
-      const baseFor = async (mod: Awaited<ReturnType<typeof loadModuleFile>>): Promise<Awaited<ReturnType<typeof loadBaseBtf>>> => {
-        const file = mod.path;
-        let path = argv.base;
-        if (path === undefined) {
-          const rel = moduleKernelRelease(mod.elf);
-          if (rel === undefined) throw new (await import('../../lib/errors.js')).ModuleError('MODULE_NO_VERMAGIC', 'no vermagic in .modinfo to find its kernel: pass --base VMLINUX', { file });
-          path = await resolveKernelBtfPath(rel);
-        }
-        let b = bases.get(path);
-        if (!b) { b = await loadBaseBtf(path); bases.set(path, b); }
-        return b;
-      };
-      let errors = 0, warnings = 0, written = 0;
-      const reports: unknown[] = [];
+      const inputs = argv.modules.includes(STDIN_ARG) ? [...argv.modules.filter((m) => m !== STDIN_ARG), ...(await readPathList(process.stdin))] : argv.modules;
+      const files = await expandModulePaths(inputs);
+      const checkKernelPath = argv.checkKernel !== undefined ? await resolveKernelBtfPath(argv.checkKernel) : undefined;
       // MODBTF_TIMING=1: where a run spends its time (startup = process start to here).
       const timing = process.env['MODBTF_TIMING'] === '1';
       if (timing) process.stderr.write(`timing: startup ${performance.now().toFixed(1)} ms\n`);
-      for (const file of files) {
-        try {
-          let t = performance.now();
-          const mod = await loadModuleFile(file);
-          const tLoad = performance.now() - t;
-          t = performance.now();
-          const vmlinux = await baseFor(mod);
-          const tBase = performance.now() - t;
-          const r = await finalizeLoaded(mod, { vmlinux, distill, objcopy, stripSignature: argv.stripSignature, dryRun: argv.dryRun });
-          if (timing) {
-            const phases = Object.entries(r.timings).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ');
-            process.stderr.write(`timing: ${file}: load ${tLoad.toFixed(1)}, vmlinux ${tBase.toFixed(1)}, ${phases} ms\n`);
+
+      const reports: (FinalizeReport | undefined)[] = new Array<FinalizeReport | undefined>(files.length);
+      const progress = new Progress(files.length, 'finalizing');
+      const quiet = files.length > 1 && process.stderr.isTTY === true && !argv.verbose;
+      let done = 0;
+      const onResult = (r: FinalizeReport, i: number): void => {
+        reports[i] = r;
+        if (!argv.json) {
+          progress.done(); // clears the bar's line; the next tick draws it again
+          if (r.status === 'error') {
+            let text = `modbtf: ${r.error?.text ?? r.file}`;
+            if (argv.verbose && r.error) text += ` [${r.error.name} ${r.error.code}]${r.error.stderr ? `\n${r.error.stderr.trimEnd()}` : ''}`;
+            process.stderr.write(`${text}\n`);
+          } else {
+            printDiagnostics(r.diagnostics, r.file);
+            // On a terminal with many modules, only what needs attention scrolls by.
+            if (!quiet || r.warnings > 0 || r.relocation?.status === 'loses-btf') void writeOut(`${describeResult(r)}\n`);
           }
-          const warns = r.diagnostics.filter((d) => d.level === 'warning');
-          warnings += warns.length;
-          if (r.action !== 'unchanged') written++;
-          if (argv.json) reports.push({ ...r, diagnostics: r.diagnostics.filter((d) => d.level !== 'debug') });
-          else {
-            printDiagnostics(r.diagnostics, file);
-            const what = r.action === 'unchanged' ? 'already final' : r.action === 'would-write' ? 'would be rewritten' : 'finalized';
-            const btf = r.btf === 'distilled' ? `distilled base ${r.distilledBaseSize ?? 0} bytes` : r.btf === 'had-base' ? 'kept its .BTF.base' : 'BTF over vmlinux (not distilled)';
-            await writeOut(`${file}: ${what} (${btf}; ${r.sizeBefore} -> ${r.sizeAfter} bytes)\n`);
-          }
-        } catch (err: unknown) {
-          errors++;
-          if (argv.json) reports.push({ file, error: isModbtfError(err) ? err.toJSON() : String(err) });
-          else process.stderr.write(`${formatError(err, argv.verbose)}\n`);
-          if (isModbtfError(err) && err.name === 'ToolError' && files.length === 1) throw err;
         }
+        if (timing && r.timings) {
+          const { load, vmlinux, ...phases } = r.timings;
+          process.stderr.write(`timing: ${r.file}: load ${load.toFixed(1)}, vmlinux ${vmlinux.toFixed(1)}, ${Object.entries(phases).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')} ms\n`);
+        }
+        progress.tick(++done);
+      };
+
+      const abort = new AbortController();
+      const onSigint = (): void => abort.abort();
+      process.on('SIGINT', onSigint);
+      try {
+        await finalizeFiles(files, {
+          init: {
+            ...(argv.base !== undefined ? { basePath: argv.base } : {}),
+            distill,
+            ...(argv.objcopy !== undefined ? { objcopy: argv.objcopy } : {}),
+            stripSignature: argv.stripSignature,
+            dryRun: argv.dryRun,
+            ...(checkKernelPath !== undefined ? { checkKernelPath } : {}),
+          },
+          jobs: argv.jobs,
+          signal: abort.signal,
+          onResult,
+        });
+      } finally {
+        progress.done();
+        process.off('SIGINT', onSigint);
       }
-      if (argv.json) await writeOut(`${JSON.stringify({ summary: { modules: files.length, rewritten: written, errors, warnings }, modules: reports }, null, 2)}\n`);
-      else if (files.length > 1) await writeOut(`${files.length} modules: ${written} ${argv.dryRun ? 'would be rewritten' : 'rewritten'}, ${files.length - written - errors} already final, ${errors} errors, ${warnings} warnings\n`);
+
+      const all = reports.filter((r): r is FinalizeReport => r !== undefined);
+      const count = (s: FinalizeReport['status']): number => all.filter((r) => r.status === s).length;
+      const written = count('written') + count('would-write');
+      const unchanged = count('unchanged');
+      const errors = count('error');
+      const toolErrors = all.filter((r) => r.error?.name === 'ToolError').length;
+      const warnings = all.reduce((n, r) => n + r.warnings, 0);
+      const losesBtf = all.filter((r) => r.relocation?.status === 'loses-btf').length;
+      const interrupted = all.length < files.length;
+      if (argv.json) {
+        const summary = {
+          modules: files.length,
+          processed: all.length,
+          [argv.dryRun ? 'wouldWrite' : 'written']: written,
+          unchanged,
+          errors,
+          warnings,
+          ...(checkKernelPath !== undefined ? { checkKernel: checkKernelPath, losesBtf } : {}),
+          sizeBefore: all.reduce((n, r) => n + (r.sizeBefore ?? 0), 0),
+          sizeAfter: all.reduce((n, r) => n + (r.sizeAfter ?? 0), 0),
+          ...(interrupted ? { interrupted: true } : {}),
+        };
+        await writeOut(`${JSON.stringify({ summary, modules: all.map(({ timings: _t, ...r }) => r) }, null, 2)}\n`);
+      } else if (files.length > 1 || interrupted) {
+        const parts = [`${written} ${argv.dryRun ? 'would be rewritten' : 'rewritten'}`, `${unchanged} already final`, `${errors} errors`, `${warnings} warnings`];
+        if (checkKernelPath !== undefined) parts.push(`${losesBtf} would lose BTF on ${checkKernelPath}`);
+        await writeOut(`${files.length} modules${interrupted ? ` (interrupted after ${all.length})` : ''}: ${parts.join(', ')}\n`);
+      }
+      if (interrupted) return EXIT_INTERRUPTED;
+      if (toolErrors > 0) return EXIT_TOOL;
       if (errors > 0) return EXIT_INPUT;
       return argv.fatalWarnings && warnings > 0 ? EXIT_FOUND_PROBLEMS : EXIT_OK;
     }),

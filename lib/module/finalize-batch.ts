@@ -1,0 +1,205 @@
+/**
+ * `modbtf finalize` over trees: finalize results as plain data (JSON, and across
+ * worker threads), a per-thread finalizer that parses each vmlinux BTF once (the one
+ * given, or one per kernel release found in the modules' vermagic), batches
+ * decompressed with one child process, and the parallel run over worker threads.
+ *
+ * Every module is finalized by finalizeLoaded, which replaces the file atomically
+ * (temp file, fsync, rename) or not at all, so stopping between modules, or killing
+ * the process in the middle of one, leaves each module either old or new.
+ */
+import { readFile } from 'node:fs/promises';
+import type { Btf } from '../btf/btf.js';
+import type { Diagnostic } from '../btfids/index.js';
+import { ModuleError, isModbtfError } from '../errors.js';
+import { locateObjcopy, type ObjcopyTool } from '../objcopy/locate.js';
+import { relocationTarget, type RelocationTarget } from '../relocate/index.js';
+import { loadBaseBtf } from './btf-file.js';
+import { checkOne, errorReport, type CheckReport } from './check-report.js';
+import { decompressBatch, type Compression } from './compress.js';
+import { finalizeLoaded, type FinalizeAction, type FinalizeResult, type FinalizeTimings } from './finalize.js';
+import { resolveKernelBtfPath } from './kernel.js';
+import { loadModuleBytes, loadModuleFile, type LoadedModule } from './load.js';
+import { moduleKernelRelease } from './modinfo.js';
+import { runPool } from './pool.js';
+
+/** Everything a finalizer needs; plain data, so it can be a worker's `workerData`. */
+export interface FinalizeBatchInit {
+  /** vmlinux (path or release) the modules were built against; by vermagic when absent. */
+  basePath?: string;
+  distill: boolean;
+  /** objcopy command (`--objcopy`); located as usual when absent. */
+  objcopy?: string;
+  stripSignature: boolean;
+  dryRun: boolean;
+  /** Predict relocation of the finalized module onto this kernel (vmlinux path). */
+  checkKernelPath?: string;
+}
+
+export interface FinalizeReportError {
+  name: string;
+  code: string;
+  message: string;
+  /** The full one-line message (`file: section+0x..: ...`). */
+  text: string;
+  /** An external tool's stderr (ToolError). */
+  stderr?: string;
+}
+
+export interface FinalizeReport {
+  file: string;
+  status: FinalizeAction | 'error';
+  btf?: FinalizeResult['btf'];
+  compression?: Compression;
+  sizeBefore?: number;
+  sizeAfter?: number;
+  distilledBaseSize?: number;
+  /** The vmlinux BTF the module was finalized against. */
+  vmlinux?: string;
+  /** resolve_btfids' and modbtf's warnings (debug lines dropped). */
+  diagnostics: Diagnostic[];
+  warnings: number;
+  /** With `checkKernelPath`: will the finalized module keep its BTF on that kernel? */
+  relocation?: CheckReport;
+  error?: FinalizeReportError;
+  /** Milliseconds: reading and decompressing, loading vmlinux, then finalize's phases. */
+  timings?: FinalizeTimings & { load: number; vmlinux: number };
+}
+
+export function finalizeErrorReport(file: string, err: unknown): FinalizeReport {
+  if (isModbtfError(err)) {
+    const error: FinalizeReportError = { name: err.name, code: err.code, message: err.message, text: err.withContext({ file }).describe() };
+    const stderr = (err as { stderr?: unknown }).stderr;
+    if (typeof stderr === 'string' && stderr !== '') error.stderr = stderr;
+    return { file, status: 'error', diagnostics: [], warnings: 0, error };
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  return { file, status: 'error', diagnostics: [], warnings: 0, error: { name: 'Error', code: 'INTERNAL', message, text: `${file}: internal error: ${message}` } };
+}
+
+export interface Finalizer {
+  /** Never throws: failures become `status: 'error'` reports. */
+  finalizeOne(file: string, predecompressed?: Uint8Array): Promise<FinalizeReport>;
+}
+
+async function readModule(file: string, predecompressed: Uint8Array | undefined): Promise<LoadedModule> {
+  if (predecompressed === undefined) return loadModuleFile(file);
+  let raw: Uint8Array;
+  try {
+    raw = await readFile(file);
+  } catch {
+    return loadModuleFile(file); // the same read again, for loadModuleFile's error
+  }
+  return loadModuleBytes(raw, file, predecompressed);
+}
+
+/** One per thread: vmlinux BTFs (by path) and objcopy are looked up once and kept. */
+export function createFinalizer(init: FinalizeBatchInit): Finalizer {
+  const bases = new Map<string, Promise<Btf>>();
+  const paths = new Map<string, Promise<string>>();
+  let tool: Promise<ObjcopyTool> | undefined;
+  const objcopy = (): Promise<ObjcopyTool> => (tool ??= locateObjcopy(init.objcopy !== undefined ? { command: init.objcopy } : {}));
+  let target: Promise<RelocationTarget> | undefined;
+  const checkTarget = (path: string): Promise<RelocationTarget> => (target ??= loadBaseBtf(path).then(relocationTarget));
+  const cached = <T>(map: Map<string, Promise<T>>, key: string, make: () => Promise<T>): Promise<T> => {
+    let p = map.get(key);
+    if (!p) {
+      p = make();
+      map.set(key, p);
+    }
+    return p;
+  };
+  const vmlinuxPath = (mod: LoadedModule): Promise<string> => {
+    if (init.basePath !== undefined) return cached(paths, init.basePath, () => resolveKernelBtfPath(init.basePath as string));
+    const rel = moduleKernelRelease(mod.elf);
+    if (rel === undefined) {
+      return Promise.reject(new ModuleError('MODULE_NO_VERMAGIC', 'no vermagic in .modinfo to find its kernel: pass --base VMLINUX', { file: mod.path }));
+    }
+    return cached(paths, rel, () => resolveKernelBtfPath(rel));
+  };
+
+  return {
+    async finalizeOne(file, predecompressed) {
+      try {
+        let t = performance.now();
+        const mod = await readModule(file, predecompressed);
+        const load = performance.now() - t;
+        t = performance.now();
+        const path = await vmlinuxPath(mod);
+        const vmlinux = await cached(bases, path, () => loadBaseBtf(path));
+        const vmTime = performance.now() - t;
+        const r = await finalizeLoaded(mod, { vmlinux, distill: init.distill, objcopy, stripSignature: init.stripSignature, dryRun: init.dryRun });
+        const diagnostics = r.diagnostics.filter((d) => d.level !== 'debug');
+        const report: FinalizeReport = {
+          file,
+          status: r.action,
+          btf: r.btf,
+          compression: r.compression,
+          sizeBefore: r.sizeBefore,
+          sizeAfter: r.sizeAfter,
+          vmlinux: path,
+          diagnostics,
+          warnings: diagnostics.filter((d) => d.level === 'warning').length,
+          timings: { load, vmlinux: vmTime, ...r.timings },
+        };
+        if (r.distilledBaseSize !== undefined) report.distilledBaseSize = r.distilledBaseSize;
+        if (init.checkKernelPath !== undefined) {
+          // The file as written (with --dry-run the old one: distilled on the fly, same answer).
+          // A kernel that cannot be loaded spoils the prediction, not the module's report.
+          report.relocation = await checkTarget(init.checkKernelPath).then(
+            (t) => checkOne(file, { target: t, builtWith: vmlinux }),
+            (err: unknown) => errorReport(file, err),
+          );
+        }
+        return report;
+      } catch (err: unknown) {
+        return finalizeErrorReport(file, err);
+      }
+    },
+  };
+}
+
+/** Modules per worker request: small enough that an interrupt waits for few modules. */
+export const FINALIZE_BATCH = 8;
+
+/** Finalizes a batch in order, decompressing it with one child process. */
+export async function finalizeBatch(files: readonly string[], f: Finalizer): Promise<FinalizeReport[]> {
+  const plain = await decompressBatch(files);
+  const out: FinalizeReport[] = [];
+  for (let i = 0; i < files.length; i++) out.push(await f.finalizeOne(files[i] as string, plain[i]));
+  return out;
+}
+
+export interface FinalizeFilesOptions {
+  init: FinalizeBatchInit;
+  /** Worker threads; 1 runs in this thread. */
+  jobs: number;
+  onResult: (r: FinalizeReport, index: number) => void;
+  /** Aborting stops handing out modules; those in flight finish (each is atomic). */
+  signal?: AbortSignal;
+}
+
+export async function finalizeFiles(files: readonly string[], opts: FinalizeFilesOptions): Promise<void> {
+  if (opts.jobs <= 1 || files.length <= 1) {
+    const f = createFinalizer(opts.init);
+    for (let i = 0; i < files.length; i += FINALIZE_BATCH) {
+      const batch = files.slice(i, i + FINALIZE_BATCH);
+      const plain = await decompressBatch(batch);
+      for (let k = 0; k < batch.length; k++) {
+        if (opts.signal?.aborted) return;
+        opts.onResult(await f.finalizeOne(batch[k] as string, plain[k]), i + k);
+      }
+    }
+    return;
+  }
+  const batches: { start: number; files: string[] }[] = [];
+  for (let i = 0; i < files.length; i += FINALIZE_BATCH) batches.push({ start: i, files: files.slice(i, i + FINALIZE_BATCH) });
+  await runPool<FinalizeBatchInit, { start: number; files: string[] }, FinalizeReport[]>({
+    workerUrl: new URL('./finalize-worker.js', import.meta.url),
+    init: opts.init,
+    items: batches,
+    jobs: opts.jobs,
+    onResult: (rs, batch) => rs.forEach((r, k) => opts.onResult(r, batch.start + k)),
+    ...(opts.signal ? { signal: opts.signal } : {}),
+  });
+}
