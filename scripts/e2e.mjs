@@ -58,6 +58,7 @@ check('dump equals bpftool 7.1 on 40 modules and vmlinux (issue 3)', ['scripts/c
 check('distill of every module equals libbpf v1.7.0 (issue 4)', ['scripts/corpus-distill.mjs', '--vmlinux', vmlinuxOld, join(modulesTree, 'kernel')]);
 check('relocation of every module onto 6.12.117 equals libbpf v1.7.0 (issue 4)', ['scripts/corpus-relocate.mjs', '--vmlinux', vmlinuxOld, '--target', vmlinuxNew, join(modulesTree, 'kernel')]);
 check('modbtf check over the whole tree agrees with libbpf module by module (issue 6)', ['scripts/corpus-check.mjs', '--built-with', vmlinuxOld, '--kernel', vmlinuxNew, join(modulesTree, 'kernel')]);
+check('finalize --distill over a copy of the whole tree: every module parses, a second run changes nothing (issue 6)', ['scripts/corpus-finalize.mjs', '--base', vmlinuxOld, join(modulesTree, 'kernel')]);
 check('boot 6.12.107/6.12.117 in qemu: module BTF survives via modbtf, kfunc called from BPF (issue 7)', ['scripts/e2e-boot.mjs', '--strict']);
 check('DKMS build with Makefile.snippet (form b in dkms.conf) gives a module with .BTF.base (issue 7)', ['scripts/e2e-dkms.mjs']);
 check('fuzz 10000 mutated inputs', ['scripts/fuzz.mjs', '--seed', '1', '--runs', '10000']);
