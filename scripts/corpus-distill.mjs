@@ -19,19 +19,17 @@
 // different`, the differing modules (with the first differing byte of the distilled
 // base when /work/shared/golden/corpus/distilled-bases-107.tar.gz is readable), and
 // median/p90/max/sum distill milliseconds. Exit status 1 when anything differs.
-import { spawn, spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { dirname, join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
-import { gunzipSync } from 'node:zlib';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const repo = join(here, '..');
+import { decompress, loadBtfBlob, readCorpusTable, repo, sha16, walkModules } from './lib/corpus.mjs';
+
+const { parseElf } = await import(join(repo, 'dist/lib/elf/index.js'));
+
 const { Btf } = await import(join(repo, 'dist/lib/btf/btf.js'));
-const { parseElf, isElf } = await import(join(repo, 'dist/lib/elf/index.js'));
 const { distill } = await import(join(repo, 'dist/lib/distill/index.js'));
 
 const CACHE = process.env.MODBTF_CACHE ?? '/var/cache/modbtf';
@@ -49,50 +47,13 @@ const { values, positionals } = parseArgs({
 });
 const tree = positionals[0] ?? `${CACHE}/root/lib/modules/6.12.107+deb12-amd64/kernel`;
 
-function* walk(dir) {
-  for (const e of readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
-    const p = join(dir, e.name);
-    if (e.isDirectory()) yield* walk(p);
-    else if (e.isFile() && /\.ko(\.xz)?$/.test(e.name)) yield p;
-  }
-}
-
-function loadBtfBlob(file) {
-  let bytes = readFileSync(file);
-  if (bytes[0] === 0x1f && bytes[1] === 0x8b) bytes = gunzipSync(bytes);
-  if (!isElf(bytes)) return bytes;
-  const elf = parseElf(bytes, { file });
-  const sec = elf.sectionByName('.BTF');
-  if (!sec) throw new Error(`${file}: no .BTF section`);
-  return elf.sectionData(sec);
-}
-
-function decompress(file) {
-  if (!file.endsWith('.xz')) return Promise.resolve(readFileSync(file));
-  return new Promise((resolve, reject) => {
-    const child = spawn('xz', ['-dc', file], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const out = [];
-    let err = '';
-    child.stdout.on('data', (c) => out.push(c));
-    child.stderr.on('data', (c) => { err += c; });
-    child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve(Buffer.concat(out)) : reject(new Error(`xz -dc ${file}: exit ${code}: ${err.trim()}`))));
-  });
-}
-
-const sha16 = (b) => createHash('sha256').update(b).digest('hex').slice(0, 16);
 
 // Reference hashes: module path (relative to kernel/, no .xz) -> [dbase, dsplit].
-const expected = new Map();
-for (const line of readFileSync(values.tsv, 'utf8').split('\n')) {
-  if (!line) continue;
-  const cols = line.split('\t');
-  expected.set(cols[0], [cols[1], cols[2]]);
-}
+const expected = new Map([...readCorpusTable(values.tsv)].map(([k, r]) => [k, [r.dbase, r.dsplit]]));
 
 const vmlinuxPath = existsSync(values.vmlinux) ? values.vmlinux : join(repo, 'test/fixtures/btf/vmlinux-6.12.107.btf.gz');
 const base = Btf.parse(loadBtfBlob(vmlinuxPath), { file: vmlinuxPath });
-const files = [...walk(tree)].filter((f) => f.includes(values.filter));
+const files = [...walkModules(tree)].filter((f) => f.includes(values.filter));
 const t0 = performance.now();
 
 const times = [];

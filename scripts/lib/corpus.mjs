@@ -1,0 +1,60 @@
+// Shared by the corpus scripts (corpus-distill, corpus-relocate): walking a module
+// tree, decompressing one module, raw .BTF of a vmlinux/module, the libbpf reference
+// table, sha256 prefixes as the table has them.
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { readFileSync, readdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gunzipSync } from 'node:zlib';
+
+export const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const { parseElf, isElf } = await import(join(repo, 'dist/lib/elf/index.js'));
+
+/** Module files (.ko, .ko.xz) below `dir`, sorted; symlinked directories not followed. */
+export function* walkModules(dir) {
+  for (const e of readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) yield* walkModules(p);
+    else if (e.isFile() && /\.ko(\.xz)?$/.test(e.name)) yield p;
+  }
+}
+
+/** The raw .BTF of a vmlinux/module ELF, or a raw (optionally gzipped) BTF file as is. */
+export function loadBtfBlob(file) {
+  let bytes = readFileSync(file);
+  if (bytes[0] === 0x1f && bytes[1] === 0x8b) bytes = gunzipSync(bytes);
+  if (!isElf(bytes)) return new Uint8Array(bytes);
+  const elf = parseElf(bytes, { file });
+  const sec = elf.sectionByName('.BTF');
+  if (!sec) throw new Error(`${file}: no .BTF section`);
+  return elf.sectionData(sec);
+}
+
+/** A module's bytes, through `xz -dc` for .xz (asynchronously, so several run at once). */
+export function decompress(file) {
+  if (!file.endsWith('.xz')) return Promise.resolve(readFileSync(file));
+  return new Promise((resolve, reject) => {
+    const child = spawn('xz', ['-dc', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const out = [];
+    let err = '';
+    child.stdout.on('data', (c) => out.push(c));
+    child.stderr.on('data', (c) => { err += c; });
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve(Buffer.concat(out)) : reject(new Error(`xz -dc ${file}: exit ${code}: ${err.trim()}`))));
+  });
+}
+
+/** First 16 hex digits of sha256, as in corpus-107-to-117.tsv. */
+export const sha16 = (b) => createHash('sha256').update(b).digest('hex').slice(0, 16);
+
+/** corpus-107-to-117.tsv rows by module path (relative to kernel/, no .xz). */
+export function readCorpusTable(tsv) {
+  const rows = new Map();
+  for (const line of readFileSync(tsv, 'utf8').split('\n')) {
+    if (!line) continue;
+    const c = line.split('\t');
+    rows.set(c[0], { dbase: c[1], dsplit: c[2], status: c[3], reloc: c[4], idmap: c[5], message: c[6] });
+  }
+  return rows;
+}
