@@ -48,3 +48,10 @@ export function decodeString(bytes: Uint8Array, start: number, end: number): str
   }
   return utf8.decode(bytes.subarray(start, end));
 }
+
+/** Byte equality without copying (Buffer.from(uint8array) would copy both sides). */
+export function bytesEqual(a: Uint8Array | undefined, b: Uint8Array | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  if (a.length !== b.length) return false;
+  return Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.length), Buffer.from(b.buffer, b.byteOffset, b.length)) === 0;
+}

@@ -5,6 +5,7 @@
  * built with, as finalize would do. Unlike the kernel (and libbpf), every problem is
  * reported, not only the first.
  */
+import { bytesEqual } from '../bytes.js';
 import { Btf } from '../btf/btf.js';
 import { distill } from '../distill/index.js';
 import { ModuleError, isModbtfError, type ModbtfError } from '../errors.js';
@@ -95,7 +96,7 @@ export function checkModule(loaded: LoadedBtf, target: RelocationTarget, opts: C
     const r = tryRelocate(base, split, target);
     const failures = r.ok ? [] : r.failure.failures;
     const retargeted = loaded.retargetedBtf === undefined ? undefined
-      : r.ok && Buffer.compare(Buffer.from(r.split), Buffer.from(loaded.retargetedBtf)) === 0 ? 'this-kernel' : 'other-kernel';
+      : r.ok && bytesEqual(r.split, loaded.retargetedBtf) ? 'this-kernel' : 'other-kernel';
     const elf = loaded.module?.elf;
     const idsNotRelocated = retargeted === undefined && elf?.sectionByName(BTF_IDS_SECTION)
       ? resolveBtfIds(elf, split, { distilled: true }).diagnostics.filter((d) => d.code === 'BTFIDS_NOT_RELOCATED').map((d) => d.symbol ?? d.message)

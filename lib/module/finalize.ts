@@ -9,6 +9,7 @@
  * The input file is replaced only when the whole rewrite succeeded and the bytes
  * differ; running finalize on a finalized module changes nothing.
  */
+import { bytesEqual } from '../bytes.js';
 import { Btf } from '../btf/btf.js';
 import { BTF_BASE_SECTION, BTF_IDS_SECTION, BTF_SECTION, readElfBtf } from '../btf/source.js';
 import { validateBtf } from '../btf/validate.js';
@@ -113,13 +114,12 @@ async function finalizeInner(mod: LoadedModule, opts: FinalizeOptions): Promise<
     mark = now;
   };
   const { btf: current, distilledBase } = readElfBtf(elf, { file, ...(opts.vmlinux ? { base: opts.vmlinux } : {}) });
-  if (!distilledBase) {
-    // Split BTF over the wrong vmlinux still parses, but its ids and strings point at
-    // the wrong places; the kernel's checks catch that before anything is written.
-    const [problem] = validateBtf(current, { limit: 1 });
-    if (problem) {
-      throw new ModuleError('MODULE_WRONG_VMLINUX', `the module's .BTF is not valid over this vmlinux BTF (${problem.offset !== undefined ? `+0x${problem.offset.toString(16)}: ` : ''}${problem.message}): was the module built against another kernel? Give the vmlinux of the kernel it was built for`, { file, section: BTF_SECTION, ...(problem.typeId !== undefined ? { typeId: problem.typeId } : {}) }, { cause: problem });
-    }
+  // The kernel's checks, before anything is written. Split BTF over the wrong vmlinux
+  // still parses, but its ids and strings point at the wrong places.
+  const [problem] = validateBtf(current, { limit: 1 });
+  if (problem) {
+    if (distilledBase) throw problem;
+    throw new ModuleError('MODULE_WRONG_VMLINUX', `the module's .BTF is not valid over this vmlinux BTF (${problem.offset !== undefined ? `+0x${problem.offset.toString(16)}: ` : ''}${problem.message}): was the module built against another kernel? Give the vmlinux of the kernel it was built for`, { file, section: BTF_SECTION, ...(problem.typeId !== undefined ? { typeId: problem.typeId } : {}) }, { cause: problem });
   }
 
   lap('btf');
@@ -128,9 +128,7 @@ async function finalizeInner(mod: LoadedModule, opts: FinalizeOptions): Promise<
   let idMap: Uint32Array | undefined;
   let mode: FinalizeResult['btf'];
   if (distilledBase) {
-    // pahole >= 1.28 (or an earlier finalize) already wrote .BTF.base: verify, keep both.
-    const [problem] = validateBtf(current, { limit: 1 });
-    if (problem) throw problem;
+    // pahole >= 1.28 (or an earlier finalize) already wrote .BTF.base (validated above): keep both.
     finalBtf = current;
     mode = 'had-base';
   } else if (opts.distill) {
@@ -172,15 +170,15 @@ async function finalizeInner(mod: LoadedModule, opts: FinalizeOptions): Promise<
     verifyRewrite(elf, outElf, new Set([BTF_SECTION, BTF_BASE_SECTION, '.shstrtab', '.strtab', '.symtab']), new Set([BTF_IDS_SECTION]), file);
     // What the kernel will read back must be what we computed.
     const check = readElfBtf(parseElf(out, { file }), { file });
-    if (!check.distilledBase || Buffer.compare(Buffer.from(check.btf.bytes), Buffer.from(newSections.btf)) !== 0) {
+    if (!check.distilledBase || !bytesEqual(check.btf.bytes, newSections.btf)) {
       throw new ModuleError('MODULE_REWRITE_MISMATCH', 'the rewritten .BTF/.BTF.base do not read back as written; nothing written', { file });
     }
   }
 
   lap('rewrite');
-  const unchangedElf = out.length === mod.elfBytes.length && Buffer.compare(Buffer.from(out), Buffer.from(mod.elfBytes)) === 0;
+  const unchangedElf = bytesEqual(out, mod.elfBytes);
   const finalBytes = unchangedElf && !mod.signature ? mod.raw : await compress(out, mod.compression, { file });
-  const unchanged = finalBytes === mod.raw || (finalBytes.length === mod.raw.length && Buffer.compare(Buffer.from(finalBytes), Buffer.from(mod.raw)) === 0);
+  const unchanged = finalBytes === mod.raw || bytesEqual(finalBytes, mod.raw);
   lap('compress');
   let action: FinalizeAction = 'unchanged';
   if (!unchanged) {

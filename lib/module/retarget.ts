@@ -19,6 +19,7 @@
  * retarget would have to recover set8 pair order from ids of a kernel it no longer
  * has). Retargeting onto the same kernel again changes nothing.
  */
+import { bytesEqual } from '../bytes.js';
 import { Btf } from '../btf/btf.js';
 import { BTF_BASE_SECTION, BTF_IDS_SECTION, BTF_SECTION } from '../btf/source.js';
 import { validateBtf } from '../btf/validate.js';
@@ -93,11 +94,6 @@ interface DistilledState {
   /** Resolution of those ids (for correctedIds). */
   idsResolution: ResolveResult | undefined;
   source: RetargetSource;
-}
-
-function bytesEqual(a: Uint8Array | undefined, b: Uint8Array | undefined): boolean {
-  if (a === undefined || b === undefined) return a === b;
-  return a.length === b.length && Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.length), Buffer.from(b.buffer, b.byteOffset, b.length)) === 0;
 }
 
 function sectionBytes(elf: ElfFile, name: string): Uint8Array | undefined {

@@ -5,6 +5,7 @@
  * symbol keeps its name, value, size, binding and section. A mismatch means the
  * objcopy in use mangled the object; the caller then writes nothing.
  */
+import { bytesEqual } from '../bytes.js';
 import { ModuleError } from '../errors.js';
 import { SHT_NOBITS, SHT_REL, SHT_RELA } from '../elf/constants.js';
 import type { ElfFile, ElfSection } from '../elf/index.js';
@@ -13,10 +14,6 @@ const SHF_INFO_LINK = 0x40;
 
 function sectionName(elf: ElfFile, index: number): string {
   return elf.sections[index]?.name ?? `#${index}`;
-}
-
-function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.length), Buffer.from(b.buffer, b.byteOffset, b.length)) === 0;
 }
 
 /**
