@@ -1,3 +1,5 @@
+import { availableParallelism } from 'node:os';
+
 /** A one-line progress counter on stderr, only when stderr is a terminal. */
 export class Progress {
   private readonly enabled: boolean;
@@ -19,6 +21,7 @@ export class Progress {
   }
 }
 
+/** Worker threads by default: one per core (navigator.hardwareConcurrency is Node 21+). */
 export function defaultJobs(): number {
-  return Math.max(1, (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? 1);
+  return Math.max(1, availableParallelism());
 }
