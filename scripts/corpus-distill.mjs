@@ -25,9 +25,8 @@ import { availableParallelism } from 'node:os';
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 
-import { decompress, loadBtfBlob, readCorpusTable, repo, sha16, walkModules } from './lib/corpus.mjs';
+import { decompress, loadBtfBlob, moduleBtf, readCorpusTable, repo, sha16, walkModules } from './lib/corpus.mjs';
 
-const { parseElf } = await import(join(repo, 'dist/lib/elf/index.js'));
 
 const { Btf } = await import(join(repo, 'dist/lib/btf/btf.js'));
 const { distill } = await import(join(repo, 'dist/lib/distill/index.js'));
@@ -67,10 +66,7 @@ function check(file, ko) {
   const key = relative(tree, file).replace(/\.xz$/, '');
   const want = expected.get(key);
   try {
-    const elf = parseElf(ko, { file });
-    const sec = elf.sectionByName('.BTF');
-    if (!sec) throw new Error('no .BTF section');
-    const split = Btf.parse(elf.sectionData(sec), { base, file, section: '.BTF' });
+    const split = moduleBtf(ko, file, base);
     const s = performance.now();
     const r = distill(base, split);
     const ms = performance.now() - s;

@@ -30,9 +30,8 @@ import { availableParallelism } from 'node:os';
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 
-import { decompress, loadBtfBlob, readCorpusTable, repo, sha16, walkModules } from './lib/corpus.mjs';
+import { decompress, loadBtfBlob, moduleBtf, readCorpusTable, repo, sha16, walkModules } from './lib/corpus.mjs';
 
-const { parseElf } = await import(join(repo, 'dist/lib/elf/index.js'));
 
 const { Btf } = await import(join(repo, 'dist/lib/btf/btf.js'));
 const { RelocationTarget, tryRelocate, formatIdMap } = await import(join(repo, 'dist/lib/relocate/index.js'));
@@ -87,10 +86,7 @@ function check(file, ko) {
   const key = relative(tree, file).replace(/\.xz$/, '');
   const want = expected.get(key);
   try {
-    const elf = parseElf(ko, { file });
-    const sec = elf.sectionByName('.BTF');
-    if (!sec) throw new Error('no .BTF section');
-    const split = Btf.parse(elf.sectionData(sec), { base, file, section: '.BTF' });
+    const split = moduleBtf(ko, file, base);
     const d = distill(base, split);
     const dbase = Btf.parse(d.base, { file: `${key}.dbase` });
     const dsplit = Btf.parse(d.split, { base: dbase, file: `${key}.dsplit` });

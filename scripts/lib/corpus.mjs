@@ -10,6 +10,7 @@ import { gunzipSync } from 'node:zlib';
 
 export const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const { parseElf, isElf } = await import(join(repo, 'dist/lib/elf/index.js'));
+const { Btf } = await import(join(repo, 'dist/lib/btf/btf.js'));
 
 /** Module files (.ko, .ko.xz) below `dir`, sorted; symlinked directories not followed. */
 export function* walkModules(dir) {
@@ -29,6 +30,14 @@ export function loadBtfBlob(file) {
   const sec = elf.sectionByName('.BTF');
   if (!sec) throw new Error(`${file}: no .BTF section`);
   return elf.sectionData(sec);
+}
+
+/** A decompressed module's .BTF, parsed over `base`. */
+export function moduleBtf(ko, file, base) {
+  const elf = parseElf(ko, { file });
+  const sec = elf.sectionByName('.BTF');
+  if (!sec) throw new Error('no .BTF section');
+  return Btf.parse(elf.sectionData(sec), { base, file, section: '.BTF' });
 }
 
 /** A module's bytes, through `xz -dc` for .xz (asynchronously, so several run at once). */

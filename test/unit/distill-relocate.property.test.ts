@@ -14,17 +14,9 @@ import { BTF_INT_SIGNED, BtfKind } from '../../lib/btf/kinds.js';
 import { validateBtf } from '../../lib/btf/validate.js';
 import { distill } from '../../lib/distill/index.js';
 import { tryRelocate } from '../../lib/relocate/index.js';
+import { mulberry32 } from '../helpers/prng.js';
 
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const prng = mulberry32;
 
 /** Abstract base: named structs with int, pointer and embedded-struct members. */
 interface SpecStruct { name: string; members: { name: string; ref: { int: number } | { ptrTo: number } | { embed: number } }[] }

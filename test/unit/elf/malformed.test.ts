@@ -3,6 +3,7 @@ import { ElfFormatError, isModbtfError } from '../../../lib/errors.js';
 import { SHT_PROGBITS } from '../../../lib/elf/constants.js';
 import { parseElf, type ElfFile } from '../../../lib/elf/index.js';
 import { sampleImage, type ElfImage } from '../../helpers/elf-image.js';
+import { mulberry32 } from '../../helpers/prng.js';
 
 /** Parses and touches everything lazily decoded, so lazy paths are exercised too. */
 function parseAll(bytes: Uint8Array): ElfFile {
@@ -165,17 +166,7 @@ const combos = [
   { is64: false, littleEndian: false, label: 'ELF32 BE' },
 ];
 
-/** Small deterministic PRNG (mulberry32) so failures reproduce. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = mulberry32;
 
 /** Either parses, or fails with an ElfFormatError that names an offset. Nothing else. */
 function expectOnlyElfErrors(bytes: Uint8Array, label: string): void {
