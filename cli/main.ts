@@ -2,15 +2,10 @@
 /**
  * modbtf command line. Each command lives in cli/commands/ and loads the library
  * parts it needs lazily. kbuild's per-module step takes a fast path that does not
- * load yargs at all (modbtf starts once per module in a kernel build).
+ * load yargs at all (modbtf starts once per module in a kernel build), and plain
+ * command lines skip it too (quick-parse.ts).
  */
 import { STDIN_ARG } from './stdin.js';
-
-const EPILOG = `Exit status: 0 success; 1 problems found (e.g. a module will lose its BTF);
-2 usage or input error; 3 external tool missing or failed.
-
-Documentation: README.md; semantics follow libbpf (btf__distill_base, btf_relocate),
-resolve_btfids and bpftool.`;
 
 const raw = process.argv.slice(2);
 
@@ -30,35 +25,24 @@ async function fastPath(): Promise<boolean> {
   return true;
 }
 
-async function withYargs(): Promise<void> {
-  const [{ default: yargs }, commands, { EXIT_INPUT }, { packageVersion }] = await Promise.all([
-    import('yargs'),
-    import('./commands/index.js'),
+async function run(): Promise<void> {
+  // yargs drops a bare '-'; commands that read a list from stdin see it as /dev/stdin.
+  const args = raw.map((a) => (a === '-' ? STDIN_ARG : a));
+  const [commands, { quickParse }] = await Promise.all([import('./commands/index.js'), import('./quick-parse.js')]);
+  const quick = quickParse(commands.all, args);
+  if (quick) {
+    await quick.command.handler(quick.argv as never);
+    return;
+  }
+  const [{ buildParser }, { EXIT_INPUT }, { packageVersion }] = await Promise.all([
+    import('./parser.js'),
     import('./exit.js'),
     import('../lib/package-root.js'),
   ]);
-  // yargs drops a bare '-'; commands that read a list from stdin see it as /dev/stdin.
-  const args = raw.map((a) => (a === '-' ? STDIN_ARG : a));
-  let y = yargs(args)
-    .scriptName('modbtf')
-    .version(packageVersion())
-    .usage('$0 <command> [options]\n\nMake kernel module BTF durable: distilled base BTF (.BTF.base), .BTF_ids, relocation checks.')
-    .option('verbose', { alias: 'v', type: 'boolean', default: false, global: true, describe: 'more detail on errors' });
-  for (const c of commands.all) y = y.command(c);
-  await y
-    .demandCommand(1, 'Name a command; see the list above.')
-    .strict()
-    .recommendCommands()
-    .epilog(EPILOG)
-    .wrap(Math.min(100, process.stdout.columns ?? 100))
-    .fail((msg, err) => {
-      // Command bodies catch their own errors (runCommand): what arrives here is argument
-      // validation, reported as a usage error.
-      const text = msg || (err instanceof Error ? err.message : String(err));
-      process.stderr.write(`modbtf: ${text}\nTry 'modbtf --help'.\n`);
-      process.exit(EXIT_INPUT);
-    })
-    .parseAsync();
+  await buildParser(args, commands.all, packageVersion(), (text) => {
+    process.stderr.write(`modbtf: ${text}\nTry 'modbtf --help'.\n`);
+    process.exit(EXIT_INPUT);
+  }).parseAsync();
 }
 
-if (!(await fastPath())) await withYargs();
+if (!(await fastPath())) await run();

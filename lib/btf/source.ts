@@ -12,6 +12,12 @@ import { BTF_MAGIC } from './wire.js';
 export const BTF_SECTION = '.BTF';
 export const BTF_BASE_SECTION = '.BTF.base';
 export const BTF_IDS_SECTION = '.BTF_ids';
+/** Distilled split BTF kept by `modbtf retarget` (the kernel ignores the section). */
+export const KEPT_BTF_SECTION = '.BTF.modbtf';
+/** Distilled base kept by retarget. */
+export const KEPT_BTF_BASE_SECTION = '.BTF.base.modbtf';
+/** `.BTF_ids` in the distilled numbering, kept by retarget. */
+export const KEPT_BTF_IDS_SECTION = '.BTF_ids.modbtf';
 
 export interface ElfBtf {
   /** `.BTF`, parsed over `distilledBase` when present, else over the caller's base. */

@@ -14,7 +14,7 @@ import { loadBtfFile, type LoadedBtf } from './btf-file.js';
 import { loadModuleFile, type LoadedModule } from './load.js';
 import { readKeptDistilledBtf } from './retarget.js';
 import { BTF_IDS_SECTION, BTF_SECTION } from '../btf/source.js';
-import { resolveBtfIds } from '../btfids/index.js';
+import { resolveBtfIds } from '../btfids/resolve.js';
 
 export type CheckStatus = 'ok' | 'loses-btf';
 

@@ -11,8 +11,6 @@
  * (Checked: xz of a Debian 6.12.107 module rebuilt this way equals the shipped .ko.xz.)
  * gzip is produced with the gzip CLI, not node:zlib, whose deflate output differs.
  */
-import { promisify } from 'node:util';
-import { gunzip } from 'node:zlib';
 import { ModuleError, type ErrorContext } from '../errors.js';
 import { MAX_TOOL_OUTPUT, runTool } from '../tool.js';
 
@@ -53,7 +51,6 @@ export function detectCompression(bytes: Uint8Array): Compression {
   return 'none';
 }
 
-const gunzipAsync = promisify(gunzip);
 
 export async function decompress(bytes: Uint8Array, kind: Compression, opts: CompressionOptions = {}): Promise<Uint8Array> {
   switch (kind) {
@@ -87,7 +84,10 @@ function fileContext(opts: CompressionOptions): ErrorContext {
 
 async function gunzipBytes(bytes: Uint8Array, opts: CompressionOptions): Promise<Uint8Array> {
   try {
-    const out = await gunzipAsync(bytes, { maxOutputLength: MAX_DECOMPRESSED_BYTES });
+    // node:zlib (and the streams it pulls in) is loaded only for .gz modules: it costs
+    // start-up time in every process otherwise.
+    const [{ gunzip }, { promisify }] = await Promise.all([import('node:zlib'), import('node:util')]);
+    const out = await promisify(gunzip)(bytes, { maxOutputLength: MAX_DECOMPRESSED_BYTES });
     return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
   } catch (err: unknown) {
     const reason = err instanceof Error ? err.message : String(err);

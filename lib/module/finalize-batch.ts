@@ -13,9 +13,9 @@ import type { Btf } from '../btf/btf.js';
 import type { Diagnostic } from '../btfids/index.js';
 import { ModuleError, isModbtfError } from '../errors.js';
 import { locateObjcopy, type ObjcopyTool } from '../objcopy/locate.js';
-import { relocationTarget, type RelocationTarget } from '../relocate/index.js';
+import type { RelocationTarget } from '../relocate/index.js';
 import { loadBaseBtf } from './btf-file.js';
-import { checkOne, errorReport, type CheckReport } from './check-report.js';
+import type { CheckReport } from './check-report.js';
 import { decompressBatch, type Compression } from './compress.js';
 import { finalizeLoaded, type FinalizeAction, type FinalizeResult, type FinalizeTimings } from './finalize.js';
 import { resolveKernelBtfPath } from './kernel.js';
@@ -100,7 +100,9 @@ export function createFinalizer(init: FinalizeBatchInit): Finalizer {
   let tool: Promise<ObjcopyTool> | undefined;
   const objcopy = (): Promise<ObjcopyTool> => (tool ??= locateObjcopy(init.objcopy !== undefined ? { command: init.objcopy } : {}));
   let target: Promise<RelocationTarget> | undefined;
-  const checkTarget = (path: string): Promise<RelocationTarget> => (target ??= loadBaseBtf(path).then(relocationTarget));
+  // The relocation code is loaded only for --check-kernel: plain runs start faster.
+  const checkTarget = (path: string): Promise<RelocationTarget> =>
+    (target ??= Promise.all([loadBaseBtf(path), import('../relocate/index.js')]).then(([b, { relocationTarget }]) => relocationTarget(b)));
   const cached = <T>(map: Map<string, Promise<T>>, key: string, make: () => Promise<T>): Promise<T> => {
     let p = map.get(key);
     if (!p) {
@@ -146,6 +148,7 @@ export function createFinalizer(init: FinalizeBatchInit): Finalizer {
         if (init.checkKernelPath !== undefined) {
           // The file as written (with --dry-run the old one: distilled on the fly, same answer).
           // A kernel that cannot be loaded spoils the prediction, not the module's report.
+          const { checkOne, errorReport } = await import('./check-report.js');
           report.relocation = await checkTarget(init.checkKernelPath).then(
             (t) => checkOne(file, { target: t, builtWith: vmlinux }),
             (err: unknown) => errorReport(file, err),

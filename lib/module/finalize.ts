@@ -11,19 +11,20 @@
  */
 import { bytesEqual } from '../bytes.js';
 import { Btf } from '../btf/btf.js';
-import { BTF_BASE_SECTION, BTF_IDS_SECTION, BTF_SECTION, readElfBtf } from '../btf/source.js';
+import { BTF_BASE_SECTION, BTF_IDS_SECTION, BTF_SECTION, KEPT_BTF_SECTION, readElfBtf } from '../btf/source.js';
 import { validateBtf } from '../btf/validate.js';
 import { distill } from '../distill/index.js';
 import { parseElf, type ElfFile } from '../elf/index.js';
 import { ModuleError, isModbtfError } from '../errors.js';
-import { remapBtfIds, resolveBtfIds, type Diagnostic } from '../btfids/index.js';
+import { resolveBtfIds } from '../btfids/resolve.js';
+import { remapBtfIds } from '../btfids/remap.js';
+import type { Diagnostic } from '../btfids/messages.js';
 import { locateObjcopy, type ObjcopyTool } from '../objcopy/locate.js';
 import { rewriteBtfSections } from '../objcopy/sections.js';
 import { writeFileAtomic } from '../objcopy/atomic.js';
 import { compress, type Compression } from './compress.js';
 import { loadModuleFile, type LoadedModule } from './load.js';
 import { verifyRewrite } from './verify.js';
-import { KEPT_BTF_SECTION } from './retarget.js';
 
 export interface FinalizeOptions {
   /** vmlinux BTF the module was built against (needed unless the module has .BTF.base). */

@@ -6,7 +6,7 @@
  * the worker comes back as the worker's own error value (workers never die on bad
  * input). Aborting stops handing out items and lets the ones in flight finish.
  */
-import { Worker } from 'node:worker_threads';
+import type { Worker as WorkerThread } from 'node:worker_threads';
 import { ModuleError } from '../errors.js';
 
 export interface PoolOptions<TInit, TItem, TResult> {
@@ -25,8 +25,11 @@ export async function runPool<TInit, TItem, TResult>(opts: PoolOptions<TInit, TI
   const { items } = opts;
   let next = 0;
   const jobs = Math.max(1, Math.min(opts.jobs, items.length));
+  if (items.length === 0) return;
+  // Loaded here, not at the top: callers that run one module inline never pay for it.
+  const { Worker } = await import('node:worker_threads');
   const runOne = (): Promise<void> => new Promise((resolve, reject) => {
-    const w = new Worker(opts.workerUrl, { workerData: opts.init });
+    const w: WorkerThread = new Worker(opts.workerUrl, { workerData: opts.init });
     const give = (): void => {
       if (next >= items.length || opts.signal?.aborted) {
         void w.terminate().then(() => resolve());
@@ -47,6 +50,5 @@ export async function runPool<TInit, TItem, TResult>(opts: PoolOptions<TInit, TI
     });
     w.on('error', reject);
   });
-  if (items.length === 0) return;
   await Promise.all(Array.from({ length: jobs }, runOne));
 }

@@ -21,12 +21,14 @@
  */
 import { bytesEqual } from '../bytes.js';
 import { Btf } from '../btf/btf.js';
-import { BTF_BASE_SECTION, BTF_IDS_SECTION, BTF_SECTION } from '../btf/source.js';
+import { BTF_BASE_SECTION, BTF_IDS_SECTION, BTF_SECTION, KEPT_BTF_BASE_SECTION, KEPT_BTF_IDS_SECTION, KEPT_BTF_SECTION } from '../btf/source.js';
 import { validateBtf } from '../btf/validate.js';
 import { distill } from '../distill/index.js';
 import { parseElf, type ElfFile } from '../elf/index.js';
 import { ModuleError, isModbtfError } from '../errors.js';
-import { remapBtfIds, resolveBtfIds, type Diagnostic, type ResolveResult } from '../btfids/index.js';
+import { resolveBtfIds, type ResolveResult } from '../btfids/resolve.js';
+import { remapBtfIds } from '../btfids/remap.js';
+import type { Diagnostic } from '../btfids/messages.js';
 import { RelocationTarget, tryRelocate } from '../relocate/index.js';
 import type { RelocateFailure } from '../relocate/index.js';
 import { locateObjcopy, type ObjcopyTool } from '../objcopy/locate.js';
@@ -36,12 +38,7 @@ import { compress, type Compression } from './compress.js';
 import { loadModuleFile, type LoadedModule } from './load.js';
 import { verifyRewrite } from './verify.js';
 
-/** Distilled split BTF kept by retarget (the kernel ignores the section). */
-export const KEPT_BTF_SECTION = '.BTF.modbtf';
-/** Distilled base kept by retarget. */
-export const KEPT_BTF_BASE_SECTION = '.BTF.base.modbtf';
-/** `.BTF_ids` in the distilled numbering, kept by retarget. */
-export const KEPT_BTF_IDS_SECTION = '.BTF_ids.modbtf';
+export { KEPT_BTF_SECTION, KEPT_BTF_BASE_SECTION, KEPT_BTF_IDS_SECTION };
 
 export interface RetargetOptions {
   /** vmlinux BTF of the kernel the module is retargeted onto (or its RelocationTarget, to share the index). */

@@ -7,7 +7,6 @@
  */
 import { open, rename, stat, unlink, chmod } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { ModuleError } from '../errors.js';
 
 function ioError(code: string, what: string, file: string, err: unknown): ModuleError {
@@ -16,8 +15,17 @@ function ioError(code: string, what: string, file: string, err: unknown): Module
   return new ModuleError(code, `${what}: ${reason}${msg.replace(/^[A-Z]+: /, '')}`, { file }, { cause: err });
 }
 
+let tempCounter = 0;
+
+/**
+ * A name no other writer uses: the pid tells processes apart (make -j), the counter
+ * calls within one process, and open(O_EXCL) below catches a stale file left behind
+ * by a killed process whose pid came round again. (Not node:crypto: loading it costs
+ * every run several milliseconds.)
+ */
 export function tempPathFor(target: string): string {
-  return join(dirname(target), `.${basename(target)}.modbtf-${process.pid}-${randomBytes(4).toString('hex')}.tmp`);
+  tempCounter = (tempCounter + 1) >>> 0;
+  return join(dirname(target), `.${basename(target)}.modbtf-${process.pid}-${Date.now().toString(36)}-${tempCounter}.tmp`);
 }
 
 export async function writeFileAtomic(target: string, bytes: Uint8Array): Promise<void> {

@@ -175,6 +175,47 @@ describe('name resolution choices', () => {
   });
 });
 
+describe('name lookup over base and split BTF', () => {
+  // Names are compared whole: the walk only pre-filters on the first two bytes and the
+  // length, so names that share those with a wanted one, one-letter names and split
+  // types named with the base's strings must all come out as resolve_btfids has them.
+  it('finds one-letter names, look-alikes and split types named from base strings, lowest id first', () => {
+    const base = new BtfBuilder();
+    const int = base.addInt('int', 4, BTF_INT_SIGNED); // 1
+    const proto = base.addFuncProto(int); // 2
+    base.addFunc('bb_x', 1, proto); // 3
+    base.addFunc('bb_y', 1, proto); // 4: same first bytes and length as bb_x
+    base.addFunc('b', 1, proto); // 5
+    base.addStruct('bb_x', 4); // 6: a struct, not a FUNC
+    base.addFunc('bb_xx', 1, proto); // 7: bb_x is its prefix
+    const baseBtf = Btf.parse(base.toBytes());
+    const split = new BtfBuilder({ base: baseBtf });
+    split.addFunc('bb_x', 1, proto); // 8: its name is the base's string
+    split.addFunc('q', 1, proto); // 9
+    split.addFunc('bb_z', 1, proto); // 10: a string of the split BTF
+    const splitBtf = Btf.parse(split.toBytes(), { base: baseBtf });
+    const nameOff = (id: number): number => new DataView(splitBtf.bytes.buffer, splitBtf.bytes.byteOffset).getUint32(splitBtf.typeOffsets[id - splitBtf.startId] as number, true);
+    expect(nameOff(8)).toBeLessThan(splitBtf.startStrOff);
+    expect(nameOff(10)).toBeGreaterThanOrEqual(splitBtf.startStrOff);
+    const bytes = object({
+      btf: splitBtf.bytes,
+      ids: [0, 0, 0, 0, 0],
+      symbols: [
+        { name: '__BTF_ID__func__bb_x__1', at: 0 },
+        { name: '__BTF_ID__func__b__2', at: 4 },
+        { name: '__BTF_ID__func__q__3', at: 8 },
+        { name: '__BTF_ID__func__bb_z__4', at: 12 },
+        { name: '__BTF_ID__struct__bb_x__5', at: 16 },
+      ],
+    });
+    const elf = parseElf(bytes);
+    const r = resolveBtfIds(elf, splitBtf);
+    expect(sectionWords(r)).toEqual([3, 5, 9, 10, 6]);
+    // The split copy of bb_x (8) is met while the FUNC counter is still non-zero.
+    expect(r.diagnostics.map((d) => d.message)).toEqual(["WARN: multiple IDs found for 'bb_x': 3, 8 - using 3"]);
+  });
+});
+
 describe('failures', () => {
   it('a symbol outside .BTF_ids: resolve_btfids\' text, with the warnings printed before it', () => {
     const bytes = object({ btf: funcsBtf().bytes, ids: [0, 0], symbols: [{ name: '__BTF_ID__struct__nope__1', at: 0 }, { name: '__BTF_ID__func__f1__2', at: 64 }] });
