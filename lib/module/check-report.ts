@@ -96,32 +96,36 @@ export async function checkBatch(files: readonly string[], t: CheckTarget): Prom
 export interface CheckFilesOptions {
   kernelPath: string;
   builtWithPath?: string;
-  /** Worker threads; 1 runs in this thread. */
+  /** Lanes, this thread included (pool.ts); 1 runs in this thread only. */
   jobs: number;
   onResult: (r: CheckReport, index: number) => void;
   signal?: AbortSignal;
 }
 
 export async function checkFiles(files: readonly string[], opts: CheckFilesOptions): Promise<void> {
-  if (opts.jobs <= 1 || files.length <= 1) {
-    const t = await loadCheckTarget(opts.kernelPath, opts.builtWithPath);
-    for (let i = 0; i < files.length; i += CHECK_BATCH) {
-      if (opts.signal?.aborted) return;
-      (await checkBatch(files.slice(i, i + CHECK_BATCH), t)).forEach((r, k) => opts.onResult(r, i + k));
-    }
-    return;
-  }
-  // Workers take batches, so each decompresses a batch with one child process.
+  // Lanes take batches, so each decompresses a batch with one child process.
   const batches: { start: number; files: string[] }[] = [];
   for (let i = 0; i < files.length; i += CHECK_BATCH) batches.push({ start: i, files: files.slice(i, i + CHECK_BATCH) });
-  await runPool<{ kernelPath: string; builtWithPath: string | undefined }, { start: number; files: string[] }, CheckReport[]>({
+  await runPool<CheckLaneInit, { start: number; files: string[] }, CheckReport[]>({
     workerUrl: new URL('./check-worker.js', import.meta.url),
+    local: checkLane,
     init: { kernelPath: opts.kernelPath, builtWithPath: opts.builtWithPath },
     items: batches,
     jobs: opts.jobs,
     onResult: (rs, batch) => rs.forEach((r, k) => opts.onResult(r, batch.start + k)),
     ...(opts.signal ? { signal: opts.signal } : {}),
   });
+}
+
+export interface CheckLaneInit {
+  kernelPath: string;
+  builtWithPath: string | undefined;
+}
+
+/** One lane of checkFiles (this thread, or a worker: check-worker.ts). */
+export async function checkLane(init: CheckLaneInit): Promise<(batch: { files: string[] }) => Promise<CheckReport[]>> {
+  const t = await loadCheckTarget(init.kernelPath, init.builtWithPath);
+  return (batch) => checkBatch(batch.files, t);
 }
 
 /** "struct wireless_dev [64]: size changed ..., and the module embeds it ..." → "struct wireless_dev: size changed ...". */

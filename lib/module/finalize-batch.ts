@@ -175,7 +175,7 @@ export async function finalizeBatch(files: readonly string[], f: Finalizer): Pro
 
 export interface FinalizeFilesOptions {
   init: FinalizeBatchInit;
-  /** Worker threads; 1 runs in this thread. */
+  /** Lanes, this thread included (pool.ts); 1 runs in this thread only. */
   jobs: number;
   onResult: (r: FinalizeReport, index: number) => void;
   /** Aborting stops handing out modules; those in flight finish (each is atomic). */
@@ -183,26 +183,21 @@ export interface FinalizeFilesOptions {
 }
 
 export async function finalizeFiles(files: readonly string[], opts: FinalizeFilesOptions): Promise<void> {
-  if (opts.jobs <= 1 || files.length <= 1) {
-    const f = createFinalizer(opts.init);
-    for (let i = 0; i < files.length; i += FINALIZE_BATCH) {
-      const batch = files.slice(i, i + FINALIZE_BATCH);
-      const plain = await decompressBatch(batch);
-      for (let k = 0; k < batch.length; k++) {
-        if (opts.signal?.aborted) return;
-        opts.onResult(await f.finalizeOne(batch[k] as string, plain[k]), i + k);
-      }
-    }
-    return;
-  }
   const batches: { start: number; files: string[] }[] = [];
   for (let i = 0; i < files.length; i += FINALIZE_BATCH) batches.push({ start: i, files: files.slice(i, i + FINALIZE_BATCH) });
   await runPool<FinalizeBatchInit, { start: number; files: string[] }, FinalizeReport[]>({
     workerUrl: new URL('./finalize-worker.js', import.meta.url),
+    local: finalizeLane,
     init: opts.init,
     items: batches,
     jobs: opts.jobs,
     onResult: (rs, batch) => rs.forEach((r, k) => opts.onResult(r, batch.start + k)),
     ...(opts.signal ? { signal: opts.signal } : {}),
   });
+}
+
+/** One lane of finalizeFiles (this thread, or a worker: finalize-worker.ts). */
+export async function finalizeLane(init: FinalizeBatchInit): Promise<(batch: { files: string[] }) => Promise<FinalizeReport[]>> {
+  const f = createFinalizer(init);
+  return (batch) => finalizeBatch(batch.files, f);
 }
