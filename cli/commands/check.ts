@@ -22,7 +22,7 @@ export const checkCommand: CommandModule<object, CheckArgs> = {
       .option('kernel', { alias: 'k', type: 'string', demandOption: true, describe: 'target kernel: vmlinux ELF, raw BTF (/sys/kernel/btf/vmlinux) or a release (6.12.117+deb12-amd64)' })
       .option('built-with', { type: 'string', describe: 'vmlinux the modules were built against; needed for modules without .BTF.base' })
       .option('json', { type: 'boolean', default: false, describe: 'one JSON document on stdout' })
-      .option('jobs', { alias: 'j', type: 'number', default: defaultJobs(), describe: 'worker threads' })
+      .option('jobs', { alias: 'j', type: 'number', default: defaultJobs(), describe: 'threads working at once, this one included (default: the number of cores)' })
       .check((a) => (Number.isInteger(a.jobs) && (a.jobs as number) >= 1 ? true : '--jobs takes a whole number of at least 1'))
       .example('$0 check --kernel 6.12.117+deb12-amd64 /lib/modules/6.12.107+deb12-amd64/updates', 'DKMS modules on the next kernel')
       .example('$0 check --built-with /usr/src/linux-headers-$(uname -r)/vmlinux --kernel /sys/kernel/btf/vmlinux mymod.ko', 'a module without .BTF.base')

@@ -49,7 +49,7 @@ export const finalizeCommand: CommandModule<object, FinalizeArgs> = {
       .option('fatal-warnings', { alias: 'fatal_warnings', type: 'boolean', default: false, describe: 'exit 1 when there are warnings (kbuild CONFIG_WERROR)' })
       .option('check-kernel', { type: 'string', describe: 'also predict whether each finalized module keeps its BTF on this kernel (vmlinux, raw BTF or release)' })
       .option('json', { type: 'boolean', default: false, describe: 'one JSON document on stdout: a report per module and a summary' })
-      .option('jobs', { alias: 'j', type: 'number', default: defaultJobs(), describe: 'worker threads' })
+      .option('jobs', { alias: 'j', type: 'number', default: defaultJobs(), describe: 'threads working at once, this one included (default: the number of cores)' })
       .check((a) => (Number.isInteger(a['jobs']) && (a['jobs'] as number) >= 1 ? true : '--jobs (-j) must be a whole number, at least 1'))
       .example('$0 finalize -b /usr/src/linux-headers-6.12.107+deb12-amd64/vmlinux mymod.ko', 'distill and resolve in place')
       .example('$0 finalize --no-distill -b vmlinux mymod.ko', 'what kbuild\'s resolve_btfids step does')
