@@ -36,12 +36,14 @@ import {
 import { msortPermutation } from './sort.js';
 import { ID_KINDS, type IdKind } from './symbols.js';
 
-const KIND_OF: Readonly<Record<number, IdKind>> = {
-  [BtfKind.Func]: 'func',
-  [BtfKind.Struct]: 'struct',
-  [BtfKind.Union]: 'union',
-  [BtfKind.Typedef]: 'typedef',
-};
+/** Kind codes as indexes: 0 for kinds resolve_btfids does not look at. */
+const KIND_INDEX = new Uint8Array(32);
+const INDEX_KIND: readonly (IdKind | undefined)[] = [undefined, 'func', 'struct', 'union', 'typedef'];
+const KIND_INDEX_OF: Readonly<Record<IdKind, number>> = { func: 1, struct: 2, union: 3, typedef: 4 };
+KIND_INDEX[BtfKind.Func] = 1;
+KIND_INDEX[BtfKind.Struct] = 2;
+KIND_INDEX[BtfKind.Union] = 3;
+KIND_INDEX[BtfKind.Typedef] = 4;
 
 /** Ids found for the entries of one layout against one BTF. */
 export interface NameResolution {
@@ -63,8 +65,7 @@ function layersOf(btf: Btf): Layer[] {
   return chain.map((b) => ({ btf: b, dv: dataViewOf(b.bytes), le: b.littleEndian, buf: Buffer.from(b.bytes.buffer, b.bytes.byteOffset, b.bytes.byteLength) }));
 }
 
-/** Where a name offset points (libbpf btf__str_by_offset over the chain), or undefined. */
-/** First byte of the string at `off` (split-aware), or -1 when `off` is outside every table. */
+/** The string-table byte at offset `off` (split-aware), or -1 when `off` is outside every table. */
 function byteAt(layers: readonly Layer[], off: number): number {
   for (let i = layers.length - 1; i >= 0; i--) {
     const L = layers[i] as Layer;
@@ -76,6 +77,7 @@ function byteAt(layers: readonly Layer[], off: number): number {
   return -1;
 }
 
+/** Where a name offset points (libbpf btf__str_by_offset over the chain), or undefined. */
 function nameSpan(layers: readonly Layer[], off: number): { layer: Layer; start: number; end: number } | undefined {
   for (let i = layers.length - 1; i >= 0; i--) {
     const L = layers[i] as Layer;
@@ -110,7 +112,7 @@ function buildLayerIndex(layers: readonly Layer[], li: number): LayerIndex {
   const offs = L.btf.typeOffsets;
   for (let i = 0; i < offs.length; i++) {
     const rec = offs[i] as number;
-    const k = KIND_OF[(L.dv.getUint32(rec + 4, L.le) >>> 24) & 0x1f];
+    const k = INDEX_KIND[KIND_INDEX[(L.dv.getUint32(rec + 4, L.le) >>> 24) & 0x1f] as number];
     if (k === undefined) continue;
     const id = L.btf.startId + i;
     const where = nameSpan(chain, L.dv.getUint32(rec, L.le));
@@ -139,14 +141,6 @@ function cachedIndex(layers: readonly Layer[], li: number): LayerIndex | undefin
   return c.index;
 }
 
-/** Kind codes as indexes: 0 for kinds resolve_btfids does not look at. */
-const KIND_INDEX = new Uint8Array(32);
-const INDEX_KIND: readonly (IdKind | undefined)[] = [undefined, 'func', 'struct', 'union', 'typedef'];
-const KIND_INDEX_OF: Readonly<Record<IdKind, number>> = { func: 1, struct: 2, union: 3, typedef: 4 };
-KIND_INDEX[BtfKind.Func] = 1;
-KIND_INDEX[BtfKind.Struct] = 2;
-KIND_INDEX[BtfKind.Union] = 3;
-KIND_INDEX[BtfKind.Typedef] = 4;
 
 /**
  * Wanted names by their first two bytes (latin1, as names are compared; a name's
@@ -191,7 +185,8 @@ function walkLayer(
   let active = activeMask();
   for (let i = 0; i < offs.length && active !== 0; i++) {
     const rec = offs[i] as number;
-    const bit = 1 << (KIND_INDEX[(buf[rec + kindAt] as number) & 0x1f] as number);
+    const ki = KIND_INDEX[(buf[rec + kindAt] as number) & 0x1f] as number;
+    const bit = 1 << ki;
     if ((active & bit) === 0) continue;
     const nameOff = le
       ? ((buf[rec] as number) | ((buf[rec + 1] as number) << 8) | ((buf[rec + 2] as number) << 16) | ((buf[rec + 3] as number) << 24)) >>> 0
@@ -210,7 +205,7 @@ function walkLayer(
       if (b0 !== 0) b1 = byteAt(chain, nameOff + 1);
     }
     if (((prefixes[(b0 << 8) | b1] as number) & bit) === 0) continue;
-    const k = INDEX_KIND[KIND_INDEX[(buf[rec + kindAt] as number) & 0x1f] as number] as IdKind;
+    const k = INDEX_KIND[ki] as IdKind;
     const where = nameSpan(chain, nameOff);
     if (where === undefined) throw malformed(startId + i);
     if (!lengths[k].has(where.end - where.start)) continue;

@@ -51,7 +51,6 @@ export function detectCompression(bytes: Uint8Array): Compression {
   return 'none';
 }
 
-
 export async function decompress(bytes: Uint8Array, kind: Compression, opts: CompressionOptions = {}): Promise<Uint8Array> {
   switch (kind) {
     case 'none':
