@@ -49,19 +49,25 @@ export async function runTool(command: string, args: readonly string[], opts: Ru
     if (!(err instanceof ExecaError)) {
       throw new ToolError('TOOL_FAILED', `${command} failed: ${err instanceof Error ? err.message : String(err)}`, { tool: opts.tool, argv }, ctx, { cause: err });
     }
-    if (err.code === 'ENOENT') {
-      const pkg = DEBIAN_PACKAGE[opts.tool];
-      const hint = pkg !== undefined ? ` (install the Debian package ${pkg})` : '';
-      throw new ToolError('TOOL_NOT_FOUND', `${command} not found${hint}`, { tool: opts.tool, argv }, ctx, { cause: err });
-    }
+    if (err.code === 'ENOENT') throw toolNotFound(opts.tool, argv, ctx, err);
     const stderr = stderrText(err.stderr);
+    if (err.exitCode !== undefined && !err.isMaxBuffer && !err.timedOut) throw toolExited(opts.tool, argv, err.exitCode, stderr, ctx, err);
+    const why = err.isMaxBuffer ? `output is larger than ${MAX_TOOL_OUTPUT} bytes` : err.timedOut ? 'timed out' : err.shortMessage;
     const detail: { tool: string; argv: readonly string[]; exitCode?: number; stderr?: string } = { tool: opts.tool, argv, stderr };
     if (err.exitCode !== undefined) detail.exitCode = err.exitCode;
-    let why: string;
-    if (err.isMaxBuffer) why = `output is larger than ${MAX_TOOL_OUTPUT} bytes`;
-    else if (err.timedOut) why = 'timed out';
-    else if (err.exitCode !== undefined) why = `exit status ${err.exitCode}${stderr !== '' ? `: ${stderr}` : ''}`;
-    else why = err.shortMessage;
     throw new ToolError('TOOL_FAILED', `${argv.join(' ')} failed: ${why}`, detail, ctx, { cause: err });
   }
+}
+
+/** `argv[0]` is not there: the error names the Debian package to install. */
+export function toolNotFound(tool: string, argv: readonly string[], ctx: ErrorContext, cause?: unknown): ToolError {
+  const pkg = DEBIAN_PACKAGE[tool];
+  const hint = pkg !== undefined ? ` (install the Debian package ${pkg})` : '';
+  return new ToolError('TOOL_NOT_FOUND', `${argv[0] ?? tool} not found${hint}`, { tool, argv }, ctx, cause !== undefined ? { cause } : undefined);
+}
+
+/** The tool ran and exited non-zero. */
+export function toolExited(tool: string, argv: readonly string[], exitCode: number, stderr: string, ctx: ErrorContext, cause?: unknown): ToolError {
+  const why = `exit status ${exitCode}${stderr !== '' ? `: ${stderr}` : ''}`;
+  return new ToolError('TOOL_FAILED', `${argv.join(' ')} failed: ${why}`, { tool, argv, exitCode, stderr }, ctx, cause !== undefined ? { cause } : undefined);
 }

@@ -1,14 +1,16 @@
 /**
- * One objcopy call for a list of section operations (update, add, remove), run the
- * way rewriteBtfSections runs it: the object and the blobs go through a private
- * temporary directory that is always removed. Added sections get objcopy's defaults
- * for --add-section (SHT_PROGBITS, no flags, alignment 1), as pahole's sections do.
+ * One objcopy call for a list of section operations (update, add, remove): objcopy
+ * needs files, so the object and the blobs go through a private temporary directory
+ * that is always removed. Added sections get objcopy's defaults for --add-section
+ * (SHT_PROGBITS, no flags, alignment 1), as pahole's sections do. The temporary files
+ * are small and written with synchronous calls: a dozen trips through libuv's thread
+ * pool per module cost more than the writes themselves.
  */
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runTool } from '../tool.js';
 import type { ObjcopyTool } from './locate.js';
+import { runObjcopy } from './run.js';
 
 export type SectionOp =
   | { op: 'update' | 'add'; name: string; contents: Uint8Array }
@@ -25,17 +27,18 @@ export function sectionOpsArgs(ops: readonly SectionOp[], blobPath: (i: number) 
 }
 
 export async function rewriteSections(tool: ObjcopyTool, elfBytes: Uint8Array, ops: readonly SectionOp[], opts: { file?: string } = {}): Promise<Uint8Array> {
-  const dir = await mkdtemp(join(tmpdir(), 'modbtf-'));
+  const dir = mkdtempSync(join(tmpdir(), 'modbtf-'));
   try {
     const input = join(dir, 'in.ko');
     const output = join(dir, 'out.ko');
     const blobPath = (i: number): string => join(dir, `section-${i}`);
-    await writeFile(input, elfBytes);
-    for (const [i, o] of ops.entries()) if (o.op !== 'remove') await writeFile(blobPath(i), o.contents);
+    writeFileSync(input, elfBytes);
+    for (const [i, o] of ops.entries()) if (o.op !== 'remove') writeFileSync(blobPath(i), o.contents);
     const args = [...sectionOpsArgs(ops, blobPath), input, output];
-    await runTool(tool.command, args, { tool: tool.flavor === 'llvm' ? 'llvm-objcopy' : 'objcopy', context: opts.file !== undefined ? { file: opts.file } : {} });
-    return new Uint8Array(await readFile(output));
+    await runObjcopy(tool, args, dir, opts.file !== undefined ? { file: opts.file } : {});
+    const out = readFileSync(output);
+    return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
   } finally {
-    await rm(dir, { recursive: true, force: true });
+    rmSync(dir, { recursive: true, force: true });
   }
 }
