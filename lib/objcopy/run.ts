@@ -9,24 +9,24 @@
  * keeps node alive, and ends when node closes its stdin (at exit, also after a kill).
  * Arguments with a newline, or no usable sh, fall back to a spawn per call.
  */
-import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
+import type { ChildProcess } from 'node:child_process';
 import { ToolError, type ErrorContext } from '../errors.js';
 import { runTool, toolExited, toolNotFound } from '../tool.js';
 import type { ObjcopyTool } from './locate.js';
+
+/** The file in the work directory that gets objcopy's stderr. */
+export const STDERR_FILE = 'objcopy.stderr';
 
 const SCRIPT = `cmd=$1
 while IFS= read -r dir && IFS= read -r n; do
   set --
   while [ "$n" -gt 0 ]; do IFS= read -r a || exit 1; set -- "$@" "$a"; n=$((n - 1)); done
-  "$cmd" "$@" </dev/null >/dev/null 2>"$dir/objcopy.stderr"
+  "$cmd" "$@" </dev/null >/dev/null 2>"$dir/${STDERR_FILE}"
   echo "$?"
 done`;
-
-/** The file in the work directory that gets objcopy's stderr. */
-export const STDERR_FILE = 'objcopy.stderr';
 
 /** Never seen by callers: runObjcopy falls back to a spawn per call on it. */
 const shellFailed = (why: string): ToolError => new ToolError('TOOL_FAILED', `objcopy shell: ${why}`, { tool: 'sh', argv: ['sh', '-c', SCRIPT] });
@@ -35,15 +35,22 @@ type Refable = { ref(): void; unref(): void };
 const refable = (x: unknown): x is Refable => typeof (x as Partial<Refable>).ref === 'function' && typeof (x as Partial<Refable>).unref === 'function';
 
 class ObjcopyShell {
-  private readonly child: ChildProcessByStdio<Writable, Readable, null>;
   private readonly waiting: ((status: number | ToolError) => void)[] = [];
   private out = '';
   dead = false;
 
-  constructor(command: string) {
-    this.child = spawn('sh', ['-c', SCRIPT, 'sh', command], { stdio: ['pipe', 'pipe', 'ignore'] });
-    this.child.stdout.setEncoding('latin1');
-    this.child.stdout.on('data', (chunk: string) => {
+  static async start(command: string): Promise<ObjcopyShell> {
+    // execa, like every tool run; loaded on first use as in runTool.
+    const { execa } = await import('execa');
+    const sub = execa('sh', ['-c', SCRIPT, 'sh', command], { stdin: 'pipe', stdout: 'pipe', stderr: 'ignore', buffer: false, cleanup: false });
+    // The outcome of the shell itself is seen through 'close' below.
+    sub.catch(() => undefined);
+    return new ObjcopyShell(sub, sub.stdin, sub.stdout);
+  }
+
+  private constructor(private readonly child: ChildProcess, private readonly stdin: Writable, private readonly stdout: Readable) {
+    this.stdout.setEncoding('latin1');
+    this.stdout.on('data', (chunk: string) => {
       this.out += chunk;
       for (let nl = this.out.indexOf('\n'); nl >= 0; nl = this.out.indexOf('\n')) {
         const line = this.out.slice(0, nl);
@@ -59,7 +66,7 @@ class ObjcopyShell {
     this.child.on('error', (err) => die(shellFailed(err.message)));
     this.child.on('close', () => die(shellFailed('exited')));
     // A write after the shell died fails with EPIPE; 'close' has answered the callers.
-    this.child.stdin.on('error', () => undefined);
+    this.stdin.on('error', () => undefined);
     this.hold(false);
   }
 
@@ -68,13 +75,13 @@ class ObjcopyShell {
       if (this.dead) return reject(shellFailed('exited'));
       this.waiting.push((r) => (typeof r === 'number' ? resolve(r) : reject(r)));
       this.hold(true);
-      this.child.stdin.write(`${dir}\n${args.length}\n${args.map((a) => `${a}\n`).join('')}`);
+      this.stdin.write(`${dir}\n${args.length}\n${args.map((a) => `${a}\n`).join('')}`);
     });
   }
 
   /** Keeps node alive only while a call is waiting for its answer. */
   private hold(busy: boolean): void {
-    for (const h of [this.child, this.child.stdin, this.child.stdout]) {
+    for (const h of [this.child, this.stdin, this.stdout]) {
       if (!refable(h)) continue;
       if (busy) h.ref();
       else h.unref();
@@ -82,7 +89,7 @@ class ObjcopyShell {
   }
 }
 
-const shells = new Map<string, ObjcopyShell>();
+const shells = new Map<string, Promise<ObjcopyShell>>();
 let shellUnusable = false;
 
 /**
@@ -95,11 +102,14 @@ export async function runObjcopy(tool: ObjcopyTool, args: readonly string[], dir
   if (!shellUnusable && !argv.some((a) => a.includes('\n')) && !dir.includes('\n')) {
     let status: number | undefined;
     try {
-      let sh = shells.get(tool.command);
-      if (sh === undefined || sh.dead) {
-        sh = new ObjcopyShell(tool.command);
-        shells.set(tool.command, sh);
-      }
+      // The map holds the starting shell, so concurrent first calls share it.
+      const startShell = (): Promise<ObjcopyShell> => {
+        const starting = ObjcopyShell.start(tool.command);
+        shells.set(tool.command, starting);
+        return starting;
+      };
+      let sh = await (shells.get(tool.command) ?? startShell());
+      if (sh.dead) sh = await startShell();
       status = await sh.run(dir, args);
     } catch {
       // No sh, or it died under us: this and later calls spawn objcopy themselves.
