@@ -11,7 +11,7 @@ import type { BtfType } from '../../../lib/btf/types.js';
 import { makeInfo, makeIntData } from '../../../lib/btf/wire.js';
 import { distill, DistillError } from '../../../lib/distill/index.js';
 import { isModbtfError } from '../../../lib/errors.js';
-import { Enc, rawBtf, strtab } from './encode.js';
+import { Enc, rawBtf, strtab } from '../../helpers/btf-encode.js';
 
 /**
  * Base ("vmlinux"):

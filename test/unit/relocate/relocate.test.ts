@@ -9,7 +9,7 @@ import {
   RelocateFailure, RelocationTarget, formatIdMap, formatLibbpfFailure, relocate, relocateBtf, relocationTarget,
   tryRelocate, type RelocateError,
 } from '../../../lib/relocate/index.js';
-import { Enc, splitOver, standalone } from './encode.js';
+import { Enc, splitOver, standalone } from '../../helpers/btf-encode.js';
 
 function failureOf(d: Btf, s: Btf, n: Btf): RelocateFailure {
   const r = tryRelocate(d, s, n);

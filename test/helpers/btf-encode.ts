@@ -1,15 +1,17 @@
 /**
- * Hand encoding of small BTF blobs for the distill tests. Records go through
- * writeBtf(); strings through a plain first-use table. Split BTF continues the base's
- * ids and string offsets, and (like pahole/libbpf's btf__add_str) a name already in
- * the base's string section resolves to the base's offset, so module names can point
- * into "vmlinux" strings. `nameAt` lets a test put an arbitrary raw offset in a slot.
+ * Hand encoding of small BTF blobs for the distill and relocate tests, record by
+ * record, so expected outputs can be written out by hand. Records go through
+ * writeBtf(); strings (latin1) through a plain first-use table. Split BTF continues
+ * the base's ids and string offsets, and (like pahole/libbpf's btf__add_str) a name
+ * already in the base's string section resolves to the base's offset, so module names
+ * can point into "vmlinux" strings and member names equal to distilled type names
+ * point into the distilled base. A `{ off }` name puts an arbitrary raw offset in a slot.
  */
-import { Btf } from '../../../lib/btf/btf.js';
-import { BtfKind } from '../../../lib/btf/kinds.js';
-import type { BtfType } from '../../../lib/btf/types.js';
-import { makeInfo, makeIntData } from '../../../lib/btf/wire.js';
-import { writeBtf } from '../../../lib/btf/write.js';
+import { Btf } from '../../lib/btf/btf.js';
+import { BtfKind } from '../../lib/btf/kinds.js';
+import type { BtfType } from '../../lib/btf/types.js';
+import { makeInfo, makeIntData } from '../../lib/btf/wire.js';
+import { writeBtf } from '../../lib/btf/write.js';
 
 /** A name, or a raw string offset. */
 export type Name = string | { off: number };
@@ -27,11 +29,13 @@ export class Enc {
    * @param leadingNul start the own string section with an empty string (standalone BTF
    *   always does; pahole's split BTF does too).
    * @param noDedup append every name again instead of reusing an earlier offset.
+   * @param extraStrings strings to put in the table first, used by no type.
    */
-  constructor(private readonly base?: Btf, private readonly opts: { leadingNul?: boolean; noDedup?: boolean } = {}) {
+  constructor(private readonly base?: Btf, private readonly opts: { leadingNul?: boolean; noDedup?: boolean; extraStrings?: string[] } = {}) {
     this.startId = base ? base.typeCount : 1;
     this.startStrOff = base ? base.totalStrLen : 0;
     if (!base || opts.leadingNul) this.append('');
+    for (const s of opts.extraStrings ?? []) this.str(s);
   }
 
   private append(s: string): number {
@@ -171,4 +175,18 @@ export function strtab(...strs: string[]): Uint8Array {
 /** Encode records exactly as given (expected outputs are written out by hand). */
 export function rawBtf(littleEndian: boolean, types: BtfType[], strings: Uint8Array): Uint8Array {
   return writeBtf({ littleEndian, types, strings });
+}
+
+/** Standalone BTF from a callback. */
+export function standalone(fill: (e: Enc) => void, littleEndian = true, extraStrings: string[] = []): Btf {
+  const e = new Enc(undefined, { extraStrings });
+  fill(e);
+  return e.parse(littleEndian);
+}
+
+/** Split BTF over `base` from a callback. */
+export function splitOver(base: Btf, fill: (e: Enc) => void): Btf {
+  const e = new Enc(base);
+  fill(e);
+  return e.parse(base.littleEndian);
 }
