@@ -174,7 +174,9 @@ export function quickParse(commands: readonly CommandModule<object, object>[], a
     }
     if (!o) return undefined;
     if (o.type === 'boolean') {
-      if (inline !== undefined || !setValue(o, true)) return undefined;
+      // yargs takes a following `true`/`false` as the flag's value.
+      const next = rest[i + 1];
+      if (inline !== undefined || next === 'true' || next === 'false' || !setValue(o, true)) return undefined;
       continue;
     }
     if (inline === undefined) {
