@@ -8,8 +8,7 @@ import { loadBaseBtf } from './btf-file.js';
 import { checkModule, loadModuleBtf, type ModuleCheck } from './check.js';
 import { relocationTarget, type RelocationTarget } from '../relocate/index.js';
 import type { Btf } from '../btf/btf.js';
-import { runPool } from './pool.js';
-import { decompressBatch } from './compress.js';
+import { runFilePool } from './file-pool.js';
 
 export interface CheckFailureReport {
   code: string;
@@ -82,16 +81,8 @@ export async function checkOne(file: string, t: CheckTarget, predecompressed?: U
   }
 }
 
-/** Modules per worker request. */
+/** Modules per lane request. */
 export const CHECK_BATCH = 16;
-
-/** Checks a batch, decompressing it with one child process. */
-export async function checkBatch(files: readonly string[], t: CheckTarget): Promise<CheckReport[]> {
-  const plain = await decompressBatch(files);
-  const out: CheckReport[] = [];
-  for (let i = 0; i < files.length; i++) out.push(await checkOne(files[i] as string, t, plain[i]));
-  return out;
-}
 
 export interface CheckFilesOptions {
   kernelPath: string;
@@ -102,17 +93,15 @@ export interface CheckFilesOptions {
   signal?: AbortSignal;
 }
 
-export async function checkFiles(files: readonly string[], opts: CheckFilesOptions): Promise<void> {
-  // Lanes take batches, so each decompresses a batch with one child process.
-  const batches: { start: number; files: string[] }[] = [];
-  for (let i = 0; i < files.length; i += CHECK_BATCH) batches.push({ start: i, files: files.slice(i, i + CHECK_BATCH) });
-  await runPool<CheckLaneInit, { start: number; files: string[] }, CheckReport[]>({
+export function checkFiles(files: readonly string[], opts: CheckFilesOptions): Promise<void> {
+  return runFilePool<CheckLaneInit, CheckReport>({
     workerUrl: new URL('./check-worker.js', import.meta.url),
-    local: checkLane,
+    lane: checkLane,
     init: { kernelPath: opts.kernelPath, builtWithPath: opts.builtWithPath },
-    items: batches,
+    files,
+    batchSize: CHECK_BATCH,
     jobs: opts.jobs,
-    onResult: (rs, batch) => rs.forEach((r, k) => opts.onResult(r, batch.start + k)),
+    onResult: opts.onResult,
     ...(opts.signal ? { signal: opts.signal } : {}),
   });
 }
@@ -123,9 +112,9 @@ export interface CheckLaneInit {
 }
 
 /** One lane of checkFiles (this thread, or a worker: check-worker.ts). */
-export async function checkLane(init: CheckLaneInit): Promise<(batch: { files: string[] }) => Promise<CheckReport[]>> {
+export async function checkLane(init: CheckLaneInit): Promise<(file: string, plain: Uint8Array | undefined) => Promise<CheckReport>> {
   const t = await loadCheckTarget(init.kernelPath, init.builtWithPath);
-  return (batch) => checkBatch(batch.files, t);
+  return (file, plain) => checkOne(file, t, plain);
 }
 
 /** "struct wireless_dev [64]: size changed ..., and the module embeds it ..." → "struct wireless_dev: size changed ...". */

@@ -16,12 +16,12 @@ import { locateObjcopy, type ObjcopyTool } from '../objcopy/locate.js';
 import type { RelocationTarget } from '../relocate/index.js';
 import { loadBaseBtf } from './btf-file.js';
 import type { CheckReport } from './check-report.js';
-import { decompressBatch, type Compression } from './compress.js';
+import type { Compression } from './compress.js';
 import { finalizeLoaded, type FinalizeAction, type FinalizeResult, type FinalizeTimings } from './finalize.js';
 import { resolveKernelBtfPath } from './kernel.js';
 import { loadModuleBytes, loadModuleFile, type LoadedModule } from './load.js';
 import { moduleKernelRelease } from './modinfo.js';
-import { runPool } from './pool.js';
+import { runFilePool } from './file-pool.js';
 
 /** Everything a finalizer needs; plain data, so it can be a worker's `workerData`. */
 export interface FinalizeBatchInit {
@@ -162,16 +162,8 @@ export function createFinalizer(init: FinalizeBatchInit): Finalizer {
   };
 }
 
-/** Modules per worker request: small enough that an interrupt waits for few modules. */
+/** Modules per lane request: small enough that an interrupt waits for few modules. */
 export const FINALIZE_BATCH = 8;
-
-/** Finalizes a batch in order, decompressing it with one child process. */
-export async function finalizeBatch(files: readonly string[], f: Finalizer): Promise<FinalizeReport[]> {
-  const plain = await decompressBatch(files);
-  const out: FinalizeReport[] = [];
-  for (let i = 0; i < files.length; i++) out.push(await f.finalizeOne(files[i] as string, plain[i]));
-  return out;
-}
 
 export interface FinalizeFilesOptions {
   init: FinalizeBatchInit;
@@ -182,22 +174,21 @@ export interface FinalizeFilesOptions {
   signal?: AbortSignal;
 }
 
-export async function finalizeFiles(files: readonly string[], opts: FinalizeFilesOptions): Promise<void> {
-  const batches: { start: number; files: string[] }[] = [];
-  for (let i = 0; i < files.length; i += FINALIZE_BATCH) batches.push({ start: i, files: files.slice(i, i + FINALIZE_BATCH) });
-  await runPool<FinalizeBatchInit, { start: number; files: string[] }, FinalizeReport[]>({
+export function finalizeFiles(files: readonly string[], opts: FinalizeFilesOptions): Promise<void> {
+  return runFilePool<FinalizeBatchInit, FinalizeReport>({
     workerUrl: new URL('./finalize-worker.js', import.meta.url),
-    local: finalizeLane,
+    lane: finalizeLane,
     init: opts.init,
-    items: batches,
+    files,
+    batchSize: FINALIZE_BATCH,
     jobs: opts.jobs,
-    onResult: (rs, batch) => rs.forEach((r, k) => opts.onResult(r, batch.start + k)),
+    onResult: opts.onResult,
     ...(opts.signal ? { signal: opts.signal } : {}),
   });
 }
 
 /** One lane of finalizeFiles (this thread, or a worker: finalize-worker.ts). */
-export async function finalizeLane(init: FinalizeBatchInit): Promise<(batch: { files: string[] }) => Promise<FinalizeReport[]>> {
+export async function finalizeLane(init: FinalizeBatchInit): Promise<(file: string, plain: Uint8Array | undefined) => Promise<FinalizeReport>> {
   const f = createFinalizer(init);
-  return (batch) => finalizeBatch(batch.files, f);
+  return (file, plain) => f.finalizeOne(file, plain);
 }

@@ -1,5 +1,6 @@
 /** Worker thread for finalizeFiles: each vmlinux BTF is parsed once per worker. */
+import { batchLane } from './file-pool.js';
 import { serveWorker } from './serve-worker.js';
-import { finalizeLane, type FinalizeBatchInit, type FinalizeReport } from './finalize-batch.js';
+import { finalizeLane } from './finalize-batch.js';
 
-await serveWorker<FinalizeBatchInit, { start: number; files: string[] }, FinalizeReport[]>(finalizeLane);
+await serveWorker(batchLane(finalizeLane));
