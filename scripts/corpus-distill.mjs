@@ -25,8 +25,7 @@ import { availableParallelism } from 'node:os';
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 
-import { decompress, loadBtfBlob, moduleBtf, readCorpusTable, repo, sha16, walkModules } from './lib/corpus.mjs';
-
+import { decompress, eachConcurrently, loadBtfBlob, moduleBtf, msSummary, readCorpusTable, repo, sha16, walkModules } from './lib/corpus.mjs';
 
 const { Btf } = await import(join(repo, 'dist/lib/btf/btf.js'));
 const { distill } = await import(join(repo, 'dist/lib/distill/index.js'));
@@ -45,7 +44,6 @@ const { values, positionals } = parseArgs({
   },
 });
 const tree = positionals[0] ?? `${CACHE}/root/lib/modules/6.12.107+deb12-amd64/kernel`;
-
 
 // Reference hashes: module path (relative to kernel/, no .xz) -> [dbase, dsplit].
 const expected = new Map([...readCorpusTable(values.tsv)].map(([k, r]) => [k, [r.dbase, r.dsplit]]));
@@ -81,17 +79,12 @@ function check(file, ko) {
   }
 }
 
-// Decompress with a pool; distill on the main thread as results come in.
-let next = 0;
-async function worker() {
-  while (next < files.length) {
-    const file = files[next++];
-    let ko;
-    try { ko = await decompress(file); } catch (err) { errors.push(String(err)); continue; }
-    check(file, ko);
-  }
-}
-await Promise.all(Array.from({ length: Math.max(1, Number(values.jobs)) }, worker));
+// Decompress a few at a time; the distill work runs on the main thread as results come in.
+await eachConcurrently(files, Number(values.jobs), async (file) => {
+  let ko;
+  try { ko = await decompress(file); } catch (err) { errors.push(String(err)); return; }
+  check(file, ko);
+});
 const wall = (performance.now() - t0) / 1000;
 
 function goldenBase(key) {
@@ -125,10 +118,7 @@ for (const e of errors) console.log(`ERROR ${e}`);
 for (const [ms, key, n] of timed.sort((a, b) => b[0] - a[0]).slice(0, Number(values.top))) {
   console.log(`slow ${ms.toFixed(2)} ms ${key} (${n} types)`);
 }
-const sorted = [...times].sort((a, b) => a - b);
-const pct = (p) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] : 0);
-const sum = times.reduce((a, b) => a + b, 0);
 console.log(`${files.length} modules under ${tree}, vmlinux ${vmlinuxPath}, ${wall.toFixed(1)} s wall`);
-console.log(`distill ms: median ${pct(0.5).toFixed(3)} p90 ${pct(0.9).toFixed(3)} max ${(sorted[sorted.length - 1] ?? 0).toFixed(2)} sum ${(sum / 1000).toFixed(2)} s`);
+console.log(`distill ms: ${msSummary(times)}`);
 console.log(`${identical} identical, ${diffs.length} different${errors.length ? `, ${errors.length} errors` : ''}${unknown ? `, ${unknown} not in TSV` : ''}`);
 process.exitCode = diffs.length + errors.length + unknown > 0 ? 1 : 0;

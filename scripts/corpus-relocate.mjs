@@ -30,8 +30,7 @@ import { availableParallelism } from 'node:os';
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 
-import { decompress, loadBtfBlob, moduleBtf, readCorpusTable, repo, sha16, walkModules } from './lib/corpus.mjs';
-
+import { decompress, eachConcurrently, loadBtfBlob, moduleBtf, msSummary, readCorpusTable, repo, sha16, walkModules } from './lib/corpus.mjs';
 
 const { Btf } = await import(join(repo, 'dist/lib/btf/btf.js'));
 const { RelocationTarget, tryRelocate, formatIdMap } = await import(join(repo, 'dist/lib/relocate/index.js'));
@@ -57,7 +56,6 @@ const { values, positionals } = parseArgs({
   },
 });
 const tree = positionals[0] ?? `${CACHE}/root/lib/modules/6.12.107+deb12-amd64/kernel`;
-
 
 // Reference: module path (relative to kernel/, no .xz) -> columns 2..7.
 const expected = readCorpusTable(values.tsv);
@@ -123,16 +121,12 @@ function check(file, ko) {
   }
 }
 
-let next = 0;
-async function worker() {
-  while (next < files.length) {
-    const file = files[next++];
-    let ko;
-    try { ko = await decompress(file); } catch (err) { errors.push(String(err)); continue; }
-    check(file, ko);
-  }
-}
-await Promise.all(Array.from({ length: Math.max(1, Number(values.jobs)) }, worker));
+// Decompress a few at a time; the relocate work runs on the main thread as results come in.
+await eachConcurrently(files, Number(values.jobs), async (file) => {
+  let ko;
+  try { ko = await decompress(file); } catch (err) { errors.push(String(err)); return; }
+  check(file, ko);
+});
 const wall = (performance.now() - t0) / 1000;
 
 const show = Number(values.show);
@@ -148,13 +142,10 @@ for (const d of diffs.slice(0, show)) {
 if (diffs.length > show) console.log(`... and ${diffs.length - show} more`);
 for (const e of errors) console.log(`ERROR ${e}`);
 
-const sorted = [...times].sort((a, b) => a - b);
-const pct = (p) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] : 0);
-const sum = times.reduce((a, b) => a + b, 0);
 const slowest = [...timed].sort((a, b) => b[0] - a[0]).slice(0, 3).map(([ms, k]) => `${k} ${ms.toFixed(2)}`).join(', ');
 console.log(`${files.length} modules under ${tree}; base ${vmlinuxPath}; target ${values.target}; ${wall.toFixed(1)} s wall`);
 console.log(`target index: ${indexMs.toFixed(1)} ms once (${target.nameCount} names)`);
-console.log(`relocate ms${repeat > 1 ? ` (median of ${repeat} runs each)` : ''}: median ${pct(0.5).toFixed(3)} p90 ${pct(0.9).toFixed(3)} max ${(sorted[sorted.length - 1] ?? 0).toFixed(2)} sum ${(sum / 1000).toFixed(2)} s; slowest: ${slowest}`);
+console.log(`relocate ms${repeat > 1 ? ` (median of ${repeat} runs each)` : ''}: ${msSummary(times)}; slowest: ${slowest}`);
 console.log(`relocation: ${ok} ok, ${failed} reloc-fail`);
 console.log(`${identical} identical, ${diffs.length} different${distillDiffer ? ` (${distillDiffer} of them with a distill difference)` : ''}${errors.length ? `, ${errors.length} errors` : ''}${unknown ? `, ${unknown} not in TSV` : ''}`);
 process.exitCode = diffs.length + errors.length + unknown > 0 ? 1 : 0;

@@ -1,6 +1,7 @@
-// Shared by the corpus scripts (corpus-distill, corpus-relocate): walking a module
-// tree, decompressing one module, raw .BTF of a vmlinux/module, the libbpf reference
-// table, sha256 prefixes as the table has them.
+// Shared by the corpus scripts (corpus-distill, corpus-relocate, corpus-roundtrip):
+// walking a module tree, working through it a few modules at a time, decompressing
+// one module, raw .BTF of a vmlinux/module, the libbpf reference table, sha256
+// prefixes as the table has them, per-module timing figures.
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
@@ -12,13 +13,34 @@ export const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const { parseElf, isElf } = await import(join(repo, 'dist/lib/elf/index.js'));
 const { Btf } = await import(join(repo, 'dist/lib/btf/btf.js'));
 
-/** Module files (.ko, .ko.xz) below `dir`, sorted; symlinked directories not followed. */
-export function* walkModules(dir) {
+/**
+ * Module files below `dir` whose names match `pattern` (default .ko and .ko.xz, what
+ * decompress() reads), sorted. Dirent types do not follow symlinks, so
+ * /lib/modules/<release>/build, which points outside the tree, is not walked.
+ */
+export function* walkModules(dir, pattern = /\.ko(\.xz)?$/) {
   for (const e of readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
     const p = join(dir, e.name);
-    if (e.isDirectory()) yield* walkModules(p);
-    else if (e.isFile() && /\.ko(\.xz)?$/.test(e.name)) yield p;
+    if (e.isDirectory()) yield* walkModules(p, pattern);
+    else if (e.isFile() && pattern.test(e.name)) yield p;
   }
+}
+
+/** Runs `fn` on every item, at most `jobs` at once, handing items out in list order. */
+export async function eachConcurrently(items, jobs, fn) {
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length) await fn(items[next++]);
+  };
+  await Promise.all(Array.from({ length: Math.max(1, jobs) }, lane));
+}
+
+/** `median … p90 … max … sum … s` of per-module milliseconds. */
+export function msSummary(times) {
+  const sorted = [...times].sort((a, b) => a - b);
+  const pct = (p) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] : 0);
+  const sum = times.reduce((a, b) => a + b, 0);
+  return `median ${pct(0.5).toFixed(3)} p90 ${pct(0.9).toFixed(3)} max ${(sorted[sorted.length - 1] ?? 0).toFixed(2)} sum ${(sum / 1000).toFixed(2)} s`;
 }
 
 /** The raw .BTF of a vmlinux/module ELF, or a raw (optionally gzipped) BTF file as is. */
