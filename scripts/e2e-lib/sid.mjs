@@ -1,0 +1,144 @@
+// A Debian sid chroot for the kernel 7.x checks: sid has the 7.2 kbuild pipeline
+// (gen-btf.sh, resolve_btfids --distill_base), pahole 1.32, libbpf 1.7.0 and bpftool 7.8,
+// whose binaries need sid's glibc (shared/spec/KERNEL7.md).
+//
+//   $MODBTF_CACHE/sid/            the chroot (debootstrap --variant=minbase sid), kept between runs
+//   $MODBTF_CACHE/sid/.modbtf-*   stamps: bootstrapped, packages installed
+//
+// Nothing of the host is bind-mounted into it (a stray `rm -rf` of the cache must never reach
+// the host): files go in by copy (copyIn), only /proc is mounted. The host's own node binary
+// runs inside as it is (sid's glibc is newer), copied to /usr/local/bin/node.
+import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { $ } from 'zx';
+
+export const CACHE = process.env.MODBTF_CACHE ?? '/var/cache/modbtf';
+export const SID_ROOT = join(CACHE, 'sid');
+const MIRROR = process.env.MODBTF_SID_MIRROR ?? 'http://deb.debian.org/debian';
+export const KVER7 = '7.2.13+deb14-amd64';
+/** The 7.2 kbuild tree inside the chroot (headers package; its Makefile includes the -common tree). */
+export const KDIR7 = `/usr/src/linux-headers-${KVER7}`;
+
+/** What every 7.x check needs inside the chroot. */
+export const SID_BASE_PACKAGES = [
+  `linux-headers-${KVER7}`, 'dwarves', 'libbpf-dev', 'bpftool', 'gcc', 'make', 'libc6-dev', 'libelf-dev',
+  'zlib1g-dev', 'xz-utils', 'zstd', 'binutils', 'kmod', 'ca-certificates',
+];
+
+const CLEAN_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+function stamp(name) { return join(SID_ROOT, `.modbtf-${name}`); }
+
+async function mountProc() {
+  const proc = join(SID_ROOT, 'proc');
+  mkdirSync(proc, { recursive: true });
+  if (existsSync(join(proc, 'self'))) return;
+  await $`mount -t proc proc ${proc}`;
+}
+
+/** Unmounts /proc of the chroot (safe to call when it is not mounted). */
+export async function releaseSid() {
+  const proc = join(SID_ROOT, 'proc');
+  if (existsSync(join(proc, 'self'))) await $({ nothrow: true })`umount ${proc}`;
+}
+
+/** The host path of a path inside the chroot. */
+export function sidPath(p) { return join(SID_ROOT, p); }
+
+/**
+ * Runs a shell command inside the chroot with a clean environment (env -i: variables such as
+ * MODBTF or NODE_EXTRA_CA_CERTS must not leak in). `env` adds variables; `cwd` is a chroot path.
+ */
+export function sidSh(script, { cwd = '/', env = {}, nothrow = false, quiet = true } = {}) {
+  const vars = { PATH: CLEAN_PATH, HOME: '/root', LANG: 'C.UTF-8', ...env };
+  const assigns = Object.entries(vars).map(([k, v]) => `${k}=${v}`);
+  const body = `cd ${shq(cwd)} && ${script}`;
+  return $({ nothrow, quiet })`chroot ${SID_ROOT} env -i ${assigns} sh -c ${body}`;
+}
+
+/** Single-quotes a word for sh. */
+export function shq(s) { return `'${String(s).replace(/'/g, `'\\''`)}'`; }
+
+/** apt-get inside the chroot. */
+function apt(args) {
+  return sidSh(`apt-get ${args}`, { env: { DEBIAN_FRONTEND: 'noninteractive' } });
+}
+
+async function missingPackages(pkgs) {
+  const r = await sidSh(`dpkg-query -W -f='\${Package} \${Status}\\n' ${pkgs.join(' ')} 2>/dev/null || true`);
+  const ok = new Set(r.stdout.split('\n').filter((l) => l.endsWith(' install ok installed')).map((l) => l.split(' ')[0]));
+  return pkgs.filter((p) => !ok.has(p));
+}
+
+/**
+ * The chroot, bootstrapped on first use (about a minute) and with `packages` installed
+ * (those missing only; apt-get update only then). Returns SID_ROOT.
+ */
+export async function ensureSid(packages = SID_BASE_PACKAGES, log = console.log) {
+  if (process.getuid?.() !== 0) throw new Error('the sid chroot needs root (debootstrap, chroot, mount)');
+  if (!existsSync(stamp('bootstrapped'))) {
+    if (!existsSync('/usr/sbin/debootstrap')) {
+      log('apt-get install debootstrap');
+      await $({ env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } })`apt-get install -y -qq --no-install-recommends debootstrap`;
+    }
+    rmSync(SID_ROOT, { recursive: true, force: true });
+    mkdirSync(SID_ROOT, { recursive: true });
+    log(`debootstrap --variant=minbase sid ${SID_ROOT}`);
+    await $`debootstrap --variant=minbase sid ${SID_ROOT} ${MIRROR}`;
+    writeFileSync(stamp('bootstrapped'), `${new Date().toISOString()}\n`);
+  }
+  // The mirror is a snapshot whose Release files have expired (KERNEL7.md).
+  writeFileSync(sidPath('etc/apt/apt.conf.d/99modbtf'), 'Acquire::Check-Valid-Until "false";\nAPT::Install-Recommends "false";\n');
+  await mountProc();
+  const missing = await missingPackages(packages);
+  if (missing.length > 0) {
+    log(`sid: apt-get install ${missing.join(' ')}`);
+    await apt('update -qq');
+    await apt(`install -y -qq ${missing.join(' ')}`);
+  }
+  copyNode();
+  return SID_ROOT;
+}
+
+/** The host's node binary inside the chroot (as /usr/local/bin/node), refreshed when it changed. */
+function copyNode() {
+  const dest = sidPath('usr/local/bin/node');
+  const src = process.execPath;
+  const s = statSync(src);
+  if (existsSync(dest)) {
+    const d = statSync(dest);
+    if (d.size === s.size && d.mtimeMs >= s.mtimeMs) return;
+  }
+  mkdirSync(dirname(dest), { recursive: true });
+  copyFileSync(src, dest);
+}
+
+/**
+ * Copies a host file or directory into the chroot at `inside` (replacing what was there).
+ * Returns the chroot path.
+ */
+export function copyIn(hostPath, inside) {
+  const dest = sidPath(inside);
+  rmSync(dest, { recursive: true, force: true });
+  mkdirSync(dirname(dest), { recursive: true });
+  cpSync(hostPath, dest, { recursive: true });
+  return inside;
+}
+
+/** modbtf's runnable parts (dist/, Makefile.snippet, kbuild/) copied to /opt/modbtf in the chroot. */
+export function copyModbtfIn(repo) {
+  for (const part of ['dist', 'Makefile.snippet', 'kbuild', 'package.json']) copyIn(join(repo, part), join('/opt/modbtf', part));
+  return '/opt/modbtf';
+}
+
+/** `apt-get download` inside the chroot into /var/cache/modbtf-debs there; returns the host path of the .deb. */
+export async function sidDownload(pkg) {
+  const dir = '/var/cache/modbtf-debs';
+  mkdirSync(sidPath(dir), { recursive: true });
+  const find = () => (existsSync(sidPath(dir)) ? readdirSync(sidPath(dir)).find((f) => f.startsWith(`${pkg}_`) && f.endsWith('.deb')) : undefined);
+  if (!find()) await sidSh(`apt-get download -q -o APT::Sandbox::User=root ${shq(pkg)}`, { cwd: dir });
+  const f = find();
+  if (!f) throw new Error(`apt-get download ${pkg} gave no .deb`);
+  return join(sidPath(dir), f);
+}
+
