@@ -9,7 +9,8 @@
  */
 import { BtfFormatError, type ErrorContext } from '../errors.js';
 import { dataViewOf, decodeString } from '../bytes.js';
-import { BtfKind, extraSize, kindName } from './kinds.js';
+import { BtfKind, kindName } from './kinds.js';
+import { RECORD_ENTRY, RECORD_FIXED } from './fields.js';
 import {
   BTF_HEADER_MIN, BTF_MAGIC, BTF_MAX_TYPE, BTF_TYPE_COMMON, BTF_VERSION,
   infoKind, infoVlen, type BtfHeader,
@@ -27,9 +28,6 @@ export interface ParseBtfOptions {
 }
 
 const HOST_LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
-/** extraSize() as tables indexed by kind: fixed bytes (-1: unknown kind, incl. 0 and 20..31) and bytes per vlen entry. */
-const EXTRA_FIXED = Int8Array.from({ length: 32 }, (_, k) => (k === 0 ? -1 : extraSize(k, 0)));
-const EXTRA_PER_VLEN = Uint8Array.from({ length: 32 }, (_, k) => (EXTRA_FIXED[k] as number) < 0 ? 0 : extraSize(k, 1) - extraSize(k, 0));
 
 function fail(code: string, message: string, ctx: ErrorContext): BtfFormatError {
   return new BtfFormatError(code, message, ctx);
@@ -134,9 +132,9 @@ export class Btf {
       if (off + BTF_TYPE_COMMON > typesEnd) throw fail('BTF_TRUNCATED', `type section truncated: ${typesEnd - off} bytes left for a ${BTF_TYPE_COMMON}-byte btf_type`, ctx(off, startId + n));
       const info = words !== undefined ? (words[((off - typesStart) >>> 2) + 1] as number) : dv.getUint32(off + 4, le);
       const kind = (info >>> 24) & 0x1f;
-      const fixed = EXTRA_FIXED[kind] as number;
+      const fixed = RECORD_FIXED[kind] as number;
       if (fixed < 0) throw fail('BTF_BAD_KIND', `unsupported BTF_KIND ${kind}`, ctx(off + 4, startId + n));
-      const size = BTF_TYPE_COMMON + fixed + (EXTRA_PER_VLEN[kind] as number) * (info & 0xffff);
+      const size = BTF_TYPE_COMMON + fixed + (RECORD_ENTRY[kind] as number) * (info & 0xffff);
       if (off + size > typesEnd) throw fail('BTF_TRUNCATED', `type section truncated: ${kindName(kind)} needs ${size} bytes, ${typesEnd - off} left`, ctx(off, startId + n));
       offsets[n++] = off;
       off += size;

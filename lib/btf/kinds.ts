@@ -34,32 +34,6 @@ export function kindName(kind: number): string {
   return KIND_NAMES[kind] ?? 'UNKNOWN';
 }
 
-/** Bytes that follow the 12-byte common `struct btf_type` for a kind with `vlen` entries. */
-export function extraSize(kind: number, vlen: number): number {
-  switch (kind) {
-    case BtfKind.Int: return 4;
-    case BtfKind.Array: return 12;
-    case BtfKind.Struct:
-    case BtfKind.Union: return vlen * 12;
-    case BtfKind.Enum: return vlen * 8;
-    case BtfKind.FuncProto: return vlen * 8;
-    case BtfKind.Var: return 4;
-    case BtfKind.Datasec: return vlen * 12;
-    case BtfKind.DeclTag: return 4;
-    case BtfKind.Enum64: return vlen * 12;
-    case BtfKind.Ptr:
-    case BtfKind.Fwd:
-    case BtfKind.Typedef:
-    case BtfKind.Volatile:
-    case BtfKind.Const:
-    case BtfKind.Restrict:
-    case BtfKind.Func:
-    case BtfKind.Float:
-    case BtfKind.TypeTag: return 0;
-    default: return -1;
-  }
-}
-
 /** INT encoding bits (BTF_INT_SIGNED etc.). */
 export const BTF_INT_SIGNED = 1 << 0;
 export const BTF_INT_CHAR = 1 << 1;

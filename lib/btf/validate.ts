@@ -13,6 +13,7 @@ import { dataViewOf } from '../bytes.js';
 import type { Btf } from './btf.js';
 import { BtfKind, kindName, BTF_KIND_MAX, BTF_INT_SIGNED, BTF_INT_CHAR, BTF_INT_BOOL } from './kinds.js';
 import { BTF_INFO_MASK, BTF_MAX_NAME_OFFSET } from './wire.js';
+import { forEachIdField, forEachStrField } from './fields.js';
 
 export interface ValidateOptions {
   limit?: number;
@@ -119,42 +120,17 @@ export function validateBtf(btf: Btf, opts: ValidateOptions = {}): BtfValidation
     const st = dv.getUint32(off + 8, le);
     curId = id; curOff = off; curVlen = vlen; curKflag = kflag; curName = nameOff;
 
-    // String references, in fields.ts order: name, then member/value/param names.
-    if (nameOff >= totalStrLen) bad(`Invalid name_offset:${nameOff}`, off);
-    const stride = kind === BtfKind.Struct || kind === BtfKind.Union || kind === BtfKind.Enum64 ? 12 : kind === BtfKind.Enum || kind === BtfKind.FuncProto ? 8 : 0;
-    if (stride !== 0) {
-      for (let k = 0; k < vlen; k++) {
-        const s = dv.getUint32(off + 12 + k * stride, le);
-        if (s >= totalStrLen) bad(`Invalid name_offset:${s}`, off);
-      }
+    // String and type references, in fields.ts order.
+    forEachStrField(kind, vlen, (pos) => {
+      const s = dv.getUint32(off + pos, le);
+      if (s >= totalStrLen) bad(`Invalid name_offset:${s}`, off);
+    });
+    if (kind !== BtfKind.Fwd) {
+      forEachIdField(kind, vlen, (pos) => {
+        const r = dv.getUint32(off + pos, le);
+        if (r >= typeCount) bad(`Invalid type_id ${r}`, off);
+      });
     }
-    // Type references, in fields.ts order.
-    switch (kind) {
-      case BtfKind.Ptr: case BtfKind.Typedef: case BtfKind.Volatile: case BtfKind.Const: case BtfKind.Restrict:
-      case BtfKind.Func: case BtfKind.TypeTag: case BtfKind.Var: case BtfKind.DeclTag:
-        if (st >= typeCount) bad(`Invalid type_id ${st}`, off);
-        break;
-      case BtfKind.Array: {
-        const e = dv.getUint32(off + 12, le);
-        const x = dv.getUint32(off + 16, le);
-        if (e >= typeCount) bad(`Invalid type_id ${e}`, off);
-        if (x >= typeCount) bad(`Invalid type_id ${x}`, off);
-        break;
-      }
-      case BtfKind.Struct: case BtfKind.Union:
-        for (let k = 0; k < vlen; k++) { const r = dv.getUint32(off + 16 + k * 12, le); if (r >= typeCount) bad(`Invalid type_id ${r}`, off); }
-        break;
-      case BtfKind.FuncProto:
-        if (st >= typeCount) bad(`Invalid type_id ${st}`, off);
-        for (let k = 0; k < vlen; k++) { const r = dv.getUint32(off + 16 + k * 8, le); if (r >= typeCount) bad(`Invalid type_id ${r}`, off); }
-        break;
-      case BtfKind.Datasec:
-        for (let k = 0; k < vlen; k++) { const r = dv.getUint32(off + 12 + k * 12, le); if (r >= typeCount) bad(`Invalid type_id ${r}`, off); }
-        break;
-      default:
-        break;
-    }
-
 
     switch (kind) {
       case BtfKind.Int: {

@@ -5,7 +5,8 @@
  */
 import { BtfFormatError } from '../errors.js';
 import { dataViewOf } from '../bytes.js';
-import { BtfKind, extraSize, kindName } from './kinds.js';
+import { BtfKind, kindName } from './kinds.js';
+import { recordSize as layoutSize } from './fields.js';
 import { BTF_HEADER_MIN, BTF_MAGIC, BTF_TYPE_COMMON, BTF_VERSION, infoKind, infoVlen } from './wire.js';
 import type { BtfType } from './types.js';
 import type { Btf } from './btf.js';
@@ -24,7 +25,7 @@ function recordSize(t: BtfType): number {
   if (t.kind === BtfKind.Unkn) {
     throw new BtfFormatError('BTF_BAD_KIND', 'void (kind 0) cannot be written as a type', { typeId: t.id });
   }
-  return BTF_TYPE_COMMON + extraSize(t.kind, infoVlen(t.info));
+  return layoutSize(t.kind, infoVlen(t.info));
 }
 
 function itemCount(t: BtfType): number | undefined {

@@ -24,11 +24,11 @@
  * Only needed base types are read; nothing of the 100k+ vmlinux types is decoded.
  */
 import type { Btf } from '../btf/btf.js';
-import { BtfKind, extraSize, kindName } from '../btf/kinds.js';
+import { BtfKind, kindName } from '../btf/kinds.js';
+import { idFieldCount, idFieldPos, recordSize } from '../btf/fields.js';
 import { BTF_HEADER_MIN, BTF_MAGIC, BTF_VERSION, infoKind, infoVlen, makeInfo } from '../btf/wire.js';
 import { dataViewOf } from '../bytes.js';
 import { DistillError } from './errors.js';
-import { idSlotCount, idSlotPos } from './raw.js';
 
 export interface DistillResult {
   /** Raw distilled base BTF (standalone, ids from 1). */
@@ -327,7 +327,7 @@ export function distill(base: Btf, split: Btf): DistillResult {
       map[id] = id;
       marked.push(id);
       if ((kind === BtfKind.Struct || kind === BtfKind.Union) && l.view.getUint32(off, le) !== 0) return;
-      const cnt = idSlotCount(kind, infoVlen(info));
+      const cnt = idFieldCount(kind, infoVlen(info));
       if (cnt === 0) return;
       fLayer[sp] = l; fId[sp] = id; fRec[sp] = off; fKind[sp] = kind; fCnt[sp] = cnt; fSlot[sp] = 0;
       sp++;
@@ -341,7 +341,7 @@ export function distill(base: Btf, split: Btf): DistillResult {
         if (slot >= (fCnt[t] as number)) { sp--; continue; }
         fSlot[t] = slot + 1;
         const l = fLayer[t] as Layer;
-        const id = l.view.getUint32((fRec[t] as number) + idSlotPos(fKind[t] as number, slot), le);
+        const id = l.view.getUint32((fRec[t] as number) + idFieldPos(fKind[t] as number, slot), le);
         if (id === 0) continue;
         if (id >= splitStart) {
           if (id >= n) throw badId(id, fId[t] as number);
@@ -358,9 +358,9 @@ export function distill(base: Btf, split: Btf): DistillResult {
       const rec = sOffs[k] as number;
       const info = sv.getUint32(rec + 4, le);
       const kind = infoKind(info);
-      const cnt = idSlotCount(kind, infoVlen(info));
+      const cnt = idFieldCount(kind, infoVlen(info));
       for (let s = 0; s < cnt; s++) {
-        const id = sv.getUint32(rec + idSlotPos(kind, s), le);
+        const id = sv.getUint32(rec + idFieldPos(kind, s), le);
         if (id === 0) continue;
         if (id >= splitStart) {
           if (id >= n) throw badId(id, splitStart + k);
@@ -390,7 +390,7 @@ export function distill(base: Btf, split: Btf): DistillResult {
         case BtfKind.Float:
         case BtfKind.Fwd:
           toBase.push(id);
-          baseTypeLen += 12 + extraSize(kind, infoVlen(info));
+          baseTypeLen += recordSize(kind, infoVlen(info));
           break;
         case BtfKind.Struct:
         case BtfKind.Union:
@@ -407,12 +407,12 @@ export function distill(base: Btf, split: Btf): DistillResult {
             baseTypeLen += 12;
           } else {
             toSplit.push(id);
-            copyTypeLen += 12 + extraSize(kind, infoVlen(info));
+            copyTypeLen += recordSize(kind, infoVlen(info));
           }
           break;
         default:
           toSplit.push(id);
-          copyTypeLen += 12 + extraSize(kind, infoVlen(info));
+          copyTypeLen += recordSize(kind, infoVlen(info));
           break;
       }
     }
@@ -481,7 +481,7 @@ export function distill(base: Btf, split: Btf): DistillResult {
       const kind = infoKind(info);
       const nameOff = l.view.getUint32(off, le);
       if (kind === BtfKind.Int || kind === BtfKind.Float || kind === BtfKind.Fwd) {
-        const sz = 12 + extraSize(kind, infoVlen(info));
+        const sz = recordSize(kind, infoVlen(info));
         bTypes.set(l.bytes.subarray(off, off + sz), p);
         bv.setUint32(p, baseStr(nameOff, id), le);
         if (kind === BtfKind.Fwd) {
@@ -543,7 +543,7 @@ export function distill(base: Btf, split: Btf): DistillResult {
       const l = typeLayer(id);
       const off = recOff(l, id);
       const info = l.view.getUint32(off + 4, le);
-      const sz = 12 + extraSize(infoKind(info), infoVlen(info));
+      const sz = recordSize(infoKind(info), infoVlen(info));
       sTypes.set(l.bytes.subarray(off, off + sz), q);
       q += sz;
     }
@@ -581,11 +581,11 @@ export function distill(base: Btf, split: Btf): DistillResult {
           for (let m = 0, e = rec + 12; m < vlen; m++, e += 8) { str(e, from); tid(e + 4); }
           break;
         default: {
-          const ic = idSlotCount(kind, vlen);
-          for (let i = 0; i < ic; i++) tid(rec + idSlotPos(kind, i));
+          const ic = idFieldCount(kind, vlen);
+          for (let i = 0; i < ic; i++) tid(rec + idFieldPos(kind, i));
         }
       }
-      rec += 12 + extraSize(kind, vlen);
+      rec += recordSize(kind, vlen);
     }
     const splitOut = assemble(le, sTypes, ownStrs.bytes());
 

@@ -37,6 +37,7 @@
  */
 import { Btf, type ParseBtfOptions } from '../btf/btf.js';
 import { BtfKind, kindName } from '../btf/kinds.js';
+import { forEachIdField, forEachStrField } from '../btf/fields.js';
 import { dataViewOf } from '../bytes.js';
 import {
   RelocateError, RelocateFailure, type EmbeddingPath, type RelocateCandidate, type RelocateErrorCode,
@@ -367,72 +368,31 @@ class Relocation {
     for (let i = 0; i < n; i++) {
       const o = recW[i] as number;
       const info = w[o + 1] as number;
-      const kind = (info >>> 24) & 0x1f;
-      const vlen = info & 0xffff;
-      let p: number;
-      let end: number;
-      let step: number;
-      switch (kind) {
-        case BtfKind.Ptr:
-        case BtfKind.Typedef:
-        case BtfKind.Volatile:
-        case BtfKind.Const:
-        case BtfKind.Restrict:
-        case BtfKind.Func:
-        case BtfKind.TypeTag:
-        case BtfKind.Var:
-        case BtfKind.DeclTag:
-          p = o + 2; end = o + 3; step = 1; break;
-        case BtfKind.Array:
-          p = o + 3; end = o + 5; step = 1; break;
-        case BtfKind.Struct:
-        case BtfKind.Union:
-          p = o + 4; end = p + vlen * 3; step = 3; break;
-        case BtfKind.FuncProto: {
-          const id = w[o + 2] as number;
-          if (id >= nTypes) this.checkId(id, nD + i);
-          w[o + 2] = idMap[id] as number;
-          p = o + 4; end = p + vlen * 2; step = 2; break;
-        }
-        case BtfKind.Datasec:
-          p = o + 3; end = p + vlen * 3; step = 3; break;
-        default:
-          continue;
-      }
-      for (; p < end; p += step) {
+      forEachIdField((info >>> 24) & 0x1f, info & 0xffff, (pos) => {
+        const p = o + (pos >>> 2);
         const id = w[p] as number;
         if (id >= nTypes) this.checkId(id, nD + i);
         w[p] = idMap[id] as number;
-      }
+      });
     }
     // Pass 2: string offsets: name, then member/value/param names.
     for (let i = 0; i < n; i++) {
       const o = recW[i] as number;
       const info = w[o + 1] as number;
-      const kind = (info >>> 24) & 0x1f;
-      const vlen = info & 0xffff;
       let field = 0;
-      let p = o;
-      let end = o + 1;
-      let step = 1;
-      for (let pass = 0; pass < 2; pass++) {
-        for (; p < end; p += step, field++) {
-          const off = w[p] as number;
-          if (off === 0) continue;
-          if (off >= distStrLen) {
-            w[p] = (off + shift) >>> 0;
-            continue;
-          }
-          const to = strMap[off] as number;
-          if (to !== 0) w[p] = to;
-          else if (!failedNameOffs.has(off)) failures.push(this.unmappedString(nD + i, off, field));
+      forEachStrField((info >>> 24) & 0x1f, info & 0xffff, (pos) => {
+        const p = o + (pos >>> 2);
+        const off = w[p] as number;
+        const at = field++;
+        if (off === 0) return;
+        if (off >= distStrLen) {
+          w[p] = (off + shift) >>> 0;
+          return;
         }
-        if (pass === 0) {
-          if (kind === BtfKind.Struct || kind === BtfKind.Union || kind === BtfKind.Enum64) { p = o + 3; end = p + vlen * 3; step = 3; }
-          else if (kind === BtfKind.Enum || kind === BtfKind.FuncProto) { p = o + 3; end = p + vlen * 2; step = 2; }
-          else break;
-        }
-      }
+        const to = strMap[off] as number;
+        if (to !== 0) w[p] = to;
+        else if (!failedNameOffs.has(off)) failures.push(this.unmappedString(nD + i, off, at));
+      });
     }
   }
 
