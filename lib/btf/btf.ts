@@ -224,6 +224,24 @@ export class Btf {
     return s;
   }
 
+  /**
+   * The string at `off` with one char per byte (latin1), for comparisons that must
+   * follow strcmp() on the raw bytes; throws like str() for a bad offset.
+   */
+  latin1Str(off: number): string {
+    if (off < this.startStrOff) {
+      if (this.base) return this.base.latin1Str(off);
+    } else {
+      const rel = off - this.startStrOff;
+      const start = this.strStart + rel;
+      const end = this.strStart + this.header.strLen;
+      const nul = rel < this.header.strLen ? this.bytes.indexOf(0, start) : -1;
+      if (nul >= 0 && nul < end) return Buffer.from(this.bytes.buffer, this.bytes.byteOffset + start, nul - start).toString('latin1');
+    }
+    this.str(off);
+    return '';
+  }
+
   /** Decode one type. Id 0 is void. */
   type(id: number): BtfType {
     if (id === 0) return { kind: BtfKind.Unkn, id: 0, nameOff: 0, info: 0 };

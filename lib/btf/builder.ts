@@ -31,11 +31,43 @@ export class BtfBuilder {
   private readonly types: BtfType[] = [];
   readonly startId: number;
 
-  constructor(opts: BtfBuilderOptions = {}) {
+  private headerExtra: Uint8Array | undefined;
+
+  constructor(opts: BtfBuilderOptions = {}, continued?: Btf) {
     this.base = opts.base;
     this.littleEndian = opts.littleEndian ?? opts.base?.littleEndian ?? true;
-    this.strings = new StringTableBuilder(opts.base);
+    this.strings = continued ? StringTableBuilder.continuing(continued.strings, opts.base) : new StringTableBuilder(opts.base);
     this.startId = opts.base ? opts.base.typeCount : 1;
+    if (continued) {
+      for (const t of continued.ownTypes()) this.types.push(t);
+      this.headerExtra = continued.header.extra;
+    }
+  }
+
+  /**
+   * A builder that appends to a parsed BTF, as the btf__add_* calls do on a BTF that
+   * libbpf loaded: its types and string bytes stay as they are (header included),
+   * strings already in it or in its base are reused, new ones are appended.
+   */
+  static continuing(btf: Btf): BtfBuilder {
+    return new BtfBuilder(btf.base ? { base: btf.base, littleEndian: btf.littleEndian } : { littleEndian: btf.littleEndian }, btf);
+  }
+
+  /** A type added (or continued) here; undefined for ids of the base or out of range. */
+  ownType(id: number): BtfType | undefined { return this.types[id - this.startId]; }
+
+  /** btf__find_by_name_kind(): the first id (base first, then own types) with that name and kind, or -1. */
+  findByNameKind(name: string, kind: BtfKind): number {
+    const inBase = this.base?.findByName(name, kind)[0];
+    if (inBase !== undefined) return inBase;
+    for (const t of this.types) if (t.kind === kind && t.nameOff !== 0 && this.strAt(t.nameOff) === name) return t.id;
+    return -1;
+  }
+
+  /** The string at a (split-aware) offset of this builder's strings or its base's. */
+  strAt(off: number): string | undefined {
+    if (off < this.strings.startStrOff) return this.base?.strOrUndefined(off);
+    return this.strings.at(off);
   }
 
   /** Ids the next add will get. */
@@ -154,8 +186,9 @@ export class BtfBuilder {
     t.info = makeInfo(BtfKind.Datasec, t.vars.length, false);
   }
 
-  addDeclTag(value: string, refTypeId: number, componentIdx: number): number {
-    return this.push({ kind: BtfKind.DeclTag, id: this.nextId, nameOff: this.name(value), info: makeInfo(BtfKind.DeclTag, 0, false), type: refTypeId, componentIdx });
+  /** kflag set: btf__add_decl_attr (an attribute rather than a tag). */
+  addDeclTag(value: string, refTypeId: number, componentIdx: number, kflag = false): number {
+    return this.push({ kind: BtfKind.DeclTag, id: this.nextId, nameOff: this.name(value), info: makeInfo(BtfKind.DeclTag, 0, kflag), type: refTypeId, componentIdx });
   }
 
   /** Appends an already-encoded record (ids and string offsets as they stand). */
@@ -172,7 +205,7 @@ export class BtfBuilder {
 
   /** Raw BTF bytes (as btf__raw_data). */
   toBytes(): Uint8Array {
-    return writeBtf({ littleEndian: this.littleEndian, types: this.types, strings: this.strings.bytes() });
+    return writeBtf({ littleEndian: this.littleEndian, types: this.types, strings: this.strings.bytes(), ...(this.headerExtra ? { headerExtra: this.headerExtra } : {}) });
   }
 
   /** Encode and parse: the result is an ordinary Btf (split over `base` if given). */

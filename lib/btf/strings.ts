@@ -15,12 +15,37 @@ export class StringTableBuilder {
   private baseIndex: Map<string, number> | undefined;
   readonly startStrOff: number;
 
-  constructor(private readonly base?: Btf) {
+  constructor(private readonly base?: Btf, existing?: Uint8Array) {
     this.startStrOff = base ? base.totalStrLen : 0;
+    if (existing !== undefined) {
+      this.adopt(existing);
+      return;
+    }
     // A standalone table starts with the empty string; split tables do too (pahole
     // and libbpf both emit a leading NUL), so '' maps to the own offset 0 only when
     // there is no base — with a base, '' is the base's offset 0.
     if (!base) this.append('');
+  }
+
+  /**
+   * A table that continues an existing string section, as libbpf's strset__new() does
+   * when a parsed BTF becomes modifiable: the bytes stay as they are, and the strings
+   * found walking them from offset 0 (the first of equal ones) are known for dedup.
+   */
+  static continuing(existing: Uint8Array, base?: Btf): StringTableBuilder {
+    return new StringTableBuilder(base, existing);
+  }
+
+  private adopt(existing: Uint8Array): void {
+    this.chunks.push(new Uint8Array(existing));
+    this.length = existing.length;
+    for (let start = 0; start < existing.length;) {
+      let end = existing.indexOf(0, start);
+      if (end < 0) end = existing.length;
+      const str = Buffer.from(existing.buffer, existing.byteOffset + start, end - start).toString('utf8');
+      if (!this.offsets.has(str)) this.offsets.set(str, this.startStrOff + start);
+      start = end + 1;
+    }
   }
 
   /** Offset of `s`, adding it if needed. */
@@ -44,6 +69,20 @@ export class StringTableBuilder {
   }
 
   get size(): number { return this.length; }
+
+  /** The string at an offset of this table (split-aware: offsets start at startStrOff), or undefined. */
+  at(off: number): string | undefined {
+    let rel = off - this.startStrOff;
+    if (rel < 0 || rel >= this.length) return undefined;
+    for (const c of this.chunks) {
+      if (rel < c.length) {
+        const end = c.indexOf(0, rel);
+        return Buffer.from(c.buffer, c.byteOffset + rel, (end < 0 ? c.length : end) - rel).toString('utf8');
+      }
+      rel -= c.length;
+    }
+    return undefined;
+  }
 
   private append(s: string): number {
     const enc = encoder.encode(s);

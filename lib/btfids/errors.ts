@@ -45,7 +45,10 @@ export type BtfIdsErrorCode =
   | 'BTFIDS_SET_OUT_OF_BOUNDS'
   | 'BTFIDS_ELF_UPDATE'
   | 'BTFIDS_REMAP_MISMATCH'
-  | 'BTFIDS_REMAP_INPUT';
+  | 'BTFIDS_REMAP_INPUT'
+  | 'BTFIDS_BTF2BTF'
+  | 'BTFIDS_DISTILL'
+  | 'BTFIDS_PATCH_INPUT';
 
 export class BtfIdsError extends ModbtfError {
   override readonly code: BtfIdsErrorCode;

@@ -27,6 +27,8 @@ import { ID_KINDS, isBtfIdSymbol, parseBtfIdSymbol, readSymbols, type IdKind, ty
 
 /** include/linux/btf_ids.h: resolve_btfids' per-name address limit. */
 export const ADDR_CNT = 100;
+/** include/linux/kallsyms.h: 7.x's get_id() copies the name into a buffer of this size. */
+const KSYM_NAME_LEN = 512;
 /** SHF_COMPRESSED. */
 const SHF_COMPRESSED = 0x800;
 /** BTF_SET8_KFUNCS: set8 header flag of BTF_KFUNCS_START sets. */
@@ -90,6 +92,12 @@ export interface BtfIdsScan {
 export interface ScanOptions {
   /** Collect debug diagnostics up to this -v level (0 = none). */
   verbose?: number;
+  /**
+   * Which resolve_btfids to be (default 6): 6.12's fixes the alignment of compressed
+   * sections while scanning; 7.x's does not, says "skip symbols resolution" when there is
+   * nothing to do, and byte-swaps `.BTF_ids` of a foreign-endian object on load.
+   */
+  abi?: 6 | 7;
 }
 
 /** Byte offset of an address inside `.BTF_ids`, as the C `unsigned long` difference. */
@@ -113,6 +121,7 @@ export function setsInOrder(sets: ReadonlyMap<string, SetEntry>): SetEntry[] {
  */
 export function scanBtfIds(elf: ElfFile, opts: ScanOptions = {}): BtfIdsScan {
   const verbose = opts.verbose ?? 0;
+  const abi = opts.abi ?? 6;
   const diagnostics: Diagnostic[] = [];
   const debug = (level: 1 | 2, code: Diagnostic['code'], message: string, symbol?: string): void => {
     if (verbose < level) return;
@@ -130,15 +139,18 @@ export function scanBtfIds(elf: ElfFile, opts: ScanOptions = {}): BtfIdsScan {
     const s = elf.sections[i] as ElfSection;
     debug(2, 'BTFIDS_SECTION', msg.section(i, s.name, s.size, s.link, s.flags, s.type));
     if (s.type === SHT_SYMTAB) symtab = s;
-    else if (s.name === BTF_IDS_SECTION) idlist = s;
-    else if (s.name === BTF_BASE_SECTION) hasBtfBase = true;
-    if ((s.flags & SHF_COMPRESSED) !== 0 && s.addralign !== expectedAlign) {
+    else if (s.name === BTF_IDS_SECTION) {
+      idlist = s;
+      // resolve_btfids 7.x converts the words to host order here (and back when writing).
+      if (abi === 7 && !elf.littleEndian) debug(1, 'BTFIDS_BSWAP', msg.bswapLoad());
+    } else if (s.name === BTF_BASE_SECTION) hasBtfBase = true;
+    if (abi === 6 && (s.flags & SHF_COMPRESSED) !== 0 && s.addralign !== expectedAlign) {
       debug(2, 'BTFIDS_FIX_ALIGNMENT', msg.fixAlignment(s.addralign, expectedAlign));
       alignmentFixes.push({ section: s, addralign: expectedAlign });
     }
   }
   if (idlist === undefined || symtab === undefined) {
-    debug(1, 'BTFIDS_NOTHING_TO_DO', msg.nothingToDo());
+    debug(1, 'BTFIDS_NOTHING_TO_DO', abi === 7 ? msg.skipResolution() : msg.nothingToDo());
     return { layout: undefined, hasBtfBase, alignmentFixes, diagnostics };
   }
   if (idlist.type === 8 /* SHT_NOBITS */) {
@@ -162,7 +174,7 @@ export function scanBtfIds(elf: ElfFile, opts: ScanOptions = {}): BtfIdsScan {
     if (name === undefined || !isBtfIdSymbol(name)) continue;
     let parsed;
     try {
-      parsed = parseBtfIdSymbol(name);
+      parsed = parseBtfIdSymbol(name, abi === 7 ? KSYM_NAME_LEN : undefined);
     } catch (e: unknown) {
       if (e instanceof BtfIdsError) {
         e.withContext(ctxOf(elf, { section: symtab.name }));

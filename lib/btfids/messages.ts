@@ -19,6 +19,9 @@ export type DiagnosticCode =
   | 'BTFIDS_PATCH'
   | 'BTFIDS_SORT'
   | 'BTFIDS_UPDATE'
+  | 'BTFIDS_BSWAP'
+  | 'BTFIDS_KFUNC'
+  | 'BTFIDS_DUMP'
   // warnings resolve_btfids prints
   | 'BTFIDS_MULTIPLE_IDS'
   | 'BTFIDS_UNRESOLVED'
@@ -81,6 +84,19 @@ export const msg = {
     `section(${idx}) ${name}, size ${size}, link ${link | 0}, flags ${flags.toString(16)}, type=${type | 0}`,
   fixAlignment: (was: number, expected: number): string => ` - fixing wrong alignment sh_addralign ${was >>> 0}, expected ${expected}`,
   nothingToDo: (): string => 'Cannot find .BTF_ids or symbols sections, nothing to do',
+  // resolve_btfids 7.x
+  skipResolution: (): string => 'Cannot find .BTF_ids or symbols sections, skip symbols resolution',
+  bswapLoad: (): string => 'bswap_32 .BTF_ids data from target to host endianness',
+  bswapDump: (): string => 'bswap_32 .BTF_ids data from host to target endianness',
+  foundKfunc: (func: string, set: string): string => `found kfunc ${displayName(func)} in BTF_ID_FLAGS ${displayName(set)}`,
+  implExists: (name: string): string => `resolve_btfids: function ${displayName(name)} already exists in BTF`,
+  implicitUpdated: (name: string): string => `resolve_btfids: updated BTF for kfunc with implicit args ${displayName(name)}`,
+  notAFunction: (id: number): string => `ERROR: resolve_btfids: btf id ${id} is not a function`,
+  notAProto: (id: number): string => `ERROR: resolve_btfids: btf id ${id} is not a function prototype`,
+  nameTooLong: (name: string): string => `ERROR: function name is too long: ${displayName(name)}_impl`,
+  dumped: (size: number, path: string): string => `Dumped ${size} bytes of data to ${path}`,
+  noBtfIdsToDump: (path: string): string => `${path} has no BTF_ids data to dump`,
+  distillFailed: (reason: string): string => `FAILED to distill base BTF: ${reason}`,
   addingSymbol: (name: string): string => `adding symbol ${displayName(name)}`,
   patching: (idx: bigint, id: number, name: string): string => `patching addr ${pad(idx, 5)}: ID ${pad(id, 7)} [${displayName(name)}]`,
   sorting: (off: bigint, cnt: number, name: string): string => `sorting  addr ${pad(off, 5)}: cnt ${pad(cnt, 6)} [${displayName(name)}]`,

@@ -313,6 +313,12 @@ function setOutOfBounds(layout: BtfIdsLayout, g: SetGeometry, cnt: number, diagn
 
 export interface SimulateOptions {
   verbose?: number;
+  /**
+   * Byte order handling of a big-endian object (default 6): resolve_btfids 6.12 patches
+   * host words through libelf's ELF_T_WORD conversion (only ids, counts and set8 flags
+   * come out right); 7.x swaps every word to host order on load and back on dump.
+   */
+  abi?: 6 | 7;
 }
 
 /**
@@ -326,6 +332,8 @@ export function patchSection(layout: BtfIdsLayout, res: NameResolution, input: U
   if (input.length !== size) throw new RangeError(`patchSection: ${input.length} bytes given for a ${size}-byte section`);
   const mem = new Uint8Array(input);
   const dv = dataViewOf(mem);
+  const swapBoth = (opts.abi ?? 6) === 7 && !layout.littleEndian;
+  if (swapBoth) swapAllWords(mem);
   const diagnostics: Diagnostic[] = [];
   const failWith = (e: BtfIdsError): BtfIdsError => {
     e.diagnostics = [...prior, ...diagnostics];
@@ -366,7 +374,7 @@ export function patchSection(layout: BtfIdsLayout, res: NameResolution, input: U
     const perm = msortPermutation(keys);
     const old = mem.slice(base, base + cnt * g.elem);
     for (let k = 0; k < cnt; k++) mem.set(old.subarray((perm[k] as number) * g.elem, (perm[k] as number + 1) * g.elem), base + k * g.elem);
-    if (set.kind === 'set8' && !layout.littleEndian) {
+    if (set.kind === 'set8' && !layout.littleEndian && !swapBoth) {
       swap32(mem, g.off + 4);
       for (let i = 0; i < cnt; i++) swap32(mem, base + i * 8 + 4);
     }
@@ -412,7 +420,7 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
  * running the patch again: undefined unless patchSection(P) reproduces `resolved`
  * byte for byte (a pristine section, or one resolved against other BTF, fails).
  */
-export function recoverPristine(layout: BtfIdsLayout, res: NameResolution, resolved: Uint8Array): Uint8Array | undefined {
+export function recoverPristine(layout: BtfIdsLayout, res: NameResolution, resolved: Uint8Array, abi: 6 | 7 = 6): Uint8Array | undefined {
   const size = layout.size;
   if (resolved.length !== size) return undefined;
   const slots = patchedSlots(layout, res);
@@ -428,7 +436,7 @@ export function recoverPristine(layout: BtfIdsLayout, res: NameResolution, resol
     const cnt = dv.getUint32(g.off, true);
     if (cnt !== set.cnt >>> 0 || g.off + g.head + cnt * g.elem > size) return undefined;
     const base = g.off + g.head;
-    if (set.kind === 'set8' && !layout.littleEndian) {
+    if (set.kind === 'set8' && !layout.littleEndian && abi === 6) {
       swap32(mem, g.off + 4);
       for (let i = 0; i < cnt; i++) swap32(mem, base + i * 8 + 4);
     }
@@ -441,8 +449,10 @@ export function recoverPristine(layout: BtfIdsLayout, res: NameResolution, resol
     }
     for (let k = 0; k < cnt; k++) mem.set(sorted.subarray(k * g.elem, (k + 1) * g.elem), base + (perm[k] as number) * g.elem);
   }
+  // 7.x works on host-order words and swaps them back: so does the candidate.
+  if (abi === 7 && !layout.littleEndian) swapAllWords(mem);
   try {
-    const again = patchSection(layout, res, mem).bytes;
+    const again = patchSection(layout, res, mem, { abi }).bytes;
     return sameBytes(again, resolved) ? mem : undefined;
   } catch {
     return undefined;
@@ -473,6 +483,8 @@ export interface ResolvedEntry {
 export interface ResolveOptions {
   /** Collect debug diagnostics up to this resolve_btfids -v level (default 0). */
   verbose?: number;
+  /** Which resolve_btfids' byte-order handling to reproduce (SimulateOptions.abi; default 6). */
+  abi?: 6 | 7;
   /**
    * Recognise a section an earlier run already resolved with this BTF and resolve it
    * from its recovered pristine layout, so set8 flags stay with their functions and
@@ -515,7 +527,7 @@ export interface ResolveResult {
 
 /** Scan `elf` and resolve its `.BTF_ids` against `btf` (the object's final BTF). */
 export function resolveBtfIds(elf: ElfFile, btf: Btf, opts: ResolveOptions = {}): ResolveResult {
-  const scan = opts.scan ?? scanBtfIds(elf, opts.verbose === undefined ? {} : { verbose: opts.verbose });
+  const scan = opts.scan ?? scanBtfIds(elf, { ...(opts.verbose === undefined ? {} : { verbose: opts.verbose }), abi: opts.abi ?? 6 });
   return resolveScanned(elf, scan, btf, opts);
 }
 
@@ -546,7 +558,7 @@ export function resolveScanned(elf: ElfFile, scan: BtfIdsScan, btf: Btf, opts: R
   const extension: Diagnostic[] = [];
   // A section whose id and count slots are all 0 was never resolved: resolve_btfids' way.
   if (opts.input === undefined && (opts.recoverResolved ?? true) && !isUnresolved(layout, res, current)) {
-    const pristine = recoverPristine(layout, res, current);
+    const pristine = recoverPristine(layout, res, current, opts.abi ?? 6);
     if (pristine !== undefined) {
       if (!sameBytes(pristine, current)) {
         input = pristine;
@@ -557,7 +569,7 @@ export function resolveScanned(elf: ElfFile, scan: BtfIdsScan, btf: Btf, opts: R
       extension.push(...flagsLostWarnings(layout, current));
     }
   }
-  const patched = patchSection(layout, res, input, opts.verbose === undefined ? {} : { verbose: opts.verbose }, diagnostics);
+  const patched = patchSection(layout, res, input, { ...(opts.verbose === undefined ? {} : { verbose: opts.verbose }), abi: opts.abi ?? 6 }, diagnostics);
   diagnostics.push(...patched.diagnostics);
   const entries = describeEntries(layout, res, patched.bytes);
   if (opts.distilled ?? scan.hasBtfBase) extension.push(...notRelocatedWarnings(entries));

@@ -46,8 +46,9 @@ export function isBtfIdSymbol(name: string): boolean {
  * get_id(): skip 2 characters, cut at the last '_' which must follow another '_'.
  * Returns undefined where resolve_btfids fails (or reads outside the string).
  */
-function idName(afterKind: string): string | undefined {
+function idName(afterKind: string, bufSize: number | undefined): string | undefined {
   if (2 >= afterKind.length) return undefined;
+  if (bufSize !== undefined && afterKind.length - 2 >= bufSize) return undefined;
   const id = afterKind.slice(2);
   const p = id.lastIndexOf('_');
   // p < 0 or p === 0: the C code steps before the string (undefined behaviour); report it.
@@ -57,9 +58,10 @@ function idName(afterKind: string): string | undefined {
 
 /**
  * Parse one `__BTF_ID__...` symbol name. Throws BtfIdsError with resolve_btfids'
- * FAILED text for names it rejects.
+ * FAILED text for names it rejects. `nameBufSize`: 7.x's get_id() also rejects a name
+ * part (after the kind word and its "__") of that many characters or more.
  */
-export function parseBtfIdSymbol(symbolName: string): ParsedBtfIdSymbol {
+export function parseBtfIdSymbol(symbolName: string, nameBufSize?: number): ParsedBtfIdSymbol {
   if (!isBtfIdSymbol(symbolName)) {
     throw new BtfIdsError('BTFIDS_UNSUPPORTED_PREFIX', `symbol '${symbolName}' does not start with ${BTF_ID_PREFIX}`, msg.unsupportedPrefix(symbolName), { symbol: symbolName });
   }
@@ -75,7 +77,7 @@ export function parseBtfIdSymbol(symbolName: string): ParsedBtfIdSymbol {
     }
     return { type: 'set', kind, name: rest.slice(skip) };
   }
-  const name = idName(rest.slice(kind.length));
+  const name = idName(rest.slice(kind.length), nameBufSize);
   if (name === undefined) {
     throw new BtfIdsError('BTFIDS_BAD_SYMBOL_NAME', `symbol '${symbolName}': expected __BTF_ID__${kind}__<name>__<suffix>`, msg.badSymbolName(rest), { symbol: symbolName });
   }

@@ -218,19 +218,24 @@ class StrTable {
   bytes(): Uint8Array { return this.buf.subarray(0, this.len); }
 }
 
-function assemble(le: boolean, types: Uint8Array, strings: Uint8Array): Uint8Array {
-  const out = new Uint8Array(BTF_HEADER_MIN + types.length + strings.length);
+/**
+ * A raw BTF blob as btf__raw_data() writes a BTF that libbpf created: header, types,
+ * strings. `headerLen` is the size of libbpf's struct btf_header: 24 up to libbpf 1.7,
+ * 32 in the libbpf of kernel 7.x (layout_off/layout_len added, written as 0).
+ */
+function assemble(le: boolean, types: Uint8Array, strings: Uint8Array, headerLen: number): Uint8Array {
+  const out = new Uint8Array(headerLen + types.length + strings.length);
   const dv = dataViewOf(out);
   dv.setUint16(0, BTF_MAGIC, le);
   dv.setUint8(2, BTF_VERSION);
   dv.setUint8(3, 0);
-  dv.setUint32(4, BTF_HEADER_MIN, le);
+  dv.setUint32(4, headerLen, le);
   dv.setUint32(8, 0, le);
   dv.setUint32(12, types.length, le);
   dv.setUint32(16, types.length, le);
   dv.setUint32(20, strings.length, le);
-  out.set(types, BTF_HEADER_MIN);
-  out.set(strings, BTF_HEADER_MIN + types.length);
+  out.set(types, headerLen);
+  out.set(strings, headerLen + types.length);
   return out;
 }
 
@@ -242,7 +247,16 @@ function isPow2Size(sz: number): boolean {
  * Split `split` (parsed over `base`) into a distilled base and a new split BTF over it,
  * as libbpf's btf__distill_base() does. Throws DistillError.
  */
-export function distill(base: Btf, split: Btf): DistillResult {
+export interface DistillOptions {
+  /**
+   * hdr_len of the two new blobs: 24 (libbpf 1.7, pahole; the default) or 32 (the
+   * libbpf inside kernel 7.x's resolve_btfids, whose struct btf_header has layout fields).
+   */
+  headerLen?: 24 | 32;
+}
+
+export function distill(base: Btf, split: Btf, opts: DistillOptions = {}): DistillResult {
+  const headerLen = opts.headerLen ?? BTF_HEADER_MIN;
   if (split.base !== base) {
     throw new DistillError('DISTILL_NOT_SPLIT', 'distill needs split BTF parsed over the given base BTF', { ...split.source });
   }
@@ -499,7 +513,7 @@ export function distill(base: Btf, split: Btf): DistillResult {
       }
     }
     const baseStrBytes = baseStrs.bytes();
-    const baseOut = assemble(le, bTypes, baseStrBytes);
+    const baseOut = assemble(le, bTypes, baseStrBytes, headerLen);
 
     // ---- new split ----------------------------------------------------------------------
     const splitStrBase = baseStrBytes.length; // own offsets continue after D's strings
@@ -587,7 +601,7 @@ export function distill(base: Btf, split: Btf): DistillResult {
       }
       rec += recordSize(kind, vlen);
     }
-    const splitOut = assemble(le, sTypes, ownStrs.bytes());
+    const splitOut = assemble(le, sTypes, ownStrs.bytes(), headerLen);
 
     const newIds = new Uint32Array(ids.length);
     for (let i = 0; i < ids.length; i++) newIds[i] = map[ids[i] as number] as number;

@@ -1,2 +1,2 @@
-export { distill, type DistillResult } from './distill.js';
+export { distill, type DistillOptions, type DistillResult } from './distill.js';
 export { DistillError, type DistillErrorCode } from './errors.js';
