@@ -36,294 +36,37 @@
  */
 import type { Argv, CommandModule } from 'yargs';
 
-export const RESOLVE_BTFIDS_EXIT_OK = 0;
-export const RESOLVE_BTFIDS_EXIT_FAILED = 255;
-export const RESOLVE_BTFIDS_EXIT_USAGE = 129;
-
-const USAGE = 'resolve_btfids [<options>] <ELF object>';
-const USAGE_OPTS_WIDTH = 24;
-const USAGE_GAP = 2;
-
-type OptType = 'incr' | 'string' | 'boolean';
-interface OptSpec {
-  readonly short?: string;
-  readonly long: string;
-  readonly type: OptType;
-  readonly argh?: string;
-  readonly help: string;
-  readonly hidden?: boolean;
-  readonly key: 'verbose' | 'btf' | 'base' | 'fatalWarnings';
-}
+import {
+  OPTIONS_6, OPTIONS_7, RESOLVE_BTFIDS_EXIT_FAILED, RESOLVE_BTFIDS_EXIT_OK, parseResolveBtfidsArgs,
+} from './resolve-btfids-options.js';
 
 /**
- * Declaration order of 6.12's main.c (parse_options_usage lists matches in this order),
- * after modbtf's `--fatal_warnings`, which comes first so that abbreviation ambiguities
- * among the tool's own options are reported as the tool reports them, and which is
- * never shown in usage texts or --list-opts (those stay the 6.12 texts).
+ * Which resolve_btfids to be: MODBTF_KERNEL_ABI=6|7 when set; 7 when the command line
+ * uses an option only 7.x has; otherwise the kernel the object was built for (the first
+ * word of its vermagic). An object without one (vmlinux) gets 6.12's behaviour unless
+ * MODBTF_KERNEL_ABI says otherwise.
  */
-const OPTIONS: readonly OptSpec[] = [
-  { long: 'fatal_warnings', type: 'boolean', help: 'turn warnings into errors (exit status 255)', hidden: true, key: 'fatalWarnings' },
-  { short: 'v', long: 'verbose', type: 'incr', help: 'be more verbose (show errors, etc)', key: 'verbose' },
-  { long: 'btf', type: 'string', argh: 'BTF data', help: 'BTF data', key: 'btf' },
-  { short: 'b', long: 'btf_base', type: 'string', argh: 'file', help: 'path of file providing base BTF', key: 'base' },
-];
-
-export interface ResolveBtfidsArgs {
-  verbose: number;
-  btf: string | undefined;
-  base: string | undefined;
-  fatalWarnings: boolean;
-  object: string;
-}
-
-export type ParsedCommandLine =
-  | { readonly ok: true; readonly args: ResolveBtfidsArgs }
-  | { readonly ok: false; readonly exitCode: number; readonly stderr: string; readonly stdout: string };
-
-/** print_option_help(): one option's usage lines. */
-function optionHelp(o: OptSpec): string {
-  let s = '    ';
-  s += o.short !== undefined ? `-${o.short}` : '    ';
-  if (o.short !== undefined) s += ', ';
-  s += `--${o.long}`;
-  if (o.type === 'string') s += ` <${o.argh ?? '...'}>`;
-  let pad: number;
-  if (s.length <= USAGE_OPTS_WIDTH) pad = USAGE_OPTS_WIDTH - s.length;
-  else {
-    s += '\n';
-    pad = USAGE_OPTS_WIDTH;
-  }
-  return `${s}${' '.repeat(pad + USAGE_GAP)}${o.help}\n`;
-}
-
-/** options__order(): options with a short name first (by letter), then by long name. */
-function ordered(): OptSpec[] {
-  const key = (o: OptSpec): number => (o.short !== undefined ? o.short.toLowerCase().charCodeAt(0) : 'z'.charCodeAt(0) + 1);
-  return [...OPTIONS].sort((a, b) => key(a) - key(b) || (a.long < b.long ? -1 : a.long > b.long ? 1 : 0));
-}
-
-/**
- * option__in_argv(): after `-h`, further arguments select which options to describe
- * (a short letter, a long name, a word of the help text, or `-x` / `--long`).
- */
-function optionInArgv(o: OptSpec, rest: readonly string[]): boolean {
-  for (const arg of rest) {
-    if (arg[0] !== '-') {
-      if (arg.length === 1) {
-        if (arg === o.short) return true;
-        continue;
-      }
-      if (o.long === arg) return true;
-      if (arg === '' || o.help.toLowerCase().includes(arg.toLowerCase())) return true;
-      continue;
-    }
-    // "-" alone: arg[1] is the NUL, which equals the short name of a long-only option.
-    if ((arg.length > 1 ? arg[1] === o.short : o.short === undefined) || (arg[1] === '-' && o.long === arg.slice(2))) return true;
-  }
-  return false;
-}
-
-/**
- * usage_with_options_internal(); `after`: the arguments following the -h/--help
- * argument. (--help-all differs from --help only for hidden options; the tool has none
- * and --fatal_warnings is never listed.)
- */
-function usageText(error: string | undefined, after: readonly string[] = []): string {
-  let s = error !== undefined ? `  Error: ${error}\n` : '';
-  s += `\n Usage: ${USAGE}\n\n`;
-  for (const o of ordered()) {
-    if (o.hidden === true) continue;
-    if (after.length > 0 && !optionInArgv(o, after)) continue;
-    s += optionHelp(o);
-  }
-  return `${s}\n`;
-}
-
-/** parse_options_usage(): usage, then the options matching `optstr`. */
-function shortUsage(optstr: string, isShort: boolean): string {
-  let s = `\n Usage: ${USAGE}\n\n`;
-  for (const o of OPTIONS) {
-    if (o.hidden === true) continue;
-    if (isShort) {
-      if (o.short === optstr[0]) {
-        s += optionHelp(o);
-        break;
-      }
-      continue;
-    }
-    if (o.long.startsWith(optstr)) s += optionHelp(o);
-    // The C code reads optstr + 3 even when optstr is "n" or "no" (past its end): no match here.
-    if ('no-'.startsWith(optstr) && optstr.length >= 3 && o.long.startsWith(optstr.slice(3))) s += optionHelp(o);
-  }
-  return s;
-}
-
-class Stop {
-  constructor(readonly exitCode: number, readonly stderr: string, readonly stdout = '') {}
-}
-
-/** parse-options state: the arguments and the current position (ctx->argv / ctx->argc). */
-class OptionParser {
-  i = 0;
-  readonly args: Omit<ResolveBtfidsArgs, 'object'> = { verbose: 0, btf: undefined, base: undefined, fatalWarnings: false };
-  constructor(readonly argv: readonly string[]) {}
-
-  private store(o: OptSpec, unset: boolean, value: string | undefined): void {
-    switch (o.type) {
-      case 'incr': this.args.verbose = unset ? 0 : this.args.verbose + 1; break;
-      case 'boolean': this.args.fatalWarnings = !unset; break;
-      case 'string':
-        if (o.key === 'btf') this.args.btf = unset ? undefined : value;
-        else this.args.base = unset ? undefined : value;
-        break;
-    }
-  }
-
-  /** opterror() followed by parse_options_usage(). */
-  private optError(o: OptSpec, reason: string, isShort: boolean, unset: boolean, optstr: string): Stop {
-    const head = isShort ? ` Error: switch \`${o.short ?? ''}' ${reason}` : unset ? ` Error: option \`no-${o.long}' ${reason}` : ` Error: option \`${o.long}' ${reason}`;
-    return new Stop(RESOLVE_BTFIDS_EXIT_USAGE, head + shortUsage(optstr, isShort));
-  }
-
-  /** get_value() + get_arg(); `inline` is p->opt (text glued to the option). */
-  private getValue(o: OptSpec, isShort: boolean, unset: boolean, inline: string | undefined, optstr: string): void {
-    if (unset && inline !== undefined) throw this.optError(o, 'takes no value', isShort, unset, optstr);
-    if (!isShort && inline !== undefined && o.type !== 'string') throw this.optError(o, 'takes no value', isShort, unset, optstr);
-    if (o.type !== 'string' || unset) {
-      this.store(o, unset, undefined);
-    } else if (inline !== undefined) {
-      this.store(o, false, inline);
-    } else if (this.i + 1 < this.argv.length) {
-      this.i++;
-      this.store(o, false, this.argv[this.i]);
-    } else {
-      throw this.optError(o, 'requires a value', isShort, unset, optstr);
-    }
-  }
-
-  /** One "-xyz" argument: grouped short options. */
-  short(arg: string): void {
-    const typed = arg.slice(1);
-    let rest = typed;
-    let first = true;
-    while (rest.length > 0) {
-      const c = rest[0] as string;
-      if (c === 'h') throw new Stop(RESOLVE_BTFIDS_EXIT_USAGE, usageText(undefined, this.argv.slice(this.i + 1)));
-      const o = OPTIONS.find((x) => x.short === c);
-      if (o === undefined) throw new Stop(RESOLVE_BTFIDS_EXIT_USAGE, usageText(`unknown switch \`${c}'`));
-      const after = rest.slice(1);
-      if (o.type === 'string') {
-        this.getValue(o, true, false, after.length > 0 ? after : undefined, c);
-        rest = '';
-      } else {
-        this.getValue(o, true, false, undefined, c);
-        rest = after;
-      }
-      // check_typos(): "-verbose" was probably meant as "--verbose".
-      if (first && rest.length > 0 && typed.length >= 3 && (typed.startsWith('no-') || OPTIONS.some((x) => x.long.startsWith(typed)))) {
-        throw new Stop(RESOLVE_BTFIDS_EXIT_USAGE, ` Error: did you mean \`--${typed}\` (with two dashes ?)\n`);
-      }
-      first = false;
-    }
-  }
-
-  /** parse_long_opt() for the text after "--". */
-  long(body: string): void {
-    const eq = body.indexOf('=');
-    const nameEnd = eq < 0 ? body.length : eq;
-    let abbrev: { o: OptSpec; unset: boolean } | undefined;
-    let ambiguous: { o: OptSpec; unset: boolean } | undefined;
-    let abbrevInline: string | undefined;
-    for (const o of OPTIONS) {
-      let unset = false;
-      let rest = body.startsWith(o.long) ? body.slice(o.long.length) : undefined;
-      if (rest === undefined) {
-        let abbreviated = false;
-        if (o.long.startsWith(body.slice(0, nameEnd))) {
-          abbreviated = true;
-        } else if ('no-'.startsWith(body)) {
-          unset = true;
-          abbreviated = true;
-        } else if (body.startsWith('no-')) {
-          unset = true;
-          const neg = body.slice(3);
-          rest = neg.startsWith(o.long) ? neg.slice(o.long.length) : undefined;
-          if (rest === undefined) {
-            if (!o.long.startsWith(neg)) continue;
-            abbreviated = true;
-          }
-        } else {
-          continue;
-        }
-        if (abbreviated) {
-          if (abbrev !== undefined) ambiguous = abbrev;
-          if (!unset && eq >= 0) abbrevInline = body.slice(eq + 1);
-          abbrev = { o, unset };
-          continue;
-        }
-      }
-      let inline: string | undefined;
-      if (rest !== undefined && rest.length > 0) {
-        if (rest[0] !== '=') continue;
-        inline = rest.slice(1);
-      }
-      this.getValue(o, false, unset, inline, body);
-      return;
-    }
-    if (ambiguous !== undefined && abbrev !== undefined) {
-      throw new Stop(
-        RESOLVE_BTFIDS_EXIT_USAGE,
-        ` Error: Ambiguous option: ${body} (could be --${ambiguous.unset ? 'no-' : ''}${ambiguous.o.long} or --${abbrev.unset ? 'no-' : ''}${abbrev.o.long})\n${shortUsage(body, false)}`,
-      );
-    }
-    if (abbrev !== undefined) {
-      this.getValue(abbrev.o, false, abbrev.unset, abbrevInline, body);
-      return;
-    }
-    throw new Stop(RESOLVE_BTFIDS_EXIT_USAGE, usageText(`unknown option \`${body}'`));
-  }
-
-  /** parse_options_step() with PARSE_OPT_STOP_AT_NON_OPTION; returns the remaining arguments. */
-  run(): string[] {
-    for (; this.i < this.argv.length; this.i++) {
-      const arg = this.argv[this.i] as string;
-      if (arg[0] !== '-' || arg.length === 1) break;
-      if (arg[1] !== '-') {
-        this.short(arg);
-        continue;
-      }
-      if (arg.length === 2) {
-        this.i++;
-        break;
-      }
-      const body = arg.slice(2);
-      const after = this.argv.slice(this.i + 1);
-      if (body === 'help-all') throw new Stop(RESOLVE_BTFIDS_EXIT_USAGE, usageText(undefined, after));
-      if (body === 'help') throw new Stop(RESOLVE_BTFIDS_EXIT_USAGE, usageText(undefined, after));
-      if (body === 'list-opts') throw new Stop(130, '', `${OPTIONS.filter((o) => o.hidden !== true).map((o) => `--${o.long} `).join('')}\n`);
-      if (body === 'list-cmds') throw new Stop(130, '', '\n');
-      this.long(body);
-    }
-    return this.argv.slice(this.i);
-  }
-}
-
-/**
- * tools/lib/subcmd parse_options() with PARSE_OPT_STOP_AT_NON_OPTION over resolve_btfids'
- * options, then the one-object check. `argv` excludes the program name.
- */
-export function parseResolveBtfidsArgs(argv: readonly string[]): ParsedCommandLine {
-  const p = new OptionParser(argv);
-  let rest: string[];
+async function commandLineAbi(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): Promise<6 | 7> {
+  const { parseKernelAbi, abiOfRelease } = await import('../../lib/pipeline/profile.js');
+  const forced = env['MODBTF_KERNEL_ABI'];
+  if (forced !== undefined && forced !== '') return parseKernelAbi(forced) ?? 6;
+  const as7 = parseResolveBtfidsArgs(argv, OPTIONS_7);
+  if (as7.ok && (as7.args.distillBase || as7.args.patchBtfids !== undefined)) return 7;
+  const parsed = parseResolveBtfidsArgs(argv, OPTIONS_6);
+  if (!parsed.ok) return 6;
   try {
-    rest = p.run();
-  } catch (e: unknown) {
-    if (e instanceof Stop) return { ok: false, exitCode: e.exitCode, stderr: e.stderr, stdout: e.stdout };
-    throw e;
+    const [{ readFile }, { parseElf }, { moduleKernelRelease }] = await Promise.all([
+      import('node:fs/promises'), import('../../lib/elf/index.js'), import('../../lib/module/modinfo.js'),
+    ]);
+    const elf = parseElf(new Uint8Array(await readFile(parsed.args.object)));
+    const release = moduleKernelRelease(elf);
+    return release !== undefined ? abiOfRelease(release) ?? 6 : 6;
+  } catch {
+    return 6;
   }
-  if (rest.length !== 1) return { ok: false, exitCode: RESOLVE_BTFIDS_EXIT_USAGE, stderr: usageText(undefined), stdout: '' };
-  return { ok: true, args: { ...p.args, object: rest[0] as string } };
 }
+
+export { parseResolveBtfidsArgs } from './resolve-btfids-options.js';
 
 export interface ResolveBtfidsIo {
   /** Receives everything resolve_btfids would print on stderr (each piece ends in "\n"). */
@@ -344,14 +87,19 @@ function errnoName(err: unknown): string {
  * Run resolve_btfids on `argv` (arguments after the command name). Returns the exit
  * status; all output goes through `io`.
  */
-export async function runResolveBtfids(argv: readonly string[], io: ResolveBtfidsIo = processIo): Promise<number> {
-  const parsed = parseResolveBtfidsArgs(argv);
+export async function runResolveBtfids(argv: readonly string[], io: ResolveBtfidsIo = processIo, env: Readonly<Record<string, string | undefined>> = process.env): Promise<number> {
+  const abi = await commandLineAbi(argv, env);
+  const parsed = parseResolveBtfidsArgs(argv, abi === 7 ? OPTIONS_7 : OPTIONS_6);
   if (!parsed.ok) {
     if (parsed.stdout) io.stdout(parsed.stdout);
     if (parsed.stderr) io.stderr(parsed.stderr);
     return parsed.exitCode;
   }
   const a = parsed.args;
+  if (abi === 7) {
+    const { runResolveBtfids7 } = await import('./resolve-btfids-7.js');
+    return runResolveBtfids7(a, io);
+  }
   const [fs, btfids, elfMod, compress, atomic] = await Promise.all([
     import('node:fs/promises'),
     import('../../lib/btfids/index.js'),

@@ -35,12 +35,18 @@ export function isLibelfElf(bytes: Uint8Array): boolean {
     && (bytes[4] === 1 || bytes[4] === 2) && (bytes[5] === 1 || bytes[5] === 2) && bytes[6] === 1;
 }
 
+/** Which libbpf: the one in 6.12's resolve_btfids (default) or in 7.x's, whose struct btf_header is 32 bytes. */
+export interface LibbpfOptions {
+  abi?: 6 | 7;
+}
+
 /** btf_new(): parse one blob over `base`, then libbpf's sanity check. */
-export function libbpfBtfNew(bytes: Uint8Array, base: Btf | undefined, source: { file?: string; section?: string } = {}): LibbpfLoad {
-  // Non-native (big-endian) BTF with a longer header is refused by libbpf.
+export function libbpfBtfNew(bytes: Uint8Array, base: Btf | undefined, source: { file?: string; section?: string } = {}, opts: LibbpfOptions = {}): LibbpfLoad {
+  // Non-native (big-endian) BTF with a header it does not know is refused by libbpf:
+  // 6.12's takes exactly 24 bytes, 7.x's anything from 24 on.
   if (bytes.length >= 24 && bytes[0] === 0xeb && bytes[1] === 0x9f) {
     const hdrLen = ((bytes[4] as number) << 24 | (bytes[5] as number) << 16 | (bytes[6] as number) << 8 | (bytes[7] as number)) >>> 0;
-    if (hdrLen !== 24) return fail('ENOTSUP', `libbpf: Can't load BTF with non-native endianness due to unsupported header length ${hdrLen}`);
+    if ((opts.abi ?? 6) === 7 ? hdrLen < 24 : hdrLen !== 24) return fail('ENOTSUP', `libbpf: Can't load BTF with non-native endianness due to unsupported header length ${hdrLen}`);
   }
   let btf: Btf;
   try {
@@ -127,9 +133,9 @@ function validStr(btf: Btf, off: number): boolean {
  * btf_parse(path, base): the contents of one file. `elf` may be passed when the bytes
  * were already parsed. `path` only appears in libbpf's messages.
  */
-export function libbpfParseFile(bytes: Uint8Array, path: string, base: Btf | undefined, elf?: ElfFile): LibbpfLoad {
+export function libbpfParseFile(bytes: Uint8Array, path: string, base: Btf | undefined, elf?: ElfFile, opts: LibbpfOptions = {}): LibbpfLoad {
   if (bytes.length < 2) return fail('EIO');
-  if (hasBtfMagic(bytes)) return libbpfBtfNew(bytes, base, { file: path });
+  if (hasBtfMagic(bytes)) return libbpfBtfNew(bytes, base, { file: path }, opts);
   if (!isLibelfElf(bytes)) return fail(LIBBPF_ERRNO_FORMAT, `libbpf: failed to get EHDR from ${path}`);
   let obj = elf;
   if (obj === undefined) {
@@ -149,11 +155,11 @@ export function libbpfParseFile(bytes: Uint8Array, path: string, base: Btf | und
   if (btfSec === undefined) return fail('ENODATA', `libbpf: failed to find '${BTF_SECTION}' ELF section in ${path}`);
   let distBase: Btf | undefined;
   if (baseSec !== undefined) {
-    const r = libbpfBtfNew(obj.sectionData(baseSec), undefined, { file: path, section: BTF_BASE_SECTION });
+    const r = libbpfBtfNew(obj.sectionData(baseSec), undefined, { file: path, section: BTF_BASE_SECTION }, opts);
     if (!r.ok) return r;
     distBase = r.btf;
   }
-  const r = libbpfBtfNew(obj.sectionData(btfSec), distBase ?? base, { file: path, section: BTF_SECTION });
+  const r = libbpfBtfNew(obj.sectionData(btfSec), distBase ?? base, { file: path, section: BTF_SECTION }, opts);
   if (!r.ok || distBase === undefined || base === undefined) return r;
   // A distilled object given a base: libbpf relocates the split onto it.
   try {

@@ -61,14 +61,15 @@ function fileOf(btf: Btf): { file?: string } {
 
 /**
  * `input`: the BTF pahole encoded (split over `base`; standalone for vmlinux). `scan`:
- * scanBtfIds(elf, { abi: 7 }) of the object. Throws BtfIdsError with resolve_btfids'
+ * scanBtfIds(elf, { abi: 7 }) of the object (`elf` undefined: an object libelf finds no
+ * sections in, so nothing to resolve). Throws BtfIdsError with resolve_btfids'
  * text when it would fail.
  */
-export function kernel7Btf(elf: ElfFile, scan: BtfIdsScan, input: Btf, base: Btf | undefined, opts: Kernel7Options): Kernel7Result {
+export function kernel7Btf(elf: ElfFile | undefined, scan: BtfIdsScan, input: Btf, base: Btf | undefined, opts: Kernel7Options): Kernel7Result {
   const profile = opts.profile ?? pipelineProfile(7);
   const verbose = opts.verbose ?? 0;
   const layout = scan.layout;
-  const current = layout !== undefined ? elf.sectionData(layout.section) : undefined;
+  const current = layout !== undefined && elf !== undefined ? elf.sectionData(layout.section) : undefined;
   const diagnostics: Diagnostic[] = [];
   const src = fileOf(input);
 
@@ -110,7 +111,7 @@ export function kernel7Btf(elf: ElfFile, scan: BtfIdsScan, input: Btf, base: Btf
   // symbols_resolve + symbols_patch, against the final ids.
   let resolution: ResolveResult | undefined;
   let warnings = 0;
-  if (layout !== undefined && current !== undefined) {
+  if (layout !== undefined && current !== undefined && elf !== undefined) {
     let pristine: Uint8Array | undefined;
     const extension: Diagnostic[] = [];
     if (opts.rerunSafe === true) {

@@ -23,8 +23,8 @@ describe('resolve-btfids arguments', () => {
       if (!r.ok) throw new Error(r.stderr);
       return r.args;
     };
-    expect(ok(['-b', 'vmlinux', 'm.ko'])).toEqual({ verbose: 0, btf: undefined, base: 'vmlinux', fatalWarnings: false, object: 'm.ko' });
-    expect(ok(['-vv', '--btf', 'x.btf', '-bvmlinux', 'm.ko'])).toEqual({ verbose: 2, btf: 'x.btf', base: 'vmlinux', fatalWarnings: false, object: 'm.ko' });
+    expect(ok(['-b', 'vmlinux', 'm.ko'])).toEqual({ verbose: 0, btf: undefined, base: 'vmlinux', fatalWarnings: false, distillBase: false, patchBtfids: undefined, object: 'm.ko' });
+    expect(ok(['-vv', '--btf', 'x.btf', '-bvmlinux', 'm.ko'])).toEqual({ verbose: 2, btf: 'x.btf', base: 'vmlinux', fatalWarnings: false, distillBase: false, patchBtfids: undefined, object: 'm.ko' });
     expect(ok(['--verbose', '--btf_base=base.btf', 'obj.o'])).toMatchObject({ verbose: 1, base: 'base.btf' });
     expect(ok(['--btf_b', 'v', 'o'])).toMatchObject({ base: 'v' });
     expect(ok(['-vb', 'v', 'o'])).toMatchObject({ verbose: 1, base: 'v' });

@@ -1,0 +1,226 @@
+/**
+ * `modbtf resolve-btfids` as kernel 7.x's resolve_btfids (7.2.13), which gen-btf.sh runs
+ * twice per module:
+ *
+ *   resolve_btfids [--distill_base] [--verbose] [--fatal_warnings] --btf_base vmlinux --btf X.ko.BTF.1 X.ko
+ *     reads X.ko's `.BTF_ids` and symbols and the BTF pahole wrote, and writes the raw
+ *     files X.ko.BTF, X.ko.BTF.base (with --distill_base) and X.ko.BTF_ids (when X.ko has
+ *     `.BTF_ids` and a symbol table); X.ko itself is not changed;
+ *   resolve_btfids --patch_btfids X.ko.BTF_ids X.ko
+ *     copies the blob into X.ko's `.BTF_ids` (same size required), through libelf.
+ *
+ * Same stderr texts and exit statuses (0; 255 on failure; 129 usage). As in 7.2,
+ * --fatal_warnings does not change the exit status (main.c overwrites the error with the
+ * result of writing the files before testing it). Different on purpose: files are
+ * written atomically (temporary file + rename), and --patch_btfids leaves the object
+ * untouched when it fails.
+ */
+import { RESOLVE_BTFIDS_EXIT_FAILED, RESOLVE_BTFIDS_EXIT_OK, type ResolveBtfidsArgs } from './resolve-btfids-options.js';
+import type { ResolveBtfidsIo } from './resolve-btfids.js';
+
+function errnoName(err: unknown): string {
+  return typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string' ? err.code : 'EIO';
+}
+
+export async function runResolveBtfids7(a: ResolveBtfidsArgs, io: ResolveBtfidsIo): Promise<number> {
+  const [fs, btfids, elfMod, compress, atomic, k7] = await Promise.all([
+    import('node:fs/promises'),
+    import('../../lib/btfids/index.js'),
+    import('../../lib/elf/index.js'),
+    import('../../lib/module/compress.js'),
+    import('../../lib/objcopy/atomic.js'),
+    import('../../lib/pipeline/kernel7.js'),
+  ]);
+  type Diagnostic = import('../../lib/btfids/index.js').Diagnostic;
+  const { msg, strerror } = { msg: btfids.btfIdsMessages, strerror: btfids.strerror };
+
+  let out = '';
+  const line = (s: string): void => { out += `${s}\n`; };
+  const emit = (ds: readonly Diagnostic[]): void => {
+    for (const d of ds) {
+      if (d.extension === true) continue;
+      if (d.level === 'debug' && (d.verbosity ?? 1) > a.verbose) continue;
+      line(d.message);
+    }
+  };
+  const finish = (code: number, last?: string): number => {
+    if (last !== undefined && last !== '') line(last);
+    if (out) io.stderr(out);
+    return code;
+  };
+  const failWith = (e: unknown): number => {
+    if (e instanceof btfids.BtfIdsError) {
+      emit(e.diagnostics);
+      return finish(RESOLVE_BTFIDS_EXIT_FAILED, e.stderrText);
+    }
+    throw e;
+  };
+
+  if (a.patchBtfids !== undefined) return patchBtfids(a, a.patchBtfids);
+
+  // elf_collect: open(O_RDWR), libelf.
+  let bytes: Uint8Array;
+  try {
+    const fh = await fs.open(a.object, 'r+');
+    try {
+      bytes = new Uint8Array(await fh.readFile());
+    } finally {
+      await fh.close();
+    }
+  } catch (err: unknown) {
+    return finish(RESOLVE_BTFIDS_EXIT_FAILED, msg.cannotOpen(a.object, strerror(errnoName(err))));
+  }
+  const outcome = btfids.libelfOutcome(bytes, a.verbose);
+  if (outcome.kind === 'error') {
+    emit(outcome.diagnostics);
+    return finish(RESOLVE_BTFIDS_EXIT_FAILED, outcome.stderrText);
+  }
+  let elf: import('../../lib/elf/index.js').ElfFile | undefined;
+  let scan: import('../../lib/btfids/index.js').BtfIdsScan;
+  if (outcome.kind === 'nothing-to-do') {
+    // No section table libelf can read: no .BTF_ids, no symbols; the BTF is still written.
+    scan = { layout: undefined, hasBtfBase: false, alignmentFixes: [], diagnostics: a.verbose >= 1 ? [{ level: 'debug', code: 'BTFIDS_NOTHING_TO_DO', message: msg.skipResolution(), verbosity: 1 }] : [] };
+  } else {
+    try {
+      elf = elfMod.parseElf(bytes, { file: a.object });
+    } catch (err: unknown) {
+      const why = err instanceof Error ? err.message : String(err);
+      return finish(RESOLVE_BTFIDS_EXIT_FAILED, msg.cannotCreateElf(`invalid ELF file data (${why})`));
+    }
+    try {
+      scan = btfids.scanBtfIds(elf, { verbose: a.verbose, abi: 7 });
+    } catch (e: unknown) {
+      return failWith(e);
+    }
+  }
+  emit(scan.diagnostics);
+
+  // load_btf: btf__parse(base), btf__parse_split(btf ?: object, base).
+  const readInput = async (path: string): Promise<Uint8Array | { errno: string }> => {
+    try {
+      const raw = new Uint8Array(await fs.readFile(path));
+      const kind = compress.detectCompression(raw);
+      return kind === 'none' ? raw : await compress.decompress(raw, kind, { file: path });
+    } catch (err: unknown) {
+      const code = errnoName(err);
+      return { errno: code === 'EISDIR' ? 'EIO' : code };
+    }
+  };
+  const load = async (path: string, over: import('../../lib/btf/btf.js').Btf | undefined, own?: Uint8Array): Promise<import('../../lib/btfids/index.js').LibbpfLoad> => {
+    const input = own ?? (await readInput(path));
+    if (!(input instanceof Uint8Array)) return { ok: false, lines: [], errno: input.errno };
+    return btfids.libbpfParseFile(input, path, over, own !== undefined ? elf : undefined, { abi: 7 });
+  };
+  let base: import('../../lib/btf/btf.js').Btf | undefined;
+  if (a.base !== undefined) {
+    const r = await load(a.base, undefined);
+    if (!r.ok) {
+      for (const l of r.lines) line(l);
+      return finish(RESOLVE_BTFIDS_EXIT_FAILED, msg.loadBaseBtf(a.base, strerror(r.errno)));
+    }
+    base = r.btf;
+  }
+  const btfPath = a.btf ?? a.object;
+  const loaded = await load(btfPath, base, a.btf === undefined ? bytes : undefined);
+  if (!loaded.ok) {
+    for (const l of loaded.lines) line(l);
+    return finish(RESOLVE_BTFIDS_EXIT_FAILED, msg.loadBtf(btfPath, strerror(loaded.errno)));
+  }
+
+  // btf2btf, finalize_btf, symbols_resolve, symbols_patch.
+  let result: import('../../lib/pipeline/kernel7.js').Kernel7Result;
+  try {
+    result = k7.kernel7Btf(elf, scan, loaded.btf, base, { distill: a.distillBase, verbose: a.verbose });
+  } catch (e: unknown) {
+    return failWith(e);
+  }
+  emit(result.diagnostics);
+
+  // dump_raw_btf_ids, dump_raw_btf (X.BTF, then X.BTF.base).
+  const dump = async (suffix: string, data: Uint8Array): Promise<boolean> => {
+    const path = `${a.object}${suffix}`;
+    try {
+      await atomic.writeFileAtomic(path, data);
+    } catch {
+      line(`Couldn't open ${path} for writing`);
+      return false;
+    }
+    if (a.verbose >= 1) line(msg.dumped(data.length, path));
+    return true;
+  };
+  if (scan.layout !== undefined) {
+    if (scan.layout.size === 0 || result.btfIds === undefined) {
+      // libelf hands out no buffer for an empty section.
+      if (a.verbose >= 1) line(msg.noBtfIdsToDump(a.object));
+    } else {
+      if (!scan.layout.littleEndian && a.verbose >= 1) line(msg.bswapDump());
+      if (!(await dump('.BTF_ids', result.btfIds))) return finish(RESOLVE_BTFIDS_EXIT_FAILED);
+    }
+  }
+  if (!(await dump('.BTF', result.btf))) return finish(RESOLVE_BTFIDS_EXIT_FAILED);
+  if (result.btfBase !== undefined && !(await dump('.BTF.base', result.btfBase))) return finish(RESOLVE_BTFIDS_EXIT_FAILED);
+  return finish(RESOLVE_BTFIDS_EXIT_OK);
+
+  /** patch_btfids(): the blob into the first `.BTF_ids` section, through libelf's elf_update. */
+  async function patchBtfids(args: ResolveBtfidsArgs, blobPath: string): Promise<number> {
+    let obj: Uint8Array;
+    try {
+      const fh = await fs.open(args.object, 'r+');
+      try {
+        obj = new Uint8Array(await fh.readFile());
+      } finally {
+        await fh.close();
+      }
+    } catch (err: unknown) {
+      return finish(RESOLVE_BTFIDS_EXIT_FAILED, `FAILED to open ${args.object}: ${strerror(errnoName(err))}`);
+    }
+    const o = btfids.libelfOutcome(obj, 0);
+    if (o.kind === 'error') return finish(RESOLVE_BTFIDS_EXIT_FAILED, o.stderrText);
+    let target: import('../../lib/elf/index.js').ElfFile | undefined;
+    if (o.kind === 'ok') {
+      try {
+        target = elfMod.parseElf(obj, { file: args.object });
+      } catch (err: unknown) {
+        const why = err instanceof Error ? err.message : String(err);
+        return finish(RESOLVE_BTFIDS_EXIT_FAILED, msg.cannotCreateElf(`invalid ELF file data (${why})`));
+      }
+    }
+    const section = target?.sections.find((s) => s.index !== 0 && s.name === '.BTF_ids');
+    if (target === undefined || section === undefined) return finish(RESOLVE_BTFIDS_EXIT_FAILED, `FAILED: section .BTF_ids not found in ${args.object}`);
+    let blob: Uint8Array;
+    try {
+      const st = await fs.stat(blobPath);
+      if (st.size !== section.size) {
+        return finish(RESOLVE_BTFIDS_EXIT_FAILED, `FAILED: size mismatch - .BTF_ids section in ${args.object} is ${section.size} bytes, ${blobPath} is ${st.size} bytes`);
+      }
+    } catch (err: unknown) {
+      return finish(RESOLVE_BTFIDS_EXIT_FAILED, `FAILED to stat ${blobPath}: ${strerror(errnoName(err))}`);
+    }
+    try {
+      blob = new Uint8Array(await fs.readFile(blobPath));
+    } catch (err: unknown) {
+      return finish(RESOLVE_BTFIDS_EXIT_FAILED, `FAILED to open ${blobPath}: ${strerror(errnoName(err))}`);
+    }
+    if (blob.length !== section.size) return finish(RESOLVE_BTFIDS_EXIT_FAILED, `FAILED to read ${blobPath}`);
+    if (args.verbose >= 1) line(`Copying data from ${blobPath} to .BTF_ids section of ${args.object} (${section.size} bytes)`);
+    let image: Uint8Array;
+    try {
+      image = btfids.elfUpdateImage(target, [{ section, bytes: blob }]);
+    } catch (e: unknown) {
+      if (e instanceof btfids.BtfIdsError) return finish(RESOLVE_BTFIDS_EXIT_FAILED, `FAILED to update ELF file ${args.object}`);
+      throw e;
+    }
+    try {
+      if (!sameBytes(image, obj)) await atomic.writeFileAtomic(await fs.realpath(args.object), image);
+    } catch {
+      return finish(RESOLVE_BTFIDS_EXIT_FAILED, `FAILED to update ELF file ${args.object}`);
+    }
+    return finish(RESOLVE_BTFIDS_EXIT_OK);
+  }
+}
+
+function sameBytes(x: Uint8Array, y: Uint8Array): boolean {
+  if (x.length !== y.length) return false;
+  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
+  return true;
+}
