@@ -83,24 +83,61 @@ const same = Buffer.compare(get(`${D}/distill/k7fix.ko`), get(`${W}/k7fix.ko`)) 
 log(`hand-run pipeline ${same ? 'equals' : 'DIFFERS FROM'} the kbuild module`);
 if (!same) throw new Error('pahole/resolve_btfids run by hand do not reproduce kbuild: pahole output not reproducible?');
 
-// 3. shipped Debian modules: their .BTF as the --btf input, as `finalize` is compared.
+// 3. shipped Debian modules. Their .BTF_ids is resolve_btfids' output already; running the
+// tool on it again pairs set8 ids with other kfuncs' flags (it writes ids back to their
+// symbols' slots but leaves the flags where the sort put them). So the tool is run on the
+// module with its .BTF_ids put back into the pristine layout (modbtf's recoverPristine),
+// and that layout is accepted only if the tool, run on it without distilling, gives the
+// shipped .BTF and .BTF_ids byte for byte.
+const { parseElf } = await import(join(REPO, 'dist/lib/elf/index.js'));
+const { Btf } = await import(join(REPO, 'dist/lib/btf/btf.js'));
+const { scanBtfIds, resolveNames, recoverPristine } = await import(join(REPO, 'dist/lib/btfids/index.js'));
 const modulesDeb = await sidDownload(`linux-modules-${KVER7}`);
 const M = `${W}/shipped`;
 await sidSh(`rm -rf ${M} && mkdir -p ${M}/root && dpkg-deb -x ${modulesDeb.slice(sidPath('').length)} ${M}/root`);
+let vmCache;
+async function vmlinuxBtf() {
+  if (vmCache === undefined) {
+    await sidSh(`x86_64-linux-gnu-objcopy --dump-section .BTF=/tmp/vmlinux72.btf ${VMLINUX} /dev/null`);
+    vmCache = Btf.parse(new Uint8Array(get('/tmp/vmlinux72.btf')));
+  }
+  return vmCache;
+}
 const shipped = [];
 for (const rel of SHIPPED) {
   const name = rel.split('/').pop().replace(/\.ko\.xz$/, '');
   const S = `${M}/${name}`;
   await sidSh(`mkdir -p ${S}`);
-  await sidSh(`xz -dc ${M}/root/usr/lib/modules/${KVER7}/${rel} > ${S}/${name}.ko && x86_64-linux-gnu-objcopy --dump-section .BTF=${S}/${name}.btf ${S}/${name}.ko /dev/null`);
-  put(`${name}.shipped.ko`, get(`${S}/${name}.ko`));
+  await sidSh(`xz -dc ${M}/root/usr/lib/modules/${KVER7}/${rel} > ${S}/${name}.ko && x86_64-linux-gnu-objcopy --dump-section .BTF=${S}/${name}.btf --dump-section .BTF_ids=${S}/${name}.ids ${S}/${name}.ko /dev/null`);
+  const ko = new Uint8Array(get(`${S}/${name}.ko`));
+  put(`${name}.shipped.ko`, ko);
+  const elf = parseElf(ko);
+  const layout = scanBtfIds(elf, { abi: 7 }).layout;
+  const ids = elf.sectionByName('.BTF_ids');
+  const pristine = new Uint8Array(ko);
+  if (layout !== undefined && ids !== undefined) {
+    const vm = await vmlinuxBtf();
+    const own = Btf.parse(new Uint8Array(get(`${S}/${name}.btf`)), { base: vm });
+    const p = recoverPristine(layout, resolveNames(layout, own), elf.sectionData(ids), 7);
+    if (p === undefined) throw new Error(`${name}: .BTF_ids does not invert to a pristine layout`);
+    pristine.set(p, ids.offset);
+  }
+  writeFileSync(sidPath(`${S}/${name}.pristine.ko`), pristine);
+  put(`${name}.pristine.ko`, pristine);
   for (const variant of ['distill', 'nodistill']) {
     const V = `${S}/${variant}`;
     const flags = variant === 'distill' ? '--distill_base' : '';
     await sidSh(`rm -rf ${V} && mkdir -p ${V}`);
-    const r = await sidSh(`cp ../${name}.ko ../${name}.btf . && ${RB} ${flags} --btf_base ${VMLINUX} --btf ${name}.btf ${name}.ko; echo "exit=$?" >&2`, { cwd: V, nothrow: true });
+    const r = await sidSh(`cp ../${name}.pristine.ko ${name}.ko && cp ../${name}.btf . && ${RB} ${flags} --btf_base ${VMLINUX} --btf ${name}.btf ${name}.ko; echo "exit=$?" >&2`, { cwd: V, nothrow: true });
     put(`${name}.${variant}.stderr`, Buffer.from(r.stderr), { text: true });
     for (const s of ['BTF', 'BTF.base', 'BTF_ids']) if (existsSync(sidPath(`${V}/${name}.ko.${s}`))) put(`${name}.${variant}.${s}`, get(`${V}/${name}.ko.${s}`));
+    if (variant === 'nodistill') {
+      for (const [s, f] of [['BTF', 'btf'], ['BTF_ids', 'ids']]) {
+        if (existsSync(sidPath(`${S}/${name}.${f}`)) && Buffer.compare(get(`${V}/${name}.ko.${s}`), get(`${S}/${name}.${f}`)) !== 0) {
+          throw new Error(`${name}: resolve_btfids on the recovered pristine layout does not give the shipped .${s}`);
+        }
+      }
+    }
   }
   shipped.push(rel);
 }

@@ -11,9 +11,12 @@
  *
  * Same stderr texts and exit statuses (0; 255 on failure; 129 usage). As in 7.2,
  * --fatal_warnings does not change the exit status (main.c overwrites the error with the
- * result of writing the files before testing it). Different on purpose: files are
- * written atomically (temporary file + rename), and --patch_btfids leaves the object
- * untouched when it fails.
+ * result of writing the files before testing it). Different on purpose, and only for
+ * input kbuild never gives it: an object whose `.BTF_ids` was resolved before (a
+ * shipped module) is first put back into its pristine layout, so set8 flags stay with
+ * their kfuncs (the tool pairs them with other kfuncs' flags), and a kfunc btf2btf
+ * already rewrote is not given yet another prototype. Files are written atomically
+ * (temporary file + rename), and --patch_btfids leaves the object untouched when it fails.
  */
 import { RESOLVE_BTFIDS_EXIT_FAILED, RESOLVE_BTFIDS_EXIT_OK, type ResolveBtfidsArgs } from './resolve-btfids-options.js';
 import type { ResolveBtfidsIo } from './resolve-btfids.js';
@@ -130,7 +133,7 @@ export async function runResolveBtfids7(a: ResolveBtfidsArgs, io: ResolveBtfidsI
   // btf2btf, finalize_btf, symbols_resolve, symbols_patch.
   let result: import('../../lib/pipeline/kernel7.js').Kernel7Result;
   try {
-    result = k7.kernel7Btf(elf, scan, loaded.btf, base, { distill: a.distillBase, verbose: a.verbose });
+    result = k7.kernel7Btf(elf, scan, loaded.btf, base, { distill: a.distillBase, verbose: a.verbose, rerunSafe: true });
   } catch (e: unknown) {
     return failWith(e);
   }

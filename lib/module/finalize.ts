@@ -1,10 +1,15 @@
 /**
  * The job kbuild runs for every module after the link, and packagers run over trees:
  *
- *   load (decompress, signature) → parse .BTF over vmlinux → distill? → .BTF_ids
- *   (resolve against the final BTF, or remap already-resolved ids through the distill
- *   id map) → one objcopy call for .BTF/.BTF.base → patch .BTF_ids in place →
- *   verify → recompress → atomic replace.
+ *   load (decompress, signature) → the module's BTF over vmlinux → the tree's pipeline
+ *   (lib/pipeline profile) computes the new .BTF/.BTF.base/.BTF_ids → objcopy as that
+ *   pipeline calls it → .BTF_ids patched in place → verify → recompress → atomic replace.
+ *
+ * Kernel 6.x (profile 6): distill over vmlinux (libbpf btf__distill_base), `.BTF_ids`
+ * remapped through the distill id map (or resolved, for a module never resolved), one
+ * objcopy call updating `.BTF` and adding `.BTF.base`, as pahole >= 1.28 writes them.
+ * Kernel 7.x (profile 7): what resolve_btfids 7.x writes (btf2btf, distill with the
+ * 32-byte header, name sort, `.BTF_ids` in the final ids), embedded as gen-btf.sh does.
  *
  * The input file is replaced only when the whole rewrite succeeded and the bytes
  * differ; running finalize on a finalized module changes nothing.
@@ -18,12 +23,16 @@ import { parseElf, type ElfFile } from '../elf/index.js';
 import { ModuleError, isModbtfError } from '../errors.js';
 import { resolveBtfIds } from '../btfids/resolve.js';
 import { remapBtfIds } from '../btfids/remap.js';
+import { scanBtfIds } from '../btfids/layout.js';
 import type { Diagnostic } from '../btfids/messages.js';
 import { locateObjcopy, type ObjcopyTool } from '../objcopy/locate.js';
-import { rewriteBtfSections } from '../objcopy/sections.js';
+import { rewriteSections, type SectionOp } from '../objcopy/sections-ops.js';
 import { writeFileAtomic } from '../objcopy/atomic.js';
+import { kernel7Btf } from '../pipeline/kernel7.js';
+import { abiOfRelease, pipelineProfile, type PipelineProfile } from '../pipeline/profile.js';
 import { compress, type Compression } from './compress.js';
 import { loadModuleFile, type LoadedModule } from './load.js';
+import { moduleKernelRelease } from './modinfo.js';
 import { verifyRewrite } from './verify.js';
 
 export interface FinalizeOptions {
@@ -37,6 +46,13 @@ export interface FinalizeOptions {
   stripSignature?: boolean;
   /** Compute everything, write nothing. */
   dryRun?: boolean;
+  /** Whose bytes to write; default: the pipeline of the kernel in the module's vermagic (6.x when it has none). */
+  profile?: PipelineProfile;
+  /**
+   * The BTF pahole wrote with --btf_encode_detached (kernel 7.x's kbuild step): the module
+   * has no `.BTF` yet, and gets `.BTF` (and `.BTF.base`) added as gen-btf.sh adds them.
+   */
+  detachedBtf?: Uint8Array;
 }
 
 export type FinalizeAction = 'unchanged' | 'written' | 'would-write';
@@ -46,6 +62,8 @@ export interface FinalizeResult {
   action: FinalizeAction;
   /** What happened to the BTF: distilled now, already had .BTF.base, or kept as split over vmlinux. */
   btf: 'distilled' | 'had-base' | 'vmlinux-split';
+  /** The pipeline whose bytes were written. */
+  abi: PipelineProfile['abi'];
   compression: Compression;
   sizeBefore: number;
   sizeAfter: number;
@@ -68,6 +86,18 @@ export interface FinalizeTimings {
   write: number;
 }
 
+/** What the pipeline decided: the objcopy calls to make and the `.BTF_ids` bytes to patch in. */
+interface RewritePlan {
+  mode: FinalizeResult['btf'];
+  /** objcopy calls in order, each a list of section operations (none: no objcopy). */
+  calls: SectionOp[][];
+  /** New `.BTF_ids` contents (same size), patched at the section's file offset. */
+  btfIds: Uint8Array | undefined;
+  /** What `.BTF` / `.BTF.base` must read back as after the calls. */
+  expect: { btf: Uint8Array; base: Uint8Array | undefined } | undefined;
+  diagnostics: Diagnostic[];
+}
+
 function ctx(file: string): { file: string } { return { file }; }
 
 function patchSection(bytes: Uint8Array, elf: ElfFile, name: string, contents: Uint8Array, file: string): void {
@@ -76,6 +106,12 @@ function patchSection(bytes: Uint8Array, elf: ElfFile, name: string, contents: U
     throw new ModuleError('MODULE_REWRITE_MISMATCH', `${name} is missing or changed size after objcopy`, { file, section: name });
   }
   bytes.set(contents, sec.offset);
+}
+
+/** The pipeline of the kernel a module was built for (its vermagic), 6.x when it does not say. */
+export function moduleProfile(elf: ElfFile): PipelineProfile {
+  const release = moduleKernelRelease(elf);
+  return pipelineProfile((release !== undefined ? abiOfRelease(release) : undefined) ?? 6);
 }
 
 export async function finalizeModule(path: string, opts: FinalizeOptions): Promise<FinalizeResult> {
@@ -97,7 +133,11 @@ async function finalizeInner(mod: LoadedModule, opts: FinalizeOptions): Promise<
     throw new ModuleError('MODULE_SIGNED', 'the module is signed: rewriting it would drop the signature. Finalize before signing (kbuild signs at modules_install), or pass --strip-signature', { file });
   }
   const elf = mod.elf;
-  if (!elf.sectionByName(BTF_SECTION)) {
+  const detached = opts.detachedBtf;
+  if (detached !== undefined && elf.sectionByName(BTF_SECTION)) {
+    throw new ModuleError('MODULE_HAS_BTF', 'pahole wrote the BTF to a separate file, but the module already has a .BTF section', { file, section: BTF_SECTION });
+  }
+  if (detached === undefined && !elf.sectionByName(BTF_SECTION)) {
     throw new ModuleError('MODULE_NO_BTF', 'no .BTF section: the module was linked without BTF (CONFIG_DEBUG_INFO_BTF_MODULES, pahole)', { file, section: BTF_SECTION });
   }
   if (elf.sectionByName(KEPT_BTF_SECTION)) {
@@ -107,6 +147,7 @@ async function finalizeInner(mod: LoadedModule, opts: FinalizeOptions): Promise<
   if (!hasBase && !opts.vmlinux) {
     throw new ModuleError('MODULE_NO_VMLINUX', 'the vmlinux BTF the module was built against is needed (--base)', { file, section: BTF_SECTION });
   }
+  const profile = opts.profile ?? moduleProfile(elf);
   const timings: FinalizeTimings = { btf: 0, distill: 0, btfIds: 0, rewrite: 0, compress: 0, write: 0 };
   let mark = performance.now();
   const lap = (phase: keyof FinalizeTimings): void => {
@@ -114,7 +155,9 @@ async function finalizeInner(mod: LoadedModule, opts: FinalizeOptions): Promise<
     timings[phase] += now - mark;
     mark = now;
   };
-  const { btf: current, distilledBase } = readElfBtf(elf, { file, ...(opts.vmlinux ? { base: opts.vmlinux } : {}) });
+  const { btf: current, distilledBase } = detached !== undefined
+    ? { btf: Btf.parse(detached, { file, section: BTF_SECTION, base: opts.vmlinux as Btf }), distilledBase: undefined }
+    : readElfBtf(elf, { file, ...(opts.vmlinux ? { base: opts.vmlinux } : {}) });
   // The kernel's checks, before anything is written. Split BTF over the wrong vmlinux
   // still parses, but its ids and strings point at the wrong places.
   const [problem] = validateBtf(current, { limit: 1 });
@@ -122,56 +165,33 @@ async function finalizeInner(mod: LoadedModule, opts: FinalizeOptions): Promise<
     if (distilledBase) throw problem;
     throw new ModuleError('MODULE_WRONG_VMLINUX', `the module's .BTF is not valid over this vmlinux BTF (${problem.offset !== undefined ? `+0x${problem.offset.toString(16)}: ` : ''}${problem.message}): was the module built against another kernel? Give the vmlinux of the kernel it was built for`, { file, section: BTF_SECTION, ...(problem.typeId !== undefined ? { typeId: problem.typeId } : {}) }, { cause: problem });
   }
-
   lap('btf');
-  let finalBtf: Btf;
-  let newSections: { btf: Uint8Array; base: Uint8Array } | undefined;
-  let idMap: Uint32Array | undefined;
-  let mode: FinalizeResult['btf'];
-  if (distilledBase) {
-    // pahole >= 1.28 (or an earlier finalize) already wrote .BTF.base (validated above): keep both.
-    finalBtf = current;
-    mode = 'had-base';
-  } else if (opts.distill) {
-    const d = distill(opts.vmlinux as Btf, current);
-    const base = Btf.parse(d.base, { file, section: BTF_BASE_SECTION });
-    finalBtf = Btf.parse(d.split, { file, section: BTF_SECTION, base });
-    newSections = { btf: d.split, base: d.base };
-    idMap = d.idMap;
-    mode = 'distilled';
-  } else {
-    finalBtf = current;
-    mode = 'vmlinux-split';
-  }
 
-  lap('distill');
-  // Ids already resolved against vmlinux are remapped through the distill map (set8
-  // flags stay with their functions); otherwise resolved against the final BTF, which
-  // recognises its own earlier output, so a second run changes nothing.
-  const ids = !elf.sectionByName(BTF_IDS_SECTION)
-    ? undefined
-    : idMap
-      ? remapBtfIds(elf, idMap, finalBtf, { oldBtf: current })
-      : resolveBtfIds(elf, finalBtf, {});
-
+  const plan = profile.abi === 7
+    ? plan7(elf, current, distilledBase, opts, detached !== undefined)
+    : plan6(elf, current, distilledBase, opts, lap);
   lap('btfIds');
+
   let out: Uint8Array;
-  if (newSections) {
+  if (plan.calls.length > 0) {
     const tool = typeof opts.objcopy === 'function' ? await opts.objcopy() : opts.objcopy ?? (await locateObjcopy());
-    out = await rewriteBtfSections(tool, mod.elfBytes, { btf: newSections.btf, btfBase: newSections.base, inputHasBtf: true, inputHasBtfBase: false }, { file });
+    out = mod.elfBytes;
+    for (const ops of plan.calls) out = await rewriteSections(tool, out, ops, { file });
   } else {
     // A copy: mod.elfBytes may be a Buffer, whose slice() is a view.
     out = new Uint8Array(mod.elfBytes);
   }
   const outElf = parseElf(out, { file });
-  if (ids && ids.section) patchSection(out, outElf, BTF_IDS_SECTION, ids.sectionBytes, file);
-  if (newSections) {
-    // .shstrtab gains the new section name; llvm-objcopy rebuilds .strtab (and so the
+  if (plan.btfIds !== undefined) patchSection(out, outElf, BTF_IDS_SECTION, plan.btfIds, file);
+  if (plan.expect !== undefined) {
+    // .shstrtab gains the new section names; objcopy may rebuild .strtab (and so the
     // name offsets in .symtab), which verifyRewrite checks symbol by symbol instead.
     verifyRewrite(elf, outElf, new Set([BTF_SECTION, BTF_BASE_SECTION, '.shstrtab', '.strtab', '.symtab']), new Set([BTF_IDS_SECTION]), file);
     // What the kernel will read back must be what we computed.
-    const check = readElfBtf(parseElf(out, { file }), { file });
-    if (!check.distilledBase || !bytesEqual(check.btf.bytes, newSections.btf)) {
+    const check = readElfBtf(parseElf(out, { file }), { file, ...(opts.vmlinux ? { base: opts.vmlinux } : {}) });
+    const want = plan.expect;
+    const baseOk = want.base === undefined ? check.distilledBase === undefined : check.distilledBase !== undefined && bytesEqual(check.distilledBase.bytes, want.base);
+    if (!baseOk || !bytesEqual(check.btf.bytes, want.btf)) {
       throw new ModuleError('MODULE_REWRITE_MISMATCH', 'the rewritten .BTF/.BTF.base do not read back as written; nothing written', { file });
     }
   }
@@ -194,12 +214,72 @@ async function finalizeInner(mod: LoadedModule, opts: FinalizeOptions): Promise<
   return {
     file,
     action,
-    btf: mode,
+    btf: plan.mode,
+    abi: profile.abi,
     compression: mod.compression,
     sizeBefore: mod.raw.length,
     sizeAfter: finalBytes.length,
     distilledBaseSize: baseSec?.size,
-    diagnostics: ids?.diagnostics ?? [],
+    diagnostics: plan.diagnostics,
     timings,
+  };
+}
+
+/**
+ * Kernel 6.x: pahole's `.BTF` stays in pahole's order; distilling adds `.BTF.base` in the
+ * same objcopy call that updates `.BTF` (pahole >= 1.28's bytes with GNU objcopy).
+ * Ids already resolved against vmlinux are remapped through the distill id map (set8
+ * flags stay with their functions); otherwise resolved against the final BTF, which
+ * recognises its own earlier output, so a second run changes nothing.
+ */
+function plan6(elf: ElfFile, current: Btf, distilledBase: Btf | undefined, opts: FinalizeOptions, lap: (phase: keyof FinalizeTimings) => void): RewritePlan {
+  const file = current.source.file ?? elf.file ?? '';
+  if (distilledBase || !opts.distill) {
+    lap('distill');
+    const ids = elf.sectionByName(BTF_IDS_SECTION) ? resolveBtfIds(elf, current, {}) : undefined;
+    return { mode: distilledBase ? 'had-base' : 'vmlinux-split', calls: [], btfIds: ids?.section ? ids.sectionBytes : undefined, expect: undefined, diagnostics: ids?.diagnostics ?? [] };
+  }
+  const d = distill(opts.vmlinux as Btf, current);
+  const base = Btf.parse(d.base, { file, section: BTF_BASE_SECTION });
+  const finalBtf = Btf.parse(d.split, { file, section: BTF_SECTION, base });
+  lap('distill');
+  const ids = elf.sectionByName(BTF_IDS_SECTION) ? remapBtfIds(elf, d.idMap, finalBtf, { oldBtf: current }) : undefined;
+  return {
+    mode: 'distilled',
+    calls: [[{ op: 'update', name: BTF_SECTION, contents: d.split }, { op: 'add', name: BTF_BASE_SECTION, contents: d.base }]],
+    btfIds: ids?.section ? ids.sectionBytes : undefined,
+    expect: { btf: d.split, base: d.base },
+    diagnostics: ids?.diagnostics ?? [],
+  };
+}
+
+/**
+ * Kernel 7.x: resolve_btfids 7.x's result (lib/pipeline/kernel7.ts). A module that has
+ * `.BTF.base` already went through it (or through 6.x's pahole): only its `.BTF_ids`
+ * is checked against its own BTF. New sections are added as gen-btf.sh adds them (one
+ * objcopy call per section: the section order in the file depends on it); a `.BTF` the
+ * module already has is updated in the first call.
+ */
+function plan7(elf: ElfFile, current: Btf, distilledBase: Btf | undefined, opts: FinalizeOptions, detached: boolean): RewritePlan {
+  const scan = scanBtfIds(elf, { abi: 7 });
+  if (distilledBase) {
+    const ids = scan.layout ? resolveBtfIds(elf, current, { abi: 7, scan }) : undefined;
+    return { mode: 'had-base', calls: [], btfIds: ids?.section ? ids.sectionBytes : undefined, expect: undefined, diagnostics: ids?.diagnostics ?? [] };
+  }
+  const r = kernel7Btf(elf, scan, current, opts.vmlinux, { distill: opts.distill, rerunSafe: true });
+  const btfOp: SectionOp = { op: detached ? 'add' : 'update', name: BTF_SECTION, contents: r.btf };
+  const calls: SectionOp[][] = [];
+  if (detached || !bytesEqual(r.btf, current.bytes)) calls.push([btfOp]);
+  if (r.btfBase !== undefined) {
+    const baseOp: SectionOp = { op: 'add', name: BTF_BASE_SECTION, contents: r.btfBase };
+    if (detached) calls.push([baseOp]);
+    else (calls[0] ??= [btfOp]).push(baseOp);
+  }
+  return {
+    mode: r.btfBase !== undefined ? 'distilled' : 'vmlinux-split',
+    calls,
+    btfIds: r.btfIds,
+    expect: calls.length > 0 ? { btf: r.btf, base: r.btfBase } : undefined,
+    diagnostics: r.diagnostics.filter((d) => d.level !== 'debug'),
   };
 }

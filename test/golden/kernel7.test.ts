@@ -4,13 +4,17 @@
  *
  *  1. lib/pipeline kernel7Btf: k7fix (KF_IMPLICIT_ARGS kfuncs, legacy _impl, sets,
  *     unresolved names) from pahole's detached BTF, with and without --distill_base, and
- *     three shipped Debian 7.2 modules re-run with their own .BTF: the raw .BTF,
- *     .BTF.base and .BTF_ids equal the tool's, and so do the -v lines.
+ *     three shipped Debian 7.2 modules (their .BTF_ids back in the pristine layout, see
+ *     PROVENANCE.md) with their own .BTF: the raw .BTF, .BTF.base and .BTF_ids equal the
+ *     tool's, and so do the -v lines.
+ *  4. finalize in the 7.x profile on the shipped (signed, resolved) modules gives the
+ *     tool's sections, and a second run changes nothing.
  *  2. The resolve-btfids command, in-process, in a scratch directory with gen-btf.sh's
  *     command lines: stderr, exit status and the files it writes; then
  *     `--patch_btfids` on the object with the sections added gives the module kbuild wrote.
  *  3. Every usage and failure case of cases.tsv: stderr and exit status.
  */
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +22,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { Btf } from '../../lib/btf/btf.js';
 import { parseElf } from '../../lib/elf/index.js';
 import { scanBtfIds } from '../../lib/btfids/index.js';
+import { findModuleSignature } from '../../lib/module/signature.js';
 import { kernel7Btf } from '../../lib/pipeline/kernel7.js';
 import { runResolveBtfids } from '../../cli/commands/resolve-btfids.js';
 import { fixtureBytes, fixturePath, firstDiff } from '../helpers/fixtures.js';
@@ -46,7 +51,7 @@ function reference(name: string): { stderr: string; exit: number } {
 describe('kernel7Btf equals resolve_btfids 7.2.13', () => {
   const inputs: [string, string, (elf: ReturnType<typeof parseElf>) => Uint8Array][] = [
     ['k7fix', 'k7fix.linked.ko', () => k7('k7fix.pahole.btf')],
-    ...SHIPPED.map((m): [string, string, (elf: ReturnType<typeof parseElf>) => Uint8Array] => [m, `${m}.shipped.ko`, (elf) => elf.sectionData(elf.sectionByName('.BTF') as NonNullable<ReturnType<typeof elf.sectionByName>>)]),
+    ...SHIPPED.map((m): [string, string, (elf: ReturnType<typeof parseElf>) => Uint8Array] => [m, `${m}.pristine.ko`, (elf) => elf.sectionData(elf.sectionByName('.BTF') as NonNullable<ReturnType<typeof elf.sectionByName>>)]),
   ];
   for (const [name, ko, btfOf] of inputs) {
     for (const variant of ['distill', 'nodistill'] as const) {
@@ -127,6 +132,19 @@ describe('modbtf resolve-btfids speaks 7.x (gen-btf.sh command lines)', () => {
     });
   }
 
+  it('on an already resolved module (shipped nf_conntrack) set8 flags stay with their kfuncs (deliberate difference)', async () => {
+    const dir = scratch();
+    const vm = join(dir, 'vmlinux');
+    writeFileSync(vm, k7('vmlinux-7.2.13.btf'));
+    const elf = parseElf(k7('nf_conntrack.shipped.ko'));
+    writeFileSync(join(dir, 'k7fix.ko'), k7('nf_conntrack.shipped.ko'));
+    writeFileSync(join(dir, 'k7fix.btf'), elf.sectionData(elf.sectionByName('.BTF') as NonNullable<ReturnType<typeof elf.sectionByName>>));
+    const r = await run(dir, ['--btf_base', vm, '--btf', 'k7fix.btf', 'k7fix.ko']);
+    expect(r).toEqual({ exit: 0, stderr: '', stdout: '' });
+    // resolve_btfids 7.2 itself moves flag 5 onto another kfunc here; the pristine run is right.
+    expectSame('nf_conntrack .BTF_ids', new Uint8Array(readFileSync(join(dir, 'k7fix.ko.BTF_ids'))), k7('nf_conntrack.nodistill.BTF_ids'));
+  });
+
   it('--patch_btfids X.ko.BTF_ids X.ko gives the module kbuild wrote', async () => {
     // The final module with its .BTF_ids put back as linked: what gen-btf.sh has after
     // its two objcopy --add-section calls (objcopy leaves .BTF_ids' bytes alone).
@@ -164,3 +182,55 @@ describe('resolve_btfids 7.2 usage and failure texts (cases.tsv)', () => {
   }
 });
 
+
+describe('finalize in the 7.x profile equals resolve_btfids 7.2 (sections of the module)', () => {
+  const CLI = join(fixturePath('..'), '..', 'dist', 'bundle', 'main.js');
+  const sections = (ko: string): Record<string, Uint8Array | undefined> => {
+    const elf = parseElf(new Uint8Array(readFileSync(ko)));
+    const get = (n: string): Uint8Array | undefined => {
+      const s = elf.sectionByName(n);
+      return s ? new Uint8Array(elf.sectionData(s)) : undefined;
+    };
+    return { btf: get('.BTF'), base: get('.BTF.base'), ids: get('.BTF_ids') };
+  };
+  const modbtf = (...args: string[]): { status: number | null; stdout: string; stderr: string } => {
+    const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...process.env, OBJCOPY: 'objcopy', LLVM_OBJCOPY: '' } });
+    return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+  };
+
+  for (const m of SHIPPED) {
+    it(`${m}: --distill (profile from the vermagic), then a second run changes nothing`, () => {
+      const dir = scratch();
+      const vm = join(dir, 'vmlinux');
+      writeFileSync(vm, k7('vmlinux-7.2.13.btf'));
+      const ko = join(dir, `${m}.ko`);
+      writeFileSync(ko, k7(`${m}.shipped.ko`));
+      // Debian signs its modules; finalize would drop the signature, so it must be told to.
+      const r = modbtf('finalize', '--distill', '--strip-signature', '-b', vm, ko);
+      expect(r.status, r.stderr).toBe(0);
+      const s = sections(ko);
+      expectSame(`${m} .BTF`, s['btf'], k7(`${m}.distill.BTF`));
+      expectSame(`${m} .BTF.base`, s['base'], k7(`${m}.distill.BTF.base`));
+      expectSame(`${m} .BTF_ids`, s['ids'], k7(`${m}.distill.BTF_ids`));
+      const after = readFileSync(ko);
+      const again = modbtf('finalize', '--distill', '-b', vm, ko);
+      expect(again.status, again.stderr).toBe(0);
+      expect(firstDiff(readFileSync(ko), after)).toBeUndefined();
+    });
+
+    it(`${m}: --no-distill leaves the shipped module's ELF as it is (it is resolve_btfids 7.2's output)`, () => {
+      const dir = scratch();
+      const vm = join(dir, 'vmlinux');
+      writeFileSync(vm, k7('vmlinux-7.2.13.btf'));
+      const ko = join(dir, `${m}.ko`);
+      const shipped = k7(`${m}.shipped.ko`);
+      writeFileSync(ko, shipped);
+      const r = modbtf('finalize', '--no-distill', '--strip-signature', '-b', vm, ko);
+      expect(r.status, r.stderr).toBe(0);
+      const sig = findModuleSignature(shipped);
+      expect(sig, 'Debian 7.2 modules are signed').toBeDefined();
+      expect(firstDiff(readFileSync(ko), shipped.subarray(0, sig?.offset))).toBeUndefined();
+      expectSame(`${m} .BTF_ids`, sections(ko)['ids'], k7(`${m}.nodistill.BTF_ids`));
+    });
+  }
+});
