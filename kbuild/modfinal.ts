@@ -1,52 +1,148 @@
 /**
- * The per-module BTF step kbuild runs through Makefile.snippet, in place of
- * Makefile.modfinal's `pahole -J ... --btf_base vmlinux $@; $(RESOLVE_BTFIDS) -b
- * vmlinux $@`: the same pahole call (DWARF → split BTF), then finalize (distill when
- * the build is out of tree or BTF_BASE_REF=1, .BTF_ids, one objcopy). Runs in the
- * kernel object tree, like Makefile.modfinal.
+ * The per-module BTF step kbuild runs through Makefile.snippet, in place of the tree's
+ * cmd_btf_ko (kbuild/tree.ts says which one):
+ *
+ *   6.x trees  pahole -J (as the tree runs it), then finalize in the 6.x profile
+ *              (distill, .BTF_ids, one objcopy) instead of `resolve_btfids -b`;
+ *   7.x trees  pahole --btf_encode_detached (as gen-btf.sh runs it), then finalize in
+ *              the 7.x profile: the bytes gen-btf.sh + resolve_btfids write.
+ *
+ * Distilled when the build is out of tree (M=) or BTF_BASE_REF=1. modbtf adds: a
+ * vmlinux when the tree has none (MODBTF_VMLINUX, or the running kernel's BTF), the
+ * distill for in-tree builds, and the 6.x `.BTF.base`. It never leaves a module worse
+ * off than the tree's own step: whenever its part fails (or there is no vmlinux at
+ * all), the module gets exactly what the tree's own step writes, and one
+ * `modbtf: warning:` line says why. With MODBTF_STRICT=1 that is an error instead.
  */
-import { execa } from 'execa';
+import { spawn } from 'node:child_process';
+import { readFile, rm } from 'node:fs/promises';
 import { loadBaseBtf } from '../lib/module/btf-file.js';
 import { finalizeModule, type FinalizeResult } from '../lib/module/finalize.js';
 import { locateObjcopy } from '../lib/objcopy/locate.js';
-import { ToolError } from '../lib/errors.js';
-import { shouldDistill, splitWords, type KbuildContext } from './env.js';
+import { writeFileAtomic } from '../lib/objcopy/atomic.js';
+import { pipelineProfile, type KernelAbi } from '../lib/pipeline/profile.js';
+import { ModuleError, ToolError, isModbtfError } from '../lib/errors.js';
+import { shouldDistill } from './env.js';
+import { genBtfCommand, kernelTree, paholeCommand, resolveBtfidsCommand, skippingLine, type KbuildVars, type KernelTree, type TreeCommand } from './tree.js';
 import { findBuildVmlinux, type VmlinuxChoice } from './vmlinux.js';
 
-export interface ModfinalOptions extends KbuildContext {
-  module: string;
-  pahole: string;
-  paholeFlags: string;
-  objcopy: string;
-  objtree: string;
+export interface ModfinalOptions extends KbuildVars {
+  /** MODBTF_STRICT=1: a failure of modbtf's part fails the build instead of falling back. */
+  strict: boolean;
   env: Readonly<Record<string, string | undefined>>;
   /** kbuild's V=1: print the commands run. */
   verbose: boolean;
+  /** stderr lines. */
   log: (line: string) => void;
 }
 
 export type ModfinalOutcome =
-  | { kind: 'skipped'; reason: string }
-  | { kind: 'done'; vmlinux: VmlinuxChoice; distilled: boolean; result: FinalizeResult };
+  /** modbtf's step ran. */
+  | { kind: 'done'; abi: KernelAbi; vmlinux: VmlinuxChoice; distilled: boolean; result: FinalizeResult }
+  /** The tree's own step ran instead (its exit status), after the warning `reason`. */
+  | { kind: 'tree-step'; abi: KernelAbi; reason: string; exitCode: number };
+
+/** The stderr line for modbtf's warnings in a kernel build. */
+export function warningLine(text: string): string {
+  return `modbtf: warning: ${text}`;
+}
+
+/** Runs a command with kbuild's stdio; resolves to its exit status (127 when it cannot start). */
+function runInherited(cmd: TreeCommand, env: Readonly<Record<string, string | undefined>>): Promise<number> {
+  return new Promise((resolve) => {
+    const [file, ...args] = cmd.argv as [string, ...string[]];
+    const child = spawn(file, args, { stdio: 'inherit', env: { ...env, ...cmd.env } });
+    child.on('error', () => resolve(127));
+    child.on('close', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
+  });
+}
+
+/** Runs pahole, its output collected (shown only when it fails, as kbuild would show it). */
+function runCollected(cmd: TreeCommand, env: Readonly<Record<string, string | undefined>>): Promise<{ code: number; output: string; missing: boolean }> {
+  return new Promise((resolve) => {
+    const [file, ...args] = cmd.argv as [string, ...string[]];
+    const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...env, ...cmd.env } });
+    const chunks: Buffer[] = [];
+    child.stdout.on('data', (c: Buffer) => chunks.push(c));
+    child.stderr.on('data', (c: Buffer) => chunks.push(c));
+    child.on('error', (err: NodeJS.ErrnoException) => resolve({ code: 127, output: err.message, missing: err.code === 'ENOENT' }));
+    child.on('close', (code, signal) => resolve({ code: code ?? (signal ? 128 : 1), output: Buffer.concat(chunks).toString('utf8'), missing: false }));
+  });
+}
+
+const shellWords = (argv: readonly string[]): string => argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
+function show(cmd: TreeCommand): string {
+  const env = Object.entries(cmd.env ?? {}).map(([k, v]) => `${k}="${v}" `).join('');
+  return `  ${env}${shellWords(cmd.argv)}`;
+}
 
 export async function runModfinal(o: ModfinalOptions): Promise<ModfinalOutcome> {
-  const vmlinux = await findBuildVmlinux(o.objtree, o.env);
-  if (!vmlinux) {
-    return { kind: 'skipped', reason: `no vmlinux in ${o.objtree}, and it is not the running kernel's tree: set MODBTF_VMLINUX=<vmlinux or raw BTF of the target kernel> to generate BTF for ${o.module}` };
-  }
-  const pahole = o.pahole.trim() === '' ? 'pahole' : o.pahole.trim();
-  const args = ['-J', ...splitWords(o.paholeFlags), '--btf_base', vmlinux.path, o.module];
-  const objcopyCmd = o.objcopy.trim();
-  if (o.verbose) o.log(`  LLVM_OBJCOPY="${objcopyCmd}" ${pahole} ${args.join(' ')}   # vmlinux: ${vmlinux.reason}`);
-  const r = await execa(pahole, args, { reject: false, env: objcopyCmd ? { LLVM_OBJCOPY: objcopyCmd } : {}, all: true });
-  if (r.exitCode !== 0 || r.failed) {
-    const missing = (r as { code?: string }).code === 'ENOENT';
-    throw new ToolError(missing ? 'TOOL_NOT_FOUND' : 'TOOL_FAILED', missing ? `${pahole} not found (install the Debian package dwarves)` : `${pahole} failed with exit status ${r.exitCode ?? '?'}: ${String(r.all ?? '').trim()}`, { tool: 'pahole', argv: [pahole, ...args], ...(r.exitCode !== undefined ? { exitCode: r.exitCode } : {}), stderr: String(r.all ?? '') }, { file: o.module });
-  }
+  const tree = await kernelTree(o);
+  const profile = pipelineProfile(tree.abi);
   const distill = shouldDistill(o);
-  const base = await loadBaseBtf(vmlinux.path);
-  const objcopy = (): ReturnType<typeof locateObjcopy> => locateObjcopy(objcopyCmd ? { command: objcopyCmd } : { env: o.env });
-  if (o.verbose) o.log(`  modbtf finalize ${distill ? '--distill' : '--no-distill'}${objcopyCmd ? ` --objcopy ${objcopyCmd}` : ''} -b ${vmlinux.path} ${o.module}`);
-  const result = await finalizeModule(o.module, { vmlinux: base, distill, objcopy });
-  return { kind: 'done', vmlinux, distilled: distill, result };
+
+  /** modbtf's part could not be done: the tree's own step, or an error under MODBTF_STRICT=1. */
+  const fallBack = async (reason: string, cause?: unknown): Promise<ModfinalOutcome> => {
+    if (o.strict) {
+      throw new ModuleError('KBUILD_STRICT', `${reason} (MODBTF_STRICT=1: not falling back to the kernel's own BTF step)`, { file: o.module }, cause !== undefined ? { cause } : undefined);
+    }
+    o.log(warningLine(`${o.module}: ${reason}; the module gets what the kernel's own BTF step writes`));
+    if (!tree.hasVmlinux) {
+      o.log(skippingLine(o.module));
+      return { kind: 'tree-step', abi: tree.abi, reason, exitCode: 0 };
+    }
+    if (tree.abi === 7) {
+      const cmd = genBtfCommand(o, tree);
+      if (o.verbose) o.log(show(cmd));
+      return { kind: 'tree-step', abi: 7, reason, exitCode: await runInherited(cmd, o.env) };
+    }
+    // 6.x: pahole -J, then resolve_btfids (the module was restored to its linked state).
+    for (const cmd of [paholeCommand(o, tree, tree.vmlinux, undefined), resolveBtfidsCommand(o, tree)]) {
+      if (o.verbose) o.log(show(cmd));
+      const code = await runInherited(cmd, o.env);
+      if (code !== 0) return { kind: 'tree-step', abi: 6, reason, exitCode: code };
+    }
+    return { kind: 'tree-step', abi: 6, reason, exitCode: 0 };
+  };
+
+  const vmlinux = await findBuildVmlinux(o.objtree.trim() === '' ? '.' : o.objtree.trim(), o.env);
+  if (!vmlinux) {
+    return fallBack(`no vmlinux BTF: ${tree.vmlinux} does not exist and the tree is not the running kernel's; set MODBTF_VMLINUX=<vmlinux or raw BTF of the kernel the module is built for> to generate BTF`);
+  }
+  if (o.verbose) o.log(`  # modbtf: ${profile.label}, vmlinux: ${vmlinux.path} (${vmlinux.reason})${tree.paholeVersion !== undefined ? `, CONFIG_PAHOLE_VERSION=${tree.paholeVersion}` : ''}${distill ? ', distilled base' : ''}`);
+
+  // 6.x pahole rewrites the module in place: keep the linked bytes to undo it.
+  const linked = tree.abi === 6 ? await readFile(o.module).catch(() => undefined) : undefined;
+  const detached = tree.abi === 7 ? `${o.module}.BTF.1` : undefined;
+  const pahole = paholeCommand(o, tree, vmlinux.path, detached);
+  if (o.verbose) o.log(show(pahole));
+  const p = await runCollected(pahole, o.env);
+  if (p.code !== 0) {
+    if (detached !== undefined) await rm(detached, { force: true });
+    // The tree's own step runs the same pahole and fails the same way.
+    throw new ToolError(p.missing ? 'TOOL_NOT_FOUND' : 'TOOL_FAILED', p.missing ? `${pahole.argv[0]} not found (install the Debian package dwarves)` : `${pahole.argv[0]} failed with exit status ${p.code}: ${p.output.trim()}`, { tool: 'pahole', argv: pahole.argv, exitCode: p.code, stderr: p.output }, { file: o.module });
+  }
+  if (p.output !== '') for (const l of p.output.trimEnd().split('\n')) o.log(l);
+
+  const objcopyCmd = o.objcopy.trim();
+  let result: FinalizeResult;
+  try {
+    const base = await loadBaseBtf(vmlinux.path);
+    const detachedBtf = detached !== undefined ? new Uint8Array(await readFile(detached)) : undefined;
+    if (o.verbose) o.log(`  modbtf finalize --kernel-abi ${tree.abi} ${distill ? '--distill' : '--no-distill'}${objcopyCmd ? ` --objcopy ${objcopyCmd}` : ''} -b ${vmlinux.path} ${o.module}`);
+    result = await finalizeModule(o.module, {
+      vmlinux: base,
+      distill,
+      profile,
+      objcopy: () => locateObjcopy(objcopyCmd ? { command: objcopyCmd } : { env: o.env }),
+      ...(detachedBtf !== undefined ? { detachedBtf } : {}),
+    });
+  } catch (err: unknown) {
+    if (!isModbtfError(err)) throw err;
+    if (linked !== undefined) await writeFileAtomic(o.module, linked);
+    if (detached !== undefined) await rm(detached, { force: true });
+    return fallBack(err.message, err);
+  }
+  if (detached !== undefined) await rm(detached, { force: true });
+  return { kind: 'done', abi: tree.abi, vmlinux, distilled: distill, result };
 }

@@ -1,11 +1,19 @@
 import type { Argv, CommandModule } from 'yargs';
 import { runCommand, EXIT_OK } from '../exit.js';
 import { writeOut } from '../output.js';
-import { modfinalStep, type ModfinalArgs } from '../modfinal-step.js';
+import { modfinalDefaults, modfinalStep, type ModfinalArgs } from '../modfinal-step.js';
 
 interface KbuildArgs extends Omit<ModfinalArgs, 'module'> {
   action: string;
   target: string | undefined;
+}
+
+/** The ModfinalArgs string fields from parsed argv (yargs adds aliases and $0). */
+function pickStrings(v: Record<string, unknown>): Partial<Omit<ModfinalArgs, 'module' | 'verbose'>> {
+  const keys = Object.keys(modfinalDefaults()).filter((k) => k !== 'verbose') as (keyof Omit<ModfinalArgs, 'module' | 'verbose'>)[];
+  const out: Partial<Omit<ModfinalArgs, 'module' | 'verbose'>> = {};
+  for (const k of keys) if (typeof v[k] === 'string') out[k] = v[k] as string;
+  return out;
 }
 
 export const kbuildCommand: CommandModule<object, KbuildArgs> = {
@@ -15,11 +23,20 @@ export const kbuildCommand: CommandModule<object, KbuildArgs> = {
     y
       .positional('action', { choices: ['install', 'uninstall', 'modfinal'], demandOption: true, describe: 'install <kdir> | uninstall <kdir> | modfinal <module.ko> (called by Makefile.snippet)' })
       .positional('target', { type: 'string', describe: 'kernel build tree (install/uninstall) or module (modfinal)' })
-      .option('pahole', { type: 'string', default: 'pahole', describe: 'modfinal: $(PAHOLE)' })
-      .option('pahole-flags', { type: 'string', default: '', describe: 'modfinal: $(PAHOLE_FLAGS) $(MODULE_PAHOLE_FLAGS)' })
-      .option('objcopy', { type: 'string', default: '', describe: 'modfinal: $(OBJCOPY)' })
-      .option('extmod', { type: 'string', default: process.env['KBUILD_EXTMOD'] ?? '', describe: 'modfinal: $(KBUILD_EXTMOD)' })
-      .option('btf-base-ref', { type: 'string', default: process.env['BTF_BASE_REF'] ?? '', describe: 'modfinal: $(BTF_BASE_REF) (1 always distill, 0 never)' })
+      .option('objtree', { type: 'string', default: modfinalDefaults().objtree, describe: 'modfinal: $(objtree), the kernel object tree' })
+      .option('srctree', { type: 'string', default: modfinalDefaults().srctree, describe: 'modfinal: $(srctree) (a 7.x tree has scripts/gen-btf.sh there)' })
+      .option('pahole', { type: 'string', default: modfinalDefaults().pahole, describe: 'modfinal: $(PAHOLE)' })
+      .option('pahole-flags', { type: 'string', default: modfinalDefaults().paholeFlags, describe: 'modfinal: $(PAHOLE_FLAGS)' })
+      .option('module-pahole-flags', { type: 'string', default: modfinalDefaults().modulePaholeFlags, describe: 'modfinal: $(MODULE_PAHOLE_FLAGS) (6.x trees)' })
+      .option('pahole-version', { type: 'string', default: modfinalDefaults().paholeVersion, describe: 'modfinal: $(CONFIG_PAHOLE_VERSION)' })
+      .option('resolve-btfids', { type: 'string', default: modfinalDefaults().resolveBtfids, describe: 'modfinal: $(RESOLVE_BTFIDS), for the fallback to the tree\'s own step' })
+      .option('resolve-btfids-flags', { type: 'string', default: modfinalDefaults().resolveBtfidsFlags, describe: 'modfinal: $(RESOLVE_BTFIDS_FLAGS) (7.x trees)' })
+      .option('objcopy', { type: 'string', default: modfinalDefaults().objcopy, describe: 'modfinal: $(OBJCOPY)' })
+      .option('shell', { type: 'string', default: modfinalDefaults().shell, describe: 'modfinal: $(CONFIG_SHELL), for gen-btf.sh' })
+      .option('extmod', { type: 'string', default: modfinalDefaults().extmod, describe: 'modfinal: $(KBUILD_EXTMOD)' })
+      .option('btf-base-ref', { type: 'string', default: modfinalDefaults().btfBaseRef, describe: 'modfinal: $(BTF_BASE_REF) (1 always distill, 0 never)' })
+      .option('strict', { type: 'string', default: modfinalDefaults().strict, describe: 'modfinal: $(MODBTF_STRICT); 1: fail the build instead of falling back to the tree\'s own step' })
+      .option('vmlinux', { type: 'string', default: modfinalDefaults().vmlinux, describe: 'modfinal: $(MODBTF_VMLINUX), the vmlinux BTF when the tree has none' })
       .example('$0 kbuild install /usr/src/linux-headers-$(uname -r)', 'then: make -C /usr/src/linux-headers-$(uname -r) M=$PWD modules')
       .example('MAKEFILES=$PWD/Makefile.snippet make -C /lib/modules/$(uname -r)/build M=/path/to/module modules', 'no installation needed') as unknown as Argv<KbuildArgs>,
   handler: (argv) =>
@@ -27,7 +44,8 @@ export const kbuildCommand: CommandModule<object, KbuildArgs> = {
       const { ModuleError } = await import('../../lib/errors.js');
       if (!argv.target) throw new ModuleError('USAGE', `kbuild ${argv.action} needs a ${argv.action === 'modfinal' ? 'module' : 'kernel build tree'}`, {});
       if (argv.action === 'modfinal') {
-        return modfinalStep({ module: argv.target, pahole: argv.pahole, paholeFlags: argv.paholeFlags, objcopy: argv.objcopy, extmod: argv.extmod, btfBaseRef: argv.btfBaseRef, verbose: argv.verbose });
+        const { action: _action, target, ...vars } = argv;
+        return modfinalStep({ ...modfinalDefaults(), ...pickStrings(vars), module: target, verbose: argv.verbose });
       }
       const { installKbuild, uninstallKbuild } = await import('../../kbuild/install.js');
       const { packageRoot } = await import('../../lib/package-root.js');
