@@ -206,7 +206,10 @@ for (const r of selected) {
   if (built) {
     sha = await fileSha(built.ko);
     const sections = (await sidSh(`readelf -SW ${built.ko}`)).stdout;
-    check(/\s\.BTF\s/.test(sections) && /\s\.BTF\.base\s/.test(sections), 'module has .BTF and .BTF.base');
+    const both = /\s\.BTF\s/.test(sections) && /\s\.BTF\.base\s/.test(sections);
+    // What modbtf said in the build, when the sections are missing.
+    const said = both ? null : readFileSync(sidPath(built.ko.replace(/\.ko$/, '.log')), 'utf8').split('\n').find((l) => l.startsWith('modbtf'));
+    check(both, `module has .BTF and .BTF.base${said ? ` (build log: ${said})` : ''}`);
     if (built.ref) {
       const diff = await cmpFiles(built.ko, built.ref);
       check(diff === null, `byte-identical to ${built.ref} (plain 7.2 kbuild, same source, same directory)${diff === null ? '' : `: ${diff}`}`);

@@ -8,7 +8,7 @@
 //                               records the build path, so a recipe's module can equal the
 //                               plain build byte for byte only when built in the same place);
 //                               out/: each build's .ko and log; kc/: form c's kbuild tree
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { $ } from 'zx';
 import { CACHE, KDIR7, KVER7, copyIn, shq, sidDownload, sidPath, sidSh } from './sid.mjs';
@@ -83,9 +83,14 @@ async function build(id, script) {
   const log = `${OUT}/${id}.log`;
   const r = await sidSh(`{ ${script} ; } > ${log} 2>&1`, { cwd: M, nothrow: true });
   const ko = `${M}/${FIXTURE_NAME}.ko`;
-  const tail = async () => (await sidSh(`tail -n 15 ${log}`, { nothrow: true })).stdout.trim();
-  if (r.exitCode !== 0) throw new Error(`exit ${r.exitCode}; ${sidPath(log)}:\n${await tail()}`);
-  if (!existsSync(sidPath(ko))) throw new Error(`no ${ko}; ${sidPath(log)}:\n${await tail()}`);
+  const fail = (what) => {
+    const lines = readFileSync(sidPath(log), 'utf8').trimEnd().split('\n');
+    // The line that says what went wrong (a tool's message), else the last one.
+    const key = lines.find((l) => /^\s*(error|modbtf|fatal|failed)\b|\berror:/i.test(l) && !/^make(\[\d+\])?: \*\*\*/.test(l)) ?? lines.at(-1);
+    return new Error(`${what}: ${key.trim()}\n${sidPath(log)}:\n${lines.slice(-15).join('\n')}`);
+  };
+  if (r.exitCode !== 0) throw fail(`exit ${r.exitCode}`);
+  if (!existsSync(sidPath(ko))) throw fail(`no ${ko}`);
   await sidSh(`cp ${ko} ${OUT}/${id}.ko`);
   return `${OUT}/${id}.ko`;
 }
