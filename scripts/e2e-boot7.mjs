@@ -183,6 +183,7 @@ mkdirSync(RUN_DIR, { recursive: true });
 await sidSh(`rm -rf ${W} && mkdir -p ${W}`);
 await sidSh(`objcopy -O binary --only-section=.BTF ${kernel.vmlinuxInside} ${W}/vmlinux.btf`);
 const vmlinuxBtf = { inside: `${W}/vmlinux.btf`, sha: sha256(readFileSync(sidPath(`${W}/vmlinux.btf`))) };
+log(`host tools in the chroot: ${(await sidSh('bpftool version | head -1; pahole --version')).stdout.trim().replace(/\n/g, ', ')}`);
 const { accel, why } = await chooseAccel(kernel, RUN_DIR);
 log(`qemu accelerator: ${accel} (${why})`);
 
