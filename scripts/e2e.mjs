@@ -60,6 +60,9 @@ check('relocation of every module onto 6.12.117 equals libbpf v1.7.0 (issue 4)',
 check('modbtf check over the whole tree agrees with libbpf module by module (issue 6)', ['scripts/corpus-check.mjs', '--built-with', vmlinuxOld, '--kernel', vmlinuxNew, join(modulesTree, 'kernel')]);
 check('finalize --distill over a copy of the whole tree: every module parses, a second run changes nothing (issue 6)', ['scripts/corpus-finalize.mjs', '--base', vmlinuxOld, join(modulesTree, 'kernel')]);
 check('boot 6.12.107/6.12.117 in qemu: module BTF survives via modbtf, kfunc called from BPF (issue 7)', ['scripts/e2e-boot.mjs', '--strict']);
+// Without --strict until modbtf's 7.x profile lands: the modbtf recipes are reported "not yet";
+// the 7.2 kbuild control and its boot fail the check either way.
+check('boot 7.2.13 in qemu: 7.2 kbuild fixture has BTF, kfuncs incl. KF_IMPLICIT_ARGS called from BPF; modbtf recipes byte-identical to it (issue 11)', ['scripts/e2e-boot7.mjs']);
 check('DKMS build with Makefile.snippet (form b in dkms.conf) gives a module with .BTF.base (issue 7)', ['scripts/e2e-dkms.mjs']);
 check('fuzz 10000 mutated inputs', ['scripts/fuzz.mjs', '--seed', '1', '--runs', '10000']);
 

@@ -16,6 +16,15 @@
  *         answer           r0 = modbtf_e2e_answer(21)
  *         acquire-release  p = modbtf_e2e_acquire(35); r = modbtf_e2e_value(p);
  *                          modbtf_e2e_release(p); return r   (NULL -> -1)
+ *       and for the kfuncs with an implicit `struct bpf_prog_aux *` argument
+ *       (KF_IMPLICIT_ARGS, kernel 7.x; the verifier supplies the argument):
+ *         implicit              r0 = modbtf_e2e_implicit(21)
+ *         implicit-impl         r0 = modbtf_e2e_implicit_impl(21, NULL): the FUNC
+ *                               resolve_btfids added; not callable (no such symbol)
+ *         implicit-legacy       r0 = modbtf_e2e_implicit_legacy(31, 11)
+ *         implicit-legacy-impl  r0 = modbtf_e2e_implicit_legacy_impl(41, 12, NULL)
+ *       A program whose kfunc has no FUNC of that name in the module BTF is not
+ *       loaded ("FAIL no FUNC <name>").
  *
  * Every result line starts with "@@E2E " (the host parses those); the verifier
  * log follows a failed load, each line prefixed with "@@E2E verifier: ".
@@ -217,19 +226,26 @@ static int module_btf_fd(const char *module)
 /* kfunc call: imm = BTF id, off = index into fd_array (1: the module BTF). */
 #define KCALL(k)	INSN(BPF_JMP | BPF_CALL, 0, BPF_PSEUDO_KFUNC_CALL, 1, (k))
 
-enum { K_ANSWER, K_ACQUIRE, K_VALUE, K_RELEASE, NKFUNCS };
+enum {
+	K_ANSWER, K_ACQUIRE, K_VALUE, K_RELEASE,
+	K_IMPLICIT, K_IMPLICIT_IMPL, K_LEGACY, K_LEGACY_IMPL, NKFUNCS
+};
 static const char *const kfunc_names[NKFUNCS] = {
 	"modbtf_e2e_answer", "modbtf_e2e_acquire", "modbtf_e2e_value", "modbtf_e2e_release",
+	"modbtf_e2e_implicit", "modbtf_e2e_implicit_impl", "modbtf_e2e_implicit_legacy",
+	"modbtf_e2e_implicit_legacy_impl",
 };
 
-static int build_prog(const char *which, const uint32_t *k, struct bpf_insn *insns)
+/* Sets *missing to the index of a kfunc the program calls that has no id, else -1. */
+static int build_prog(const char *which, const uint32_t *k, struct bpf_insn *insns, int *missing)
 {
-	int n = 0;
+	int n = 0, used[4], nused = 0;
 
 	if (!strcmp(which, "answer")) {
 		insns[n++] = MOV64_IMM(BPF_REG_1, 21);
 		insns[n++] = KCALL(k[K_ANSWER]);
 		insns[n++] = EXIT();
+		used[nused++] = K_ANSWER;
 	} else if (!strcmp(which, "acquire-release")) {
 		insns[n++] = MOV64_IMM(BPF_REG_1, 35);
 		insns[n++] = KCALL(k[K_ACQUIRE]);
@@ -244,7 +260,38 @@ static int build_prog(const char *which, const uint32_t *k, struct bpf_insn *ins
 		insns[n++] = KCALL(k[K_RELEASE]);
 		insns[n++] = MOV64_REG(BPF_REG_0, BPF_REG_7);
 		insns[n++] = EXIT();
+		used[nused++] = K_ACQUIRE;
+		used[nused++] = K_VALUE;
+		used[nused++] = K_RELEASE;
+	} else if (!strcmp(which, "implicit")) {
+		insns[n++] = MOV64_IMM(BPF_REG_1, 21);
+		insns[n++] = KCALL(k[K_IMPLICIT]);
+		insns[n++] = EXIT();
+		used[nused++] = K_IMPLICIT;
+	} else if (!strcmp(which, "implicit-impl")) {
+		insns[n++] = MOV64_IMM(BPF_REG_1, 21);
+		insns[n++] = MOV64_IMM(BPF_REG_2, 0);
+		insns[n++] = KCALL(k[K_IMPLICIT_IMPL]);
+		insns[n++] = EXIT();
+		used[nused++] = K_IMPLICIT_IMPL;
+	} else if (!strcmp(which, "implicit-legacy")) {
+		insns[n++] = MOV64_IMM(BPF_REG_1, 31);
+		insns[n++] = MOV64_IMM(BPF_REG_2, 11);
+		insns[n++] = KCALL(k[K_LEGACY]);
+		insns[n++] = EXIT();
+		used[nused++] = K_LEGACY;
+	} else if (!strcmp(which, "implicit-legacy-impl")) {
+		insns[n++] = MOV64_IMM(BPF_REG_1, 41);
+		insns[n++] = MOV64_IMM(BPF_REG_2, 12);
+		insns[n++] = MOV64_IMM(BPF_REG_3, 0);
+		insns[n++] = KCALL(k[K_LEGACY_IMPL]);
+		insns[n++] = EXIT();
+		used[nused++] = K_LEGACY_IMPL;
 	}
+	*missing = -1;
+	for (int i = 0; i < nused; i++)
+		if (!k[used[i]])
+			*missing = used[i];
 	return n;
 }
 
@@ -269,7 +316,7 @@ static int cmd_kfunc(const char *module, const char *which)
 	uint32_t ids[NKFUNCS] = { 0 };
 	char path[256];
 	long nbase;
-	int btf_fd, prog_fd, fd_array[2], n;
+	int btf_fd, prog_fd, fd_array[2], n, missing;
 	union bpf_attr attr;
 
 	snprintf(path, sizeof(path), "/sys/kernel/btf/%s", module);
@@ -294,9 +341,13 @@ static int cmd_kfunc(const char *module, const char *which)
 		printf("@@E2E KFUNC %s %s FAIL no BTF object named %s\n", module, which, module);
 		return 1;
 	}
-	n = build_prog(which, ids, insns);
+	n = build_prog(which, ids, insns, &missing);
 	if (!n) {
 		printf("@@E2E KFUNC %s %s FAIL unknown program\n", module, which);
+		return 1;
+	}
+	if (missing >= 0) {
+		printf("@@E2E KFUNC %s %s FAIL no FUNC %s in %s\n", module, which, kfunc_names[missing], path);
 		return 1;
 	}
 	fd_array[0] = 0;

@@ -1,0 +1,213 @@
+// The kernel 7.2.13 boot of the e2e (issue 11): Debian's 7.2.13 kernel in qemu, the fixture
+// built in the sid chroot (scripts/e2e-lib/sid.mjs) by plain 7.2 kbuild and by each modbtf
+// recipe. Used by scripts/e2e-boot7.mjs.
+//
+//   $MODBTF_CACHE/root7-boot/   linux-binary-7.2.13+deb14-amd64 unpacked (the bootable vmlinuz)
+//   $MODBTF_CACHE/e2e7/         per-run work: the modules booted, each boot's logs (run/<case>/)
+//   /build/boot7/ (chroot)      m/: the one module directory every build uses (debug info
+//                               records the build path, so a recipe's module can equal the
+//                               plain build byte for byte only when built in the same place);
+//                               out/: each build's .ko and log; kc/: form c's kbuild tree
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { $ } from 'zx';
+import { CACHE, KDIR7, KVER7, copyIn, shq, sidDownload, sidPath, sidSh } from './sid.mjs';
+
+const REPO = new URL('../../', import.meta.url).pathname.replace(/\/$/, '');
+const FIXTURE = join(REPO, 'test/e2e/fixture');
+export const FIXTURE_NAME = 'modbtf_e2e';
+export const ROOT7 = join(CACHE, 'root7-boot');
+export const E2E7 = join(CACHE, 'e2e7');
+
+/** Inside the chroot. */
+export const W = '/build/boot7';
+const M = `${W}/m`;
+const OUT = `${W}/out`;
+const KC = `${W}/kc`;
+/** modbtf as copied in by copyModbtfIn (the host's node runs inside as /usr/local/bin/node). */
+const MODBTF = 'node /opt/modbtf/dist/bundle/main.js';
+const SNIPPET = '/opt/modbtf/Makefile.snippet';
+const KBUILD_DEBS = [`linux-headers-${KVER7}`, 'linux-headers-7.2.13+deb14-common', 'linux-kbuild-7.2.13+deb14'];
+
+/** Debian's 7.2.13 kernel, unpacked once under $MODBTF_CACHE/root7-boot. */
+export async function kernel72() {
+  const deb = await sidDownload(`linux-binary-${KVER7}`);
+  const stamp = join(ROOT7, `.${basename(deb)}.unpacked`);
+  if (!existsSync(stamp)) {
+    mkdirSync(ROOT7, { recursive: true });
+    await $`dpkg-deb -x ${deb} ${ROOT7}`;
+    writeFileSync(stamp, `${new Date().toISOString()}\n`);
+  }
+  const vmlinuz = join(ROOT7, 'usr/lib/modules', KVER7, 'vmlinuz');
+  if (!existsSync(vmlinuz)) throw new Error(`${deb} has no ${vmlinuz.slice(ROOT7.length)}`);
+  return { kver: KVER7, short: '7.2.13', vmlinuz, vmlinuxInside: `${KDIR7}/vmlinux` };
+}
+
+/** Host tools the boot needs (the 6.12 e2e installs the same ones, scripts/e2e-lib/env.mjs). */
+const HOST_PACKAGES = ['qemu-system-x86', 'busybox-static', 'cpio', 'gcc', 'libc6-dev'];
+export async function ensureHostTools(log) {
+  const r = await $({ nothrow: true })`dpkg-query -W -f=${'${Package} ${Status}\n'} ${HOST_PACKAGES}`;
+  const ok = new Set(r.stdout.split('\n').filter((l) => l.endsWith(' install ok installed')).map((l) => l.split(' ')[0]));
+  const missing = HOST_PACKAGES.filter((p) => !ok.has(p));
+  if (!missing.length) return;
+  log(`apt-get install ${missing.join(' ')}`);
+  const apt = $({ env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  await apt`apt-get update -qq`;
+  await apt`apt-get install -y -qq --no-install-recommends ${missing}`;
+}
+
+/**
+ * The tree the control is built in must be Debian's as installed: a `modbtf kbuild install`
+ * there (by someone, by hand) would turn the control into a modbtf build.
+ */
+export async function assertPristineTree(kdir) {
+  const r = await sidSh(`common=$(sed -n 's/^include //p' Makefile); ! grep -qi modbtf Makefile $common && [ ! -e scripts/Makefile.modbtf ]`, { cwd: kdir, nothrow: true });
+  if (r.exitCode !== 0) throw new Error(`${kdir} has a modbtf hook installed (Makefile or scripts/Makefile.modbtf): not a plain 7.2 tree`);
+  // Every file of the three packages as Debian shipped it (md5sums; about 2 s).
+  const v = await sidSh(`dpkg -V ${KBUILD_DEBS.join(' ')} 2>&1`, { nothrow: true });
+  if (v.exitCode !== 0 || v.stdout.trim()) throw new Error(`dpkg -V ${KBUILD_DEBS.join(' ')}: the tree differs from Debian's packages:\n${v.stdout.trim()}`);
+}
+
+/** An error of a control step (not of modbtf): it fails the run with or without --strict. */
+const controlError = (what, e) => Object.assign(new Error(`${what}: ${e.message}`), { control: true });
+
+/**
+ * One build in M (a fresh copy of the fixture), its output and log kept as out/<id>.{ko,log}.
+ * Returns the chroot path of the .ko; throws with the log's tail when the script fails or
+ * leaves no module.
+ */
+async function build(id, script) {
+  await ensureProc();
+  await sidSh(`rm -rf ${M} && mkdir -p ${OUT} && rm -f ${OUT}/${id}.ko ${OUT}/${id}.log`);
+  copyIn(FIXTURE, M);
+  const log = `${OUT}/${id}.log`;
+  const r = await sidSh(`{ ${script} ; } > ${log} 2>&1`, { cwd: M, nothrow: true });
+  const ko = `${M}/${FIXTURE_NAME}.ko`;
+  const fail = (what) => {
+    const lines = readFileSync(sidPath(log), 'utf8').trimEnd().split('\n');
+    // The line that says what went wrong (a tool's message), else the last one.
+    const key = lines.find((l) => /^\s*(error|modbtf|fatal|failed)\b|\berror:/i.test(l) && !/^make(\[\d+\])?: \*\*\*/.test(l)) ?? lines.at(-1);
+    return new Error(`${what}: ${key.trim()}\n${sidPath(log)}:\n${lines.slice(-15).join('\n')}`);
+  };
+  if (r.exitCode !== 0) throw fail(`exit ${r.exitCode}`);
+  if (!existsSync(sidPath(ko))) throw fail(`no ${ko}`);
+  await sidSh(`cp ${ko} ${OUT}/${id}.ko`);
+  return `${OUT}/${id}.ko`;
+}
+
+/**
+ * The chroot's /proc, mounted again if gone: the chroot is shared, and another user's
+ * releaseSid() unmounts it (objtool then fails: "read_stack_limit: fopen failed").
+ */
+async function ensureProc() {
+  if (existsSync(sidPath('proc/self'))) return;
+  mkdirSync(sidPath('proc'), { recursive: true });
+  await $`mount -t proc proc ${sidPath('proc')}`;
+}
+
+const kbuild = (kdir, extra = '') => `make -C ${kdir} M=${M} ${extra} modules`;
+
+/** gen-btf.sh without resolve_btfids: pahole's .BTF added to the module as gen-btf.sh adds .BTF. */
+function paholeOnlyFragment() {
+  const f = `${W}/pahole-only.mk`;
+  writeFileSync(sidPath(f), [
+    '# e2e-boot7, recipe finalize: the module as 7.2 kbuild leaves it with resolve_btfids left out',
+    '# (gen-btf.sh: pahole --btf_encode_detached, then objcopy --add-section .BTF).',
+    'override cmd_btf_ko = $(PAHOLE) -J $(PAHOLE_FLAGS) --btf_base $(objtree)/vmlinux --btf_encode_detached=$@.BTF.1 $@ && \\',
+    '	$(OBJCOPY) --add-section .BTF=$@.BTF.1 $@ && rm -f $@.BTF.1',
+    '',
+  ].join('\n'));
+  return f;
+}
+
+/** Form c's tree: Debian's three kbuild packages unpacked fresh into kc/, its Makefile pointed there. */
+async function formCTree() {
+  await sidSh(`rm -rf ${KC} && mkdir -p ${KC}`);
+  for (const pkg of KBUILD_DEBS) await $`dpkg-deb -x ${await sidDownload(pkg)} ${sidPath(KC)}`;
+  const kdir = `${KC}${KDIR7}`;
+  // The arch tree names itself (KBUILD_OUTPUT) and the common tree by absolute /usr/src paths.
+  await sidSh(`grep -q '^include /usr/src/' Makefile && sed -i 's#/usr/src/#${KC}/usr/src/#g' Makefile && ! grep -q ' /usr/src/' Makefile`, { cwd: kdir });
+  return kdir;
+}
+
+/**
+ * The control and the recipes, in the order they are built. A recipe:
+ *   { id, label, modbtf, make() -> { ko, ref, notes } }   (chroot paths)
+ *   modbtf  false: a control (plain 7.2 kbuild); its failure always fails the run
+ *   ref     the plain-kbuild module (same source, same directory) it must equal byte for byte
+ * make() throws when the build fails.
+ */
+export function recipes7() {
+  const plain = `${OUT}/plain.ko`;
+  return [
+    {
+      id: 'plain', modbtf: false, boot: true,
+      label: `plain 7.2 kbuild: make -C ${KDIR7} M=<dir> modules (gen-btf.sh, resolve_btfids --distill_base)`,
+      async make() {
+        await assertPristineTree(KDIR7);
+        return { ko: await build('plain', kbuild(KDIR7)) };
+      },
+    },
+    {
+      id: 'plain-again', modbtf: false, boot: false,
+      label: 'plain 7.2 kbuild again in the same directory (is the build reproducible?)',
+      async make() { return { ko: await build('plain-again', kbuild(KDIR7)), ref: plain }; },
+    },
+    {
+      id: 'form-a', modbtf: true, boot: true,
+      label: 'form a: the module Makefile includes Makefile.snippet',
+      async make() { return { ko: await build('form-a', `make -C ${M} KDIR=${KDIR7} MODBTF_E2E_INCLUDE=${SNIPPET}`), ref: plain }; },
+    },
+    {
+      id: 'form-b', modbtf: true, boot: true,
+      label: 'form b: MAKEFILES=Makefile.snippet make -C <kdir> M=<dir> modules',
+      async make() { return { ko: await build('form-b', `MAKEFILES=${SNIPPET} ${kbuild(KDIR7)}`), ref: plain }; },
+    },
+    {
+      id: 'form-c', modbtf: true, boot: true,
+      label: 'form c: modbtf kbuild install <copy of the 7.2 tree>, then a plain M= build in it',
+      async make() {
+        // The reference is the plain build in the same copy (the tree's path is in the debug info).
+        let kdir, ref;
+        try {
+          kdir = await formCTree();
+          ref = await build('form-c-plain', kbuild(kdir));
+          const sections = (await sidSh(`readelf -SW ${ref}`)).stdout;
+          if (!/\s\.BTF\.base\s/.test(sections)) throw new Error(`${ref} has no .BTF.base: the copy does not build like the tree`);
+        } catch (e) { throw controlError('plain build in the tree copy', e); }
+        const inst = await sidSh(`${MODBTF} kbuild install ${shq(kdir)} 2>&1`, { nothrow: true });
+        if (inst.exitCode !== 0) throw new Error(`modbtf kbuild install failed (exit ${inst.exitCode}): ${inst.stdout.trim()}`);
+        return { ko: await build('form-c', kbuild(kdir)), ref };
+      },
+    },
+    {
+      id: 'resolve-btfids', modbtf: true, boot: true,
+      label: 'form d: make RESOLVE_BTFIDS="modbtf resolve-btfids" -C <kdir> M=<dir> modules',
+      async make() { return { ko: await build('resolve-btfids', kbuild(KDIR7, `RESOLVE_BTFIDS=${shq(`${MODBTF} resolve-btfids`)}`)), ref: plain }; },
+    },
+    {
+      id: 'finalize', modbtf: true, boot: true,
+      label: 'form e: 7.2 kbuild with pahole only (no resolve_btfids), then modbtf finalize --distill',
+      async make() {
+        const frag = paholeOnlyFragment();
+        const script = `MAKEFILES=${frag} ${kbuild(KDIR7)} && readelf -SW ${FIXTURE_NAME}.ko | grep -q ' \\.BTF ' && ! readelf -SW ${FIXTURE_NAME}.ko | grep -q ' \\.BTF\\.base ' && `
+          + `${MODBTF} finalize --distill --base ${KDIR7}/vmlinux ${FIXTURE_NAME}.ko`;
+        return { ko: await build('finalize', script), ref: plain };
+      },
+    },
+  ];
+}
+
+/** sha256 of a chroot file. */
+export async function fileSha(inside) {
+  const r = await sidSh(`sha256sum ${shq(inside)}`);
+  return r.stdout.split(' ')[0];
+}
+
+/** null when two chroot files are equal, else where they differ (cmp) and their sizes. */
+export async function cmpFiles(a, b) {
+  const r = await sidSh(`cmp ${shq(a)} ${shq(b)} 2>&1`, { nothrow: true });
+  if (r.exitCode === 0) return null;
+  const sizes = (await sidSh(`stat -c '%s %n' ${shq(a)} ${shq(b)}`, { nothrow: true })).stdout.trim().split('\n').join(', ');
+  return `${r.stdout.trim()} (${sizes})`;
+}
