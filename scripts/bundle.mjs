@@ -30,7 +30,8 @@ await build({
   splitting: true,
   format: 'esm',
   platform: 'node',
-  target: 'node20',
+  // engines.node: >=18.19 (Debian 12 and Ubuntu 24.04 ship Node.js 18).
+  target: 'node18',
   plugins: [cliuiCommonJs],
   // Chunks sit next to the entries: lib code finds its worker as ./check-worker.js.
   chunkNames: '[name]-[hash]',
