@@ -61,6 +61,7 @@ check('modbtf check over the whole tree agrees with libbpf module by module (iss
 check('finalize --distill over a copy of the whole tree: every module parses, a second run changes nothing (issue 6)', ['scripts/corpus-finalize.mjs', '--base', vmlinuxOld, join(modulesTree, 'kernel')]);
 check('boot 6.12.107/6.12.117 in qemu: module BTF survives via modbtf, kfunc called from BPF (issue 7)', ['scripts/e2e-boot.mjs', '--strict']);
 check('DKMS build with Makefile.snippet (form b in dkms.conf) gives a module with .BTF.base (issue 7)', ['scripts/e2e-dkms.mjs']);
+check("the CLI, the hook and the library from the npm package on Debian 12's own Node.js 18 (bookworm chroot) equal Node 20 (issue 14)", ['scripts/e2e-node18.mjs']);
 check('fuzz 10000 mutated inputs', ['scripts/fuzz.mjs', '--seed', '1', '--runs', '10000']);
 
 await setup();
