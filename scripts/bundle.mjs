@@ -7,8 +7,19 @@ import { build } from 'esbuild';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 
 const root = join(fileURLToPath(import.meta.url), '..', '..');
+
+// yargs 17 (chosen because it runs on Node.js 18; yargs 18 needs 20) loads, from its ES
+// module entry, cliui's ES module build, whose stand-in for wrap-ansi cuts help text at
+// the column in the middle of words. cliui's CommonJS build wraps on words (wrap-ansi,
+// string-width), as yargs 18 did: bundle that one.
+const fromYargs = createRequire(createRequire(join(root, 'package.json')).resolve('yargs'));
+const cliuiCommonJs = {
+  name: 'cliui-commonjs',
+  setup(b) { b.onResolve({ filter: /^cliui$/ }, () => ({ path: fromYargs.resolve('cliui') })); },
+};
 // Chunk names carry content hashes: stale ones would pile up.
 rmSync(join(root, 'dist/bundle'), { recursive: true, force: true });
 await build({
@@ -19,7 +30,9 @@ await build({
   splitting: true,
   format: 'esm',
   platform: 'node',
-  target: 'node20',
+  // engines.node: >=18.19 (Debian 12 and Ubuntu 24.04 ship Node.js 18).
+  target: 'node18',
+  plugins: [cliuiCommonJs],
   // Chunks sit next to the entries: lib code finds its worker as ./check-worker.js.
   chunkNames: '[name]-[hash]',
   // Packages written for CommonJS call require(); give them one.
