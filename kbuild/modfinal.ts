@@ -15,7 +15,7 @@
  * `modbtf: warning:` line says why. With MODBTF_STRICT=1 that is an error instead.
  */
 import { spawn } from 'node:child_process';
-import { readFile, rm } from 'node:fs/promises';
+import { access, constants, readFile, rm } from 'node:fs/promises';
 import { loadBaseBtf } from '../lib/module/btf-file.js';
 import { finalizeModule, type FinalizeResult } from '../lib/module/finalize.js';
 import { locateObjcopy } from '../lib/objcopy/locate.js';
@@ -76,6 +76,10 @@ function show(cmd: TreeCommand): string {
   return `  ${env}${shellWords(cmd.argv)}`;
 }
 
+async function readable(p: string): Promise<boolean> {
+  try { await access(p, constants.R_OK); return true; } catch { return false; }
+}
+
 export async function runModfinal(o: ModfinalOptions): Promise<ModfinalOutcome> {
   const tree = await kernelTree(o);
   const profile = pipelineProfile(tree.abi);
@@ -109,18 +113,27 @@ export async function runModfinal(o: ModfinalOptions): Promise<ModfinalOutcome> 
   if (!vmlinux) {
     return fallBack(`no vmlinux BTF: ${tree.vmlinux} does not exist and the tree is not the running kernel's; set MODBTF_VMLINUX=<vmlinux or raw BTF of the kernel the module is built for> to generate BTF`);
   }
+  const ownVmlinux = vmlinux.path === tree.vmlinux;
+  if (!ownVmlinux && !(await readable(vmlinux.path))) return fallBack(`${vmlinux.reason} names ${vmlinux.path}, which cannot be read`);
   if (o.verbose) o.log(`  # modbtf: ${profile.label}, vmlinux: ${vmlinux.path} (${vmlinux.reason})${tree.paholeVersion !== undefined ? `, CONFIG_PAHOLE_VERSION=${tree.paholeVersion}` : ''}${distill ? ', distilled base' : ''}`);
 
   // 6.x pahole rewrites the module in place: keep the linked bytes to undo it.
   const linked = tree.abi === 6 ? await readFile(o.module).catch(() => undefined) : undefined;
   const detached = tree.abi === 7 ? `${o.module}.BTF.1` : undefined;
+  const undo = async (): Promise<void> => {
+    if (linked !== undefined) await writeFileAtomic(o.module, linked);
+    if (detached !== undefined) await rm(detached, { force: true });
+  };
   const pahole = paholeCommand(o, tree, vmlinux.path, detached);
   if (o.verbose) o.log(show(pahole));
   const p = await runCollected(pahole, o.env);
   if (p.code !== 0) {
-    if (detached !== undefined) await rm(detached, { force: true });
-    // The tree's own step runs the same pahole and fails the same way.
-    throw new ToolError(p.missing ? 'TOOL_NOT_FOUND' : 'TOOL_FAILED', p.missing ? `${pahole.argv[0]} not found (install the Debian package dwarves)` : `${pahole.argv[0]} failed with exit status ${p.code}: ${p.output.trim()}`, { tool: 'pahole', argv: pahole.argv, exitCode: p.code, stderr: p.output }, { file: o.module });
+    const why = p.missing ? `${pahole.argv[0]} not found (install the Debian package dwarves)` : `${pahole.argv[0]} failed with exit status ${p.code}: ${p.output.trim()}`;
+    const err = new ToolError(p.missing ? 'TOOL_NOT_FOUND' : 'TOOL_FAILED', why, { tool: 'pahole', argv: pahole.argv, exitCode: p.code, stderr: p.output }, { file: o.module });
+    await undo();
+    // With the tree's own vmlinux the tree's step runs the same pahole and fails the same way.
+    if (ownVmlinux) throw err;
+    return fallBack(`pahole with ${vmlinux.path} (${vmlinux.reason}): ${why}`, err);
   }
   if (p.output !== '') for (const l of p.output.trimEnd().split('\n')) o.log(l);
 
@@ -139,8 +152,7 @@ export async function runModfinal(o: ModfinalOptions): Promise<ModfinalOutcome> 
     });
   } catch (err: unknown) {
     if (!isModbtfError(err)) throw err;
-    if (linked !== undefined) await writeFileAtomic(o.module, linked);
-    if (detached !== undefined) await rm(detached, { force: true });
+    await undo();
     return fallBack(err.message, err);
   }
   if (detached !== undefined) await rm(detached, { force: true });

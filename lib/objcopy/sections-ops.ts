@@ -9,6 +9,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ModuleError, isModbtfError } from '../errors.js';
 import type { ObjcopyTool } from './locate.js';
 import { runObjcopy } from './run.js';
 
@@ -27,7 +28,13 @@ export function sectionOpsArgs(ops: readonly SectionOp[], blobPath: (i: number) 
 }
 
 export async function rewriteSections(tool: ObjcopyTool, elfBytes: Uint8Array, ops: readonly SectionOp[], opts: { file?: string } = {}): Promise<Uint8Array> {
-  const dir = mkdtempSync(join(tmpdir(), 'modbtf-'));
+  let dir: string;
+  try {
+    dir = mkdtempSync(join(tmpdir(), 'modbtf-'));
+  } catch (err: unknown) {
+    const why = err instanceof Error ? err.message : String(err);
+    throw new ModuleError('IO_ERROR', `cannot make a temporary directory for objcopy's work files (set TMPDIR to a writable directory): ${why}`, opts.file !== undefined ? { file: opts.file } : {}, { cause: err });
+  }
   try {
     const input = join(dir, 'in.ko');
     const output = join(dir, 'out.ko');
@@ -38,6 +45,10 @@ export async function rewriteSections(tool: ObjcopyTool, elfBytes: Uint8Array, o
     await runObjcopy(tool, args, dir, opts.file !== undefined ? { file: opts.file } : {});
     const out = readFileSync(output);
     return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+  } catch (err: unknown) {
+    if (isModbtfError(err)) throw err;
+    const why = err instanceof Error ? err.message : String(err);
+    throw new ModuleError('IO_ERROR', `objcopy's work files in ${dir}: ${why}`, opts.file !== undefined ? { file: opts.file } : {}, { cause: err });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -73,8 +73,21 @@ describe('kbuild install / uninstall', () => {
 
 describe('the modfinal fast path parses exactly what Makefile.snippet passes', () => {
   it('--opt=value words and the module', () => {
-    expect(parseModfinalArgv(['--pahole=pahole', '--pahole-flags=--btf_gen_floats -j', '--objcopy=x86_64-linux-gnu-objcopy', '--extmod=/m', '--btf-base-ref=', '/m/a.ko'])).toEqual({
-      module: '/m/a.ko', pahole: 'pahole', paholeFlags: '--btf_gen_floats -j', objcopy: 'x86_64-linux-gnu-objcopy', extmod: '/m', btfBaseRef: '', verbose: false,
+    // The command line Makefile.snippet's cmd_btf_ko expands to (empty values included).
+    const argv = ['--objtree=/usr/src/linux-headers-7.2.13+deb14-amd64', '--srctree=/usr/src/linux-headers-7.2.13+deb14-common',
+      '--pahole=pahole', '--pahole-flags=-j --btf_features=encode_force', '--module-pahole-flags=', '--pahole-version=132',
+      '--resolve-btfids=/k/tools/bpf/resolve_btfids/resolve_btfids', '--resolve-btfids-flags=--distill_base',
+      '--objcopy=x86_64-linux-gnu-objcopy', '--shell=sh', '--extmod=/m', '--btf-base-ref=', '--strict=1', '--vmlinux=', 'a.ko'];
+    expect(parseModfinalArgv(argv, {})).toEqual({
+      module: 'a.ko', objtree: '/usr/src/linux-headers-7.2.13+deb14-amd64', srctree: '/usr/src/linux-headers-7.2.13+deb14-common',
+      pahole: 'pahole', paholeFlags: '-j --btf_features=encode_force', modulePaholeFlags: '', paholeVersion: '132',
+      resolveBtfids: '/k/tools/bpf/resolve_btfids/resolve_btfids', resolveBtfidsFlags: '--distill_base', objcopy: 'x86_64-linux-gnu-objcopy',
+      shell: 'sh', extmod: '/m', btfBaseRef: '', strict: '1', vmlinux: '', verbose: false,
+    });
+  });
+  it('what the snippet leaves out comes from kbuild\'s environment', () => {
+    expect(parseModfinalArgv(['a.ko'], { PAHOLE: '/opt/pahole', KBUILD_EXTMOD: '/m', MODBTF_STRICT: '1', objtree: '/k' })).toMatchObject({
+      pahole: '/opt/pahole', extmod: '/m', strict: '1', objtree: '/k', shell: 'sh',
     });
   });
   it('anything else goes to the full parser', () => {
