@@ -95,3 +95,37 @@ export function genBtfCommand(v: KbuildVars, tree: KernelTree): TreeCommand {
 export function skippingLine(module: string): string {
   return `Skipping BTF generation for ${module} due to unavailability of vmlinux`;
 }
+
+/** A kernel build tree as `modbtf kbuild install` reports it. */
+export interface TreeReport {
+  readonly abi: KernelAbi;
+  readonly hasVmlinux: boolean;
+  /** include/config/kernel.release, when the tree is configured. */
+  readonly release: string | undefined;
+  /** CONFIG_PAHOLE_VERSION of include/config/auto.conf. */
+  readonly paholeVersion: number | undefined;
+}
+
+/** Looks at a tree given as `make -C <kdir>` (its scripts/ and include/config/). */
+export async function inspectTree(kdir: string): Promise<TreeReport> {
+  const { readFile } = await import('node:fs/promises');
+  const text = (p: string): Promise<string | undefined> => readFile(join(kdir, p), 'utf8').catch(() => undefined);
+  const [genBtf, hasVmlinux, rel, conf] = await Promise.all([exists(join(kdir, 'scripts', 'gen-btf.sh')), exists(join(kdir, 'vmlinux')), text('include/config/kernel.release'), text('include/config/auto.conf')]);
+  const pv = conf !== undefined ? /^CONFIG_PAHOLE_VERSION=(\d+)$/m.exec(conf)?.[1] : undefined;
+  return { abi: genBtf ? 7 : 6, hasVmlinux, release: rel?.trim() || undefined, paholeVersion: pv !== undefined ? Number(pv) : undefined };
+}
+
+/** What an M= build in that tree gets once the snippet is hooked in, in a sentence or two. */
+export function describeHookedTree(t: TreeReport): string {
+  const lines: string[] = [];
+  const name = t.release !== undefined ? `kernel ${t.release}` : 'this tree';
+  if (t.abi === 7) {
+    lines.push(`${name} has the 7.x BTF pipeline (scripts/gen-btf.sh): its own step already gives M= builds .BTF.base; modbtf writes the same bytes, and adds .BTF.base for in-tree builds with BTF_BASE_REF=1.`);
+  } else {
+    const pahole = t.paholeVersion !== undefined ? ` (pahole ${Math.floor(t.paholeVersion / 100)}.${String(t.paholeVersion % 100).padStart(2, '0')})` : '';
+    const own = t.paholeVersion !== undefined && t.paholeVersion >= 128 ? ', which pahole >= 1.28 writes there too' : ', which this tree\'s own step cannot write';
+    lines.push(`${name} has the 6.x BTF pipeline${pahole}: M= builds now get .BTF.base${own} (BTF_BASE_REF=0 to opt out; BTF_BASE_REF=1 for in-tree builds).`);
+  }
+  if (!t.hasVmlinux) lines.push('It has no vmlinux: modbtf uses MODBTF_VMLINUX=<file>, or /sys/kernel/btf/vmlinux when the tree is the running kernel\'s; otherwise modules get no BTF, as without modbtf.');
+  return lines.join('\n');
+}

@@ -7,24 +7,26 @@ interface DistillArgs {
   base: string;
   output: string | undefined;
   inPlace: boolean;
+  kernelAbi: string | undefined;
   verbose: boolean;
 }
 
 export const distillCommand: CommandModule<object, DistillArgs> = {
   command: 'distill <module>',
-  describe: 'Compute the distilled base (.BTF.base) and new split .BTF of a module, as libbpf btf__distill_base',
+  describe: 'Compute the distilled base (.BTF.base) and new split .BTF of a module, as libbpf btf__distill_base (kernels 6.x) or resolve_btfids --distill_base (7.x)',
   builder: (y: Argv) =>
     y
       .positional('module', { type: 'string', demandOption: true, describe: 'module with .BTF over vmlinux (.ko[.xz|.zst|.gz])' })
       .option('base', { alias: ['b', 'btf-base', 'btf_base'], type: 'string', demandOption: true, describe: 'vmlinux the module was built against (ELF or raw BTF)' })
       .option('output', { alias: 'o', type: 'string', describe: 'directory for <name>.BTF and <name>.BTF.base (raw BTF)' })
+      .option('kernel-abi', { type: 'string', choices: ['6', '7'], describe: 'whose distill to reproduce: 6 (libbpf btf__distill_base) or 7 (resolve_btfids --distill_base: KF_IMPLICIT_ARGS rewrite, 32-byte header, name-sorted split); default: from the module\'s vermagic' })
       .option('in-place', { type: 'boolean', default: false, describe: 'write .BTF/.BTF.base into the module instead (same as `modbtf finalize --distill`, which also remaps .BTF_ids)' })
       // Not .conflicts(): a boolean with a default always counts as given.
       .check((a) => (a['in-place'] && a.output !== undefined ? 'give -o DIR or --in-place, not both' : a['in-place'] || a.output !== undefined ? true : 'give -o DIR or --in-place'))
       .example('$0 distill -b /usr/src/linux-headers-$(uname -r)/vmlinux -o out/ mymod.ko', 'writes out/mymod.BTF and out/mymod.BTF.base') as unknown as Argv<DistillArgs>,
   handler: (argv) =>
     runCommand(argv.verbose, async () => {
-      const [{ loadBaseBtf, loadBtfFile }, { distill }, { writeFileAtomic }, { mkdir }, path] = await Promise.all([
+      const [{ loadBaseBtf }, { distill }, { writeFileAtomic }, { mkdir }, path] = await Promise.all([
         import('../../lib/module/btf-file.js'),
         import('../../lib/distill/index.js'),
         import('../../lib/objcopy/atomic.js'),
@@ -32,19 +34,31 @@ export const distillCommand: CommandModule<object, DistillArgs> = {
         import('node:path'),
       ]);
       const base = await loadBaseBtf(argv.base);
+      const [{ moduleProfile, finalizeLoaded }, { loadModuleFile }, { pipelineProfile }] = await Promise.all([
+        import('../../lib/module/finalize.js'), import('../../lib/module/load.js'), import('../../lib/pipeline/profile.js'),
+      ]);
+      const mod = await loadModuleFile(argv.module);
+      const profile = argv.kernelAbi !== undefined ? pipelineProfile(argv.kernelAbi === '7' ? 7 : 6) : moduleProfile(mod.elf);
       if (argv.inPlace) {
-        const { finalizeModule } = await import('../../lib/module/finalize.js');
-        const r = await finalizeModule(argv.module, { vmlinux: base, distill: true });
+        const r = await finalizeLoaded(mod, { vmlinux: base, distill: true, profile });
         await writeOut(`${argv.module}: ${r.action === 'unchanged' ? 'already distilled' : `distilled in place (.BTF.base ${r.distilledBaseSize ?? 0} bytes)`}\n`);
         return EXIT_OK;
       }
       const outDir = argv.output as string;
-      const loaded = await loadBtfFile(argv.module, { base });
+      const { readElfBtf } = await import('../../lib/btf/source.js');
+      const loaded = readElfBtf(mod.elf, { base, file: argv.module });
       if (loaded.distilledBase) {
         const { ModuleError } = await import('../../lib/errors.js');
         throw new ModuleError('MODULE_HAS_BTF_BASE', 'the module already has .BTF.base (it is distilled); nothing to do', { file: argv.module, section: '.BTF.base' });
       }
-      const d = distill(base, loaded.btf);
+      let d: { split: Uint8Array; base: Uint8Array; baseTypeCount: number };
+      if (profile.abi === 7) {
+        const [{ kernel7Btf }, { scanBtfIds }] = await Promise.all([import('../../lib/pipeline/kernel7.js'), import('../../lib/btfids/index.js')]);
+        const r = kernel7Btf(mod.elf, scanBtfIds(mod.elf, { abi: 7 }), loaded.btf, base, { distill: true, rerunSafe: true, profile });
+        d = { split: r.btf, base: r.btfBase as Uint8Array, baseTypeCount: (r.finalBase as { typeCount: number }).typeCount };
+      } else {
+        d = distill(base, loaded.btf);
+      }
       const name = path.basename(argv.module).replace(/\.ko(\.xz|\.zst|\.gz)?$/, '');
       await mkdir(outDir, { recursive: true });
       const btfPath = path.join(outDir, `${name}.BTF`);

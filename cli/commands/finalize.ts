@@ -15,6 +15,7 @@ interface FinalizeArgs {
   dryRun: boolean;
   fatalWarnings: boolean;
   checkKernel: string | undefined;
+  kernelAbi: string | undefined;
   json: boolean;
   jobs: number;
   verbose: boolean;
@@ -48,6 +49,7 @@ export const finalizeCommand: CommandModule<object, FinalizeArgs> = {
       .option('dry-run', { alias: 'n', type: 'boolean', default: false, describe: 'compute and verify everything, write nothing' })
       .option('fatal-warnings', { alias: 'fatal_warnings', type: 'boolean', default: false, describe: 'exit 1 when there are warnings (kbuild CONFIG_WERROR)' })
       .option('check-kernel', { type: 'string', describe: 'also predict whether each finalized module keeps its BTF on this kernel (vmlinux, raw BTF or release)' })
+      .option('kernel-abi', { type: 'string', choices: ['6', '7'], describe: 'write what this kernel generation\'s pipeline writes: 6 (pahole + resolve_btfids, kernels up to 6.19) or 7 (resolve_btfids --distill_base, name-sorted BTF; 7.0 and later); default: from each module\'s vermagic' })
       .option('json', { type: 'boolean', default: false, describe: 'one JSON document on stdout: a report per module and a summary' })
       .option('jobs', { alias: 'j', type: 'number', default: defaultJobs(), describe: 'threads working at once, this one included (default: the number of cores)' })
       .check((a) => (Number.isInteger(a['jobs']) && (a['jobs'] as number) >= 1 ? true : '--jobs (-j) must be a whole number, at least 1'))
@@ -106,6 +108,7 @@ export const finalizeCommand: CommandModule<object, FinalizeArgs> = {
             ...(argv.objcopy !== undefined ? { objcopy: argv.objcopy } : {}),
             stripSignature: argv.stripSignature,
             dryRun: argv.dryRun,
+            ...(argv.kernelAbi !== undefined ? { kernelAbi: argv.kernelAbi === '7' ? 7 as const : 6 as const } : {}),
             ...(checkKernelPath !== undefined ? { checkKernelPath } : {}),
           },
           jobs: argv.jobs,

@@ -54,7 +54,9 @@ export const kbuildCommand: CommandModule<object, KbuildArgs> = {
         const root = packageRoot();
         const cli = path.join(root, 'dist', 'bundle', 'main.js');
         const r = await installKbuild(argv.target, path.join(root, 'Makefile.snippet'), `${process.execPath} ${cli}`);
-        await writeOut(r.changed ? `installed: ${r.snippet}, hooked into ${r.makefile}\nM= builds in this tree now get .BTF.base (BTF_BASE_REF=0 to opt out).\n` : `already installed in ${argv.target}\n`);
+        const { inspectTree, describeHookedTree } = await import('../../kbuild/tree.js');
+        const what = describeHookedTree(await inspectTree(argv.target));
+        await writeOut(r.changed ? `installed: ${r.snippet}, hooked into ${r.makefile}\n${what}\n` : `already installed in ${argv.target}\n${what}\n`);
       } else {
         const r = await uninstallKbuild(argv.target);
         await writeOut(r.changed ? `removed modbtf from ${argv.target}\n` : `modbtf was not installed in ${argv.target}\n`);

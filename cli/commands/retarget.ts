@@ -10,6 +10,7 @@ interface RetargetArgs {
   objcopy: string | undefined;
   stripSignature: boolean;
   dryRun: boolean;
+  kernelAbi: string | undefined;
   json: boolean;
   verbose: boolean;
 }
@@ -25,6 +26,7 @@ export const retargetCommand: CommandModule<object, RetargetArgs> = {
       .option('objcopy', { type: 'string', describe: 'objcopy to run (default: $LLVM_OBJCOPY, $OBJCOPY, llvm-objcopy, objcopy)' })
       .option('strip-signature', { type: 'boolean', default: false, describe: 'retarget signed modules, dropping the signature (sign again afterwards)' })
       .option('dry-run', { alias: 'n', type: 'boolean', default: false, describe: 'compute and verify everything, write nothing' })
+      .option('kernel-abi', { type: 'string', choices: ['6', '7'], describe: 'for modules without .BTF.base: distill as this kernel generation\'s pipeline does (6: libbpf btf__distill_base; 7: resolve_btfids --distill_base, name-sorted); default: from each module\'s vermagic' })
       .option('json', { type: 'boolean', default: false, describe: 'per-module report as JSON' })
       .example('$0 retarget --kernel 6.12.117+deb12-amd64 mymod.ko', 'make a finalized module\'s BTF final for that kernel')
       .epilog('.BTF becomes the module\'s BTF relocated onto the kernel (as the kernel would relocate it at load), .BTF.base is removed, and the distilled base, split and .BTF_ids are kept in .BTF.base.modbtf, .BTF.modbtf and .BTF_ids.modbtf, which the kernel ignores, so the module can be retargeted again. A module whose BTF does not relocate is left untouched.\nExit status: 0 done; 1 relocation fails for some module (every reason listed, nothing written for it); 2 input errors; 3 objcopy/xz/zstd missing or failed.') as unknown as Argv<RetargetArgs>,
@@ -44,6 +46,8 @@ export const retargetCommand: CommandModule<object, RetargetArgs> = {
       const target = relocationTarget(await loadBaseBtf(kernelPath));
       const builtWith = argv.builtWith !== undefined ? await loadBaseBtf(argv.builtWith) : undefined;
       const files = await expandModulePaths(argv.modules);
+      const { pipelineProfile } = await import('../../lib/pipeline/profile.js');
+      const profile = argv.kernelAbi !== undefined ? pipelineProfile(argv.kernelAbi === '7' ? 7 : 6) : undefined;
       let objcopyTool: Promise<Awaited<ReturnType<typeof locateObjcopy>>> | undefined;
       const objcopy = (): ReturnType<typeof locateObjcopy> => (objcopyTool ??= locateObjcopy(argv.objcopy !== undefined ? { command: argv.objcopy } : {}));
       let errors = 0, refused = 0, written = 0;
@@ -51,7 +55,7 @@ export const retargetCommand: CommandModule<object, RetargetArgs> = {
       for (const file of files) {
         try {
           const mod = await loadModuleFile(file);
-          const r = await retargetLoaded(mod, { target, ...(builtWith ? { builtWith } : {}), objcopy, stripSignature: argv.stripSignature, dryRun: argv.dryRun });
+          const r = await retargetLoaded(mod, { target, ...(builtWith ? { builtWith } : {}), objcopy, stripSignature: argv.stripSignature, dryRun: argv.dryRun, ...(profile ? { profile } : {}) });
           if (r.action === 'refused') refused++;
           else if (r.action !== 'unchanged') written++;
           if (argv.json) {

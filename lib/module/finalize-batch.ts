@@ -22,6 +22,7 @@ import { resolveKernelBtfPath } from './kernel.js';
 import { loadModuleBytes, loadModuleFile, type LoadedModule } from './load.js';
 import { moduleKernelRelease } from './modinfo.js';
 import { runFilePool } from './file-pool.js';
+import { pipelineProfile, type KernelAbi } from '../pipeline/profile.js';
 
 /** Everything a finalizer needs; plain data, so it can be a worker's `workerData`. */
 export interface FinalizeBatchInit {
@@ -34,6 +35,8 @@ export interface FinalizeBatchInit {
   dryRun: boolean;
   /** Predict relocation of the finalized module onto this kernel (vmlinux path). */
   checkKernelPath?: string;
+  /** Whose pipeline's bytes to write (`--kernel-abi`); by each module's vermagic when absent. */
+  kernelAbi?: KernelAbi;
 }
 
 export interface FinalizeReportError {
@@ -130,7 +133,7 @@ export function createFinalizer(init: FinalizeBatchInit): Finalizer {
         const path = await vmlinuxPath(mod);
         const vmlinux = await cached(bases, path, () => loadBaseBtf(path));
         const vmTime = performance.now() - t;
-        const r = await finalizeLoaded(mod, { vmlinux, distill: init.distill, objcopy, stripSignature: init.stripSignature, dryRun: init.dryRun });
+        const r = await finalizeLoaded(mod, { vmlinux, distill: init.distill, objcopy, stripSignature: init.stripSignature, dryRun: init.dryRun, ...(init.kernelAbi !== undefined ? { profile: pipelineProfile(init.kernelAbi) } : {}) });
         const diagnostics = r.diagnostics.filter((d) => d.level !== 'debug');
         const report: FinalizeReport = {
           file,

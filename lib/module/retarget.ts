@@ -28,6 +28,10 @@ import { parseElf, type ElfFile } from '../elf/index.js';
 import { ModuleError, isModbtfError } from '../errors.js';
 import { resolveBtfIds, type ResolveResult } from '../btfids/resolve.js';
 import { remapBtfIds } from '../btfids/remap.js';
+import { scanBtfIds } from '../btfids/layout.js';
+import { kernel7Btf } from '../pipeline/kernel7.js';
+import type { PipelineProfile } from '../pipeline/profile.js';
+import { moduleProfile } from './finalize.js';
 import type { Diagnostic } from '../btfids/messages.js';
 import { RelocationTarget, tryRelocate } from '../relocate/index.js';
 import type { RelocateFailure } from '../relocate/index.js';
@@ -51,6 +55,8 @@ export interface RetargetOptions {
   stripSignature?: boolean;
   /** Compute everything, write nothing. */
   dryRun?: boolean;
+  /** Whose pipeline distills a module without .BTF.base; default: the module's vermagic. */
+  profile?: PipelineProfile;
 }
 
 export type RetargetAction = 'unchanged' | 'written' | 'would-write' | 'refused';
@@ -134,7 +140,7 @@ export function readKeptDistilledBtf(elf: ElfFile, file: string): { base: Btf; s
 }
 
 /** The distilled pair and the `.BTF_ids` in its numbering, from whatever the module carries. */
-function distilledState(mod: LoadedModule, builtWith: Btf | undefined): DistilledState {
+function distilledState(mod: LoadedModule, builtWith: Btf | undefined, profile: PipelineProfile): DistilledState {
   const { elf, path: file } = mod;
   const idsNow = sectionBytes(elf, BTF_IDS_SECTION);
   if (elf.sectionByName(BTF_BASE_SECTION)) {
@@ -169,6 +175,12 @@ function distilledState(mod: LoadedModule, builtWith: Btf | undefined): Distille
   if (problem) {
     throw new ModuleError('MODULE_WRONG_VMLINUX', `the module's .BTF is not valid over the --built-with vmlinux BTF (${problem.message}): give the vmlinux of the kernel it was built for`, { file, section: BTF_SECTION, ...(problem.typeId !== undefined ? { typeId: problem.typeId } : {}) }, { cause: problem });
   }
+  if (profile.abi === 7) {
+    // As finalize in the 7.x profile: resolve_btfids 7.x's distilled, name-sorted pair.
+    const r = kernel7Btf(elf, scanBtfIds(elf, { abi: 7 }), current, builtWith, { distill: true, rerunSafe: true, profile });
+    const base = r.finalBase as Btf;
+    return { base, split: r.final, ids: r.btfIds, idsResolution: r.resolution, source: 'distilled' };
+  }
   const d = distill(builtWith, current);
   const base = Btf.parse(d.base, { file, section: `${BTF_BASE_SECTION} (distilled)` });
   const split = Btf.parse(d.split, { file, section: `${BTF_SECTION} (distilled)`, base });
@@ -196,7 +208,7 @@ async function retargetInner(mod: LoadedModule, opts: RetargetOptions): Promise<
     throw new ModuleError('MODULE_SIGNED', 'the module is signed: rewriting it would drop the signature. Retarget before signing, or pass --strip-signature', { file });
   }
   const elf = mod.elf;
-  const state = distilledState(mod, opts.builtWith);
+  const state = distilledState(mod, opts.builtWith, opts.profile ?? moduleProfile(mod.elf));
   const r = tryRelocate(state.base, state.split, opts.target);
   const result = {
     file, source: state.source, compression: mod.compression, sizeBefore: mod.raw.length,

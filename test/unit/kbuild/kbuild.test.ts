@@ -96,3 +96,27 @@ describe('the modfinal fast path parses exactly what Makefile.snippet passes', (
     expect(parseModfinalArgv([])).toBeUndefined();
   });
 });
+
+describe('kbuild install tells what the tree gets', () => {
+  it('a 7.x tree (scripts/gen-btf.sh) with vmlinux, a 6.12 tree with pahole 1.24 and without', async () => {
+    const { inspectTree, describeHookedTree } = await import('../../../kbuild/tree.js');
+    mkdirSync(join(dir, 'scripts'), { recursive: true });
+    mkdirSync(join(dir, 'include/config'), { recursive: true });
+    writeFileSync(join(dir, 'include/config/kernel.release'), '7.2.13+deb14-amd64\n');
+    writeFileSync(join(dir, 'include/config/auto.conf'), 'CONFIG_PAHOLE_VERSION=132\nCONFIG_DEBUG_INFO_BTF=y\n');
+    writeFileSync(join(dir, 'scripts/gen-btf.sh'), '');
+    writeFileSync(join(dir, 'vmlinux'), '');
+    const t7 = await inspectTree(dir);
+    expect(t7).toEqual({ abi: 7, hasVmlinux: true, release: '7.2.13+deb14-amd64', paholeVersion: 132 });
+    expect(describeHookedTree(t7)).toMatch(/^kernel 7\.2\.13\+deb14-amd64 has the 7\.x BTF pipeline .*already gives M= builds \.BTF\.base/);
+    rmSync(join(dir, 'scripts/gen-btf.sh'));
+    rmSync(join(dir, 'vmlinux'));
+    writeFileSync(join(dir, 'include/config/kernel.release'), '6.12.107+deb12-amd64\n');
+    writeFileSync(join(dir, 'include/config/auto.conf'), 'CONFIG_PAHOLE_VERSION=124\n');
+    const t6 = await inspectTree(dir);
+    expect(t6).toEqual({ abi: 6, hasVmlinux: false, release: '6.12.107+deb12-amd64', paholeVersion: 124 });
+    const d6 = describeHookedTree(t6);
+    expect(d6).toContain('has the 6.x BTF pipeline (pahole 1.24): M= builds now get .BTF.base, which this tree\'s own step cannot write');
+    expect(d6).toContain('It has no vmlinux');
+  });
+});
