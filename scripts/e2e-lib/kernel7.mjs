@@ -68,8 +68,8 @@ const EXP_APT = [
 ].join(' ');
 
 /** apt-get inside the chroot with experimental as the only source. */
-function experimentalApt(args, cwd = '/') {
-  return sidSh(`apt-get ${EXP_APT} ${args}`, { cwd, env: { DEBIAN_FRONTEND: 'noninteractive' } });
+function experimentalApt(args, { cwd = '/', nothrow = false } = {}) {
+  return sidSh(`apt-get ${EXP_APT} ${args}`, { cwd, nothrow, env: { DEBIAN_FRONTEND: 'noninteractive' } });
 }
 
 /** `apt-get download name=version` from experimental (apt-get update of experimental's lists first, once). */
@@ -83,8 +83,11 @@ async function experimentalDownload(spec, log) {
   mkdirSync(sidPath(EXP_DEBS), { recursive: true });
   writeFileSync(sidPath(join(EXP_DIR, 'sources.list')), `deb ${EXP_MIRROR} experimental main\n`);
   log(`experimental: apt-get download ${spec}`);
+  const download = (nothrow = false) => experimentalApt(`download -q -o APT::Sandbox::User=root ${shq(spec)}`, { cwd: EXP_DEBS, nothrow });
   if (!readdirSync(sidPath(EXP_LISTS)).some((f) => f.endsWith('_Packages'))) await experimentalApt('update -qq');
-  await experimentalApt(`download -q -o APT::Sandbox::User=root ${shq(spec)}`, EXP_DEBS);
+  // Lists from an earlier run may predate the pinned version: update once and retry.
+  else if ((await download(true)).exitCode !== 0) await experimentalApt('update -qq');
+  if (!existsSync(host)) await download();
   if (!existsSync(host)) throw new Error(`apt-get download ${spec} gave no ${file} in ${EXP_DEBS}`);
   return host;
 }
