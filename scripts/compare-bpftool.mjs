@@ -1,19 +1,24 @@
 #!/usr/bin/env zx
 /**
- * Compares modbtf's dumpRaw/dumpJson with the real bpftool (Debian's 7.1 is the
- * reference) on real Debian kernel modules, byte for byte:
+ * Compares modbtf's dumpRaw/dumpJson with the real bpftool (Debian 12's 7.1 on the host,
+ * or Debian sid's 7.8 with --sid) on real Debian kernel modules, byte for byte:
  *
  *   bpftool -B VMLINUX btf dump file M.ko      vs  dumpRaw(M .BTF over VMLINUX .BTF)
  *   bpftool -B VMLINUX -j btf dump file M.ko   vs  dumpJson(...)
  *
  * Usage (after `npm run build`; dist/ is what gets tested):
- *   zx scripts/compare-bpftool.mjs [--count N] [--all] [--vmlinux] [--jobs J]
+ *   zx scripts/compare-bpftool.mjs [--count N] [--all] [--vmlinux] [--jobs J] [--sid]
  *        [--modules DIR] [--vmlinux-path FILE] [--bpftool PATH] [MODULE ...]
  *
  *   --count N   pick N modules (default 40; 0 with --vmlinux unless given): every
  *               k-th of the sorted list of *.ko.xz/*.ko, so runs are repeatable
  *   --all       every module instead
  *   --vmlinux   also compare the dump of the whole vmlinux BTF (no base)
+ *   --sid       run bpftool (--bpftool, default `bpftool`) inside the Debian sid chroot
+ *               of scripts/e2e-lib/sid.mjs ($MODBTF_CACHE/sid; sid's binaries need sid's
+ *               glibc), with a clean environment; the decompressed modules are written
+ *               inside the chroot, and a --vmlinux-path outside it is made visible there
+ *               (hard links, scripts/e2e-lib/kernel7.mjs sidView). Needs root.
  *   MODULE      a path to a .ko/.ko.xz, or a module name (tcp_bbr, snd-pcm) looked
  *               up under --modules; always compared, on top of --count
  *
@@ -21,7 +26,7 @@
  * when anything differs or fails.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -36,7 +41,7 @@ const DEFAULT_VMLINUX = '/var/cache/modbtf/root/usr/src/linux-headers-6.12.107+d
 // started as `zx scripts/compare-bpftool.mjs` or `node scripts/compare-bpftool.mjs`.
 const self = fileURLToPath(import.meta.url);
 const argv = parseArgv(process.argv.slice(process.argv.findIndex((a) => resolve(a) === self) + 1), {
-  boolean: ['all', 'vmlinux', 'keep'],
+  boolean: ['all', 'vmlinux', 'keep', 'sid'],
   string: ['modules', 'vmlinux-path', 'bpftool', 'count', 'jobs'],
 });
 const modulesDir = resolve(argv.modules ?? DEFAULT_MODULES);
@@ -46,6 +51,9 @@ const jobs = Math.max(1, Number(argv.jobs ?? 2));
 const withVmlinux = argv.vmlinux === true;
 const count = argv.count !== undefined ? Number(argv.count) : withVmlinux ? 0 : 40;
 const named = argv._.map(String);
+const inSid = argv.sid === true;
+const sid = inSid ? await import('./e2e-lib/sid.mjs') : undefined;
+const k7 = inSid ? await import('./e2e-lib/kernel7.mjs') : undefined;
 
 const distBtf = join(ROOT, 'dist/lib/btf');
 if (!existsSync(join(distBtf, 'dump-raw.js'))) {
@@ -60,7 +68,9 @@ $.quiet = true;
 // Large dumps (vmlinux JSON is ~16 MB) must not be cut off.
 $.maxBuffer = 1 << 30;
 
-const work = mkdtempSync(join(tmpdir(), 'modbtf-compare-'));
+// With --sid the work directory is inside the chroot, where bpftool runs.
+if (inSid) mkdirSync(sid.sidPath('/tmp'), { recursive: true });
+const work = mkdtempSync(join(inSid ? sid.sidPath('/tmp') : tmpdir(), 'modbtf-compare-'));
 process.on('exit', () => { if (!argv.keep) rmSync(work, { recursive: true, force: true }); });
 
 function listModules(dir) {
@@ -78,9 +88,14 @@ function resolveNamed(arg, all) {
   return join(modulesDir, hits[0]);
 }
 
-/** Decompresses if needed and returns the path of a plain .ko. */
+/** Decompresses if needed and returns the path of a plain .ko (with --sid: always in `dir`). */
 async function plainKo(path, dir) {
-  if (!path.endsWith('.xz')) return path;
+  if (!path.endsWith('.xz')) {
+    if (!inSid || k7.insideSid(path)) return path;
+    const out = join(dir, basename(path));
+    await $`cp ${path} ${out}`;
+    return out;
+  }
   const out = join(dir, basename(path, '.xz'));
   await $`xz -dc ${path} > ${out}`;
   return out;
@@ -115,12 +130,29 @@ function compare(what, expected, ours) {
   return `${what} differs (${expected.length} vs ${actual.length} bytes, sha ${sha(expected)} vs ${sha(actual)}), ${firstDifference(expected, actual)}`;
 }
 
+/** stdout of `bpftool ARGS` (host paths in ARGS; with --sid translated to chroot paths). */
+async function runBpftool(args) {
+  if (!inSid) return (await $`${bpftool} ${args}`).buffer();
+  const words = args.map((a) => {
+    if (!a.startsWith('/')) return sid.shq(a);
+    const inside = k7.insideSid(a);
+    if (!inside) throw new Error(`${a} is not inside the sid chroot`);
+    return sid.shq(inside);
+  });
+  return (await sid.sidSh(`${sid.shq(bpftool)} ${words.join(' ')}`)).buffer();
+}
+
+// The vmlinux as bpftool sees it: with --sid a host path outside the chroot is linked in.
+const bpftoolVmlinux = inSid && !k7.insideSid(vmlinuxPath)
+  ? sid.sidPath(k7.sidView(vmlinuxPath, 'compare-bpftool-vmlinux'))
+  : vmlinuxPath;
+
 async function compareOne(elf, base, baseElf, dir) {
   const btfBytes = await extractBtf(elf, join(dir, 'out.btf'));
   const btf = Btf.parse(btfBytes, base ? { base, file: elf, section: '.BTF' } : { file: elf, section: '.BTF' });
   const baseArgs = baseElf ? ['-B', baseElf] : [];
-  const text = (await $`${bpftool} ${baseArgs} btf dump file ${elf}`).buffer();
-  const json = (await $`${bpftool} ${baseArgs} -j btf dump file ${elf}`).buffer();
+  const text = await runBpftool([...baseArgs, 'btf', 'dump', 'file', elf]);
+  const json = await runBpftool([...baseArgs, '-j', 'btf', 'dump', 'file', elf]);
   const problems = [compare('text', text, dumpRaw(btf)), compare('json', json, dumpJson(btf))].filter(Boolean);
   return { types: btf.ownTypeCount, problems };
 }
@@ -143,7 +175,7 @@ for (const n of named) {
 
 const tasks = [];
 if (withVmlinux) {
-  tasks.push({ label: `vmlinux ${vmlinuxPath}`, run: () => compareOne(vmlinuxPath, undefined, undefined, vmDir) });
+  tasks.push({ label: `vmlinux ${vmlinuxPath}`, run: () => compareOne(bpftoolVmlinux, undefined, undefined, vmDir) });
 }
 for (const [i, path] of picked.entries()) {
   const label = path.startsWith(modulesDir + '/') ? relative(modulesDir, path) : path;
@@ -152,7 +184,7 @@ for (const [i, path] of picked.entries()) {
     run: async () => {
       const dir = mkdtempSync(join(work, `m${i}-`));
       try {
-        return await compareOne(await plainKo(path, dir), vmlinuxBtf, vmlinuxPath, dir);
+        return await compareOne(await plainKo(path, dir), vmlinuxBtf, bpftoolVmlinux, dir);
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }

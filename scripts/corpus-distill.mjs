@@ -1,14 +1,20 @@
 #!/usr/bin/env node
 // Distill every module of a /lib/modules tree over vmlinux and compare the results
-// with libbpf v1.7.0's (sha256 prefixes in test/fixtures/corpus/corpus-107-to-117.tsv,
-// columns 2 = distilled base, 3 = new split).
+// with libbpf v1.7.0's (sha256 prefixes in a reference table, columns 2 = distilled
+// base, 3 = new split; default test/fixtures/corpus/corpus-107-to-117.tsv, the Debian
+// 6.12.107 image; for Debian 7.2.13, corpus-7.2.13-to-7.3-rc7.tsv from
+// scripts/corpus7-oracle.mjs).
 //
 //   npx tsc -p tsconfig.json && node scripts/corpus-distill.mjs [options] [TREE]
 //
 //   TREE            directory searched for *.ko / *.ko.xz (default: the Debian
 //                   6.12.107 image's kernel/ directory under $MODBTF_CACHE/root)
-//   --vmlinux FILE  vmlinux ELF (its .BTF) or a raw/gzipped .BTF blob
+//   --vmlinux FILE  vmlinux ELF (its .BTF) or a raw/gzipped .BTF blob (default: the
+//                   6.12.107 headers' vmlinux, or its fixture BTF when that is absent)
 //   --tsv FILE      reference table
+//   --golden FILE   tarball of the reference distilled bases (<path>.dbase.btf), to show
+//                   the first differing byte (default: distilled-bases-107.tar.gz with
+//                   the default table only)
 //   --jobs N        parallel decompressions (default: number of CPUs)
 //   --filter STR    only modules whose path contains STR
 //   --show N        list at most N differing modules (default 50)
@@ -34,9 +40,9 @@ const CACHE = process.env.MODBTF_CACHE ?? '/var/cache/modbtf';
 const { values, positionals } = parseArgs({
   allowPositionals: true,
   options: {
-    vmlinux: { type: 'string', default: `${CACHE}/root/usr/src/linux-headers-6.12.107+deb12-amd64/vmlinux` },
-    tsv: { type: 'string', default: join(repo, 'test/fixtures/corpus/corpus-107-to-117.tsv') },
-    golden: { type: 'string', default: '/work/shared/golden/corpus/distilled-bases-107.tar.gz' },
+    vmlinux: { type: 'string' },
+    tsv: { type: 'string' },
+    golden: { type: 'string' },
     jobs: { type: 'string', default: String(Math.max(1, availableParallelism())) },
     filter: { type: 'string', default: '' },
     show: { type: 'string', default: '50' },
@@ -44,11 +50,17 @@ const { values, positionals } = parseArgs({
   },
 });
 const tree = positionals[0] ?? `${CACHE}/root/lib/modules/6.12.107+deb12-amd64/kernel`;
+// The 6.12.107 defaults; the fixture BTF stands in for the default vmlinux only (a given
+// --vmlinux that is missing is an error, never silently replaced), and the 6.12.107
+// distilled bases go with the 6.12.107 table only.
+const defaultVmlinux = `${CACHE}/root/usr/src/linux-headers-6.12.107+deb12-amd64/vmlinux`;
+values.golden ??= values.tsv === undefined ? '/work/shared/golden/corpus/distilled-bases-107.tar.gz' : '';
+values.tsv ??= join(repo, 'test/fixtures/corpus/corpus-107-to-117.tsv');
 
 // Reference hashes: module path (relative to kernel/, no .xz) -> [dbase, dsplit].
 const expected = new Map([...readCorpusTable(values.tsv)].map(([k, r]) => [k, [r.dbase, r.dsplit]]));
 
-const vmlinuxPath = existsSync(values.vmlinux) ? values.vmlinux : join(repo, 'test/fixtures/btf/vmlinux-6.12.107.btf.gz');
+const vmlinuxPath = values.vmlinux ?? (existsSync(defaultVmlinux) ? defaultVmlinux : join(repo, 'test/fixtures/btf/vmlinux-6.12.107.btf.gz'));
 const base = Btf.parse(loadBtfBlob(vmlinuxPath), { file: vmlinuxPath });
 const files = [...walkModules(tree)].filter((f) => f.includes(values.filter));
 const t0 = performance.now();
@@ -88,7 +100,7 @@ await eachConcurrently(files, Number(values.jobs), async (file) => {
 const wall = (performance.now() - t0) / 1000;
 
 function goldenBase(key) {
-  if (!existsSync(values.golden)) return undefined;
+  if (!values.golden || !existsSync(values.golden)) return undefined;
   const member = key.replace(/\.ko$/, '.dbase.btf');
   for (const name of [`./${member}`, member]) {
     const r = spawnSync('tar', ['-xzOf', values.golden, name], { maxBuffer: 1 << 26 });

@@ -1,14 +1,19 @@
 #!/usr/bin/env node
-// Distill every module of a /lib/modules tree over vmlinux 6.12.107, relocate the
-// distilled pair onto vmlinux 6.12.117, and compare with libbpf v1.7.0
-// (test/fixtures/corpus/corpus-107-to-117.tsv: columns 4 = ok/reloc-fail, 5 = sha256
-// prefix of the relocated split BTF, 6 = of the id map text, 7 = libbpf's message).
+// Distill every module of a /lib/modules tree over the vmlinux it was built against
+// (default 6.12.107), relocate the distilled pair onto another vmlinux (default
+// 6.12.117), and compare with libbpf v1.7.0 (a reference table, default
+// test/fixtures/corpus/corpus-107-to-117.tsv; for Debian 7.2.13 onto 7.3-rc7,
+// corpus-7.2.13-to-7.3-rc7.tsv from scripts/corpus7-oracle.mjs: columns 4 =
+// ok/reloc-fail, 5 = sha256 prefix of the relocated split BTF, 6 = of the id map text,
+// 7 = libbpf's message).
 //
 //   npx tsc -p tsconfig.json && node scripts/corpus-relocate.mjs [options] [TREE]
 //
 //   TREE              directory searched for *.ko / *.ko.xz (default: the Debian
 //                     6.12.107 image's kernel/ directory under $MODBTF_CACHE/root)
-//   --vmlinux FILE    base the modules were built against (vmlinux ELF, raw or .gz BTF)
+//   --vmlinux FILE    base the modules were built against (vmlinux ELF, raw or .gz BTF;
+//                     default the 6.12.107 headers' vmlinux, or its fixture BTF when
+//                     that is absent)
 //   --target FILE     new base to relocate onto (default vmlinux-6.12.117.btf.gz fixture)
 //   --tsv FILE        reference table
 //   --jobs N          parallel decompressions (default: number of CPUs)
@@ -46,7 +51,7 @@ const CACHE = process.env.MODBTF_CACHE ?? '/var/cache/modbtf';
 const { values, positionals } = parseArgs({
   allowPositionals: true,
   options: {
-    vmlinux: { type: 'string', default: `${CACHE}/root/usr/src/linux-headers-6.12.107+deb12-amd64/vmlinux` },
+    vmlinux: { type: 'string' },
     target: { type: 'string', default: join(repo, 'test/fixtures/btf/vmlinux-6.12.117.btf.gz') },
     tsv: { type: 'string', default: join(repo, 'test/fixtures/corpus/corpus-107-to-117.tsv') },
     jobs: { type: 'string', default: String(Math.max(1, availableParallelism())) },
@@ -60,7 +65,10 @@ const tree = positionals[0] ?? `${CACHE}/root/lib/modules/6.12.107+deb12-amd64/k
 // Reference: module path (relative to kernel/, no .xz) -> columns 2..7.
 const expected = readCorpusTable(values.tsv);
 
-const vmlinuxPath = existsSync(values.vmlinux) ? values.vmlinux : join(repo, 'test/fixtures/btf/vmlinux-6.12.107.btf.gz');
+// The fixture BTF stands in for the default vmlinux only: a given --vmlinux that is
+// missing is an error, never silently replaced by 6.12.107.
+const defaultVmlinux = `${CACHE}/root/usr/src/linux-headers-6.12.107+deb12-amd64/vmlinux`;
+const vmlinuxPath = values.vmlinux ?? (existsSync(defaultVmlinux) ? defaultVmlinux : join(repo, 'test/fixtures/btf/vmlinux-6.12.107.btf.gz'));
 const base = Btf.parse(loadBtfBlob(vmlinuxPath), { file: vmlinuxPath });
 const newBase = Btf.parse(loadBtfBlob(values.target), { file: values.target });
 const ti = performance.now();

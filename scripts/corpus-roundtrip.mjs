@@ -5,7 +5,8 @@
 //
 //   node scripts/corpus-roundtrip.mjs [--vmlinux FILE] [--jobs N] [TREE]
 //
-// TREE defaults to the Debian 6.12.107 image unpacked by scripts/e2e.mjs. Prints one
+// TREE defaults to the Debian 6.12.107 image unpacked by scripts/e2e.mjs (Debian 7.2.13:
+// `--vmlinux` and TREE from scripts/e2e-lib/kernel7.mjs, as scripts/e2e.mjs passes them). Prints one
 // line per failure and a closing `checked N: X identical, Y differing, Z errors`;
 // exit status 1 when anything differs or fails.
 import { join } from 'node:path';

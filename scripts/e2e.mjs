@@ -2,9 +2,14 @@
 // `npm run test:e2e`: checks against real Debian kernel material and the real C tools.
 // Run as root on Debian 12: installs what it needs with apt-get, unpacks the kernel
 // packages into $MODBTF_CACHE (default /var/cache/modbtf), then runs each check.
+// The kernel 7.x checks run their references (bpftool 7.8, libbpf 1.7.0) in a Debian sid
+// chroot and use Debian's 7.2.13 and 7.3-rc7 packages (scripts/e2e-lib/kernel7.mjs);
+// when that setup fails, those checks fail and the others still run.
+// `--only TEXT` runs the checks whose name contains TEXT (and only the setup they need).
 // Closes with `N passed, M failed`; exit status 1 when any check failed.
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { ensureKernel7, kernel72, kernel73 } from './e2e-lib/kernel7.mjs';
 
 $.verbose = false;
 const root = path.resolve(__dirname, '..');
@@ -47,7 +52,7 @@ async function setup() {
 }
 
 const checks = [];
-function check(name, argv) { checks.push({ name, argv }); }
+function check(name, argv, { needs } = {}) { checks.push({ name, argv, needs }); }
 
 const modulesTree = join(unpacked, 'lib/modules', KVER_OLD);
 const vmlinuxOld = join(unpacked, 'usr/src', `linux-headers-${KVER_OLD}`, 'vmlinux');
@@ -67,11 +72,37 @@ check('DKMS build with Makefile.snippet (form b in dkms.conf) gives a module wit
 check("the CLI, the hook and the library from the npm package on Debian 12's own Node.js 18 (bookworm chroot) equal Node 20 (issue 14)", ['scripts/e2e-node18.mjs']);
 check('fuzz 10000 mutated inputs', ['scripts/fuzz.mjs', '--seed', '1', '--runs', '10000']);
 
-await setup();
+// Kernel 7.x (issue 11): Debian 7.2.13 (sid) modules, distilled over the 7.2.13 vmlinux and
+// relocated onto 7.3-rc7 (experimental); the reference table was made by libbpf 1.7.0
+// (scripts/oracle/libbpf-oracle.c) and is checked against a fresh oracle run first.
+const modules72 = kernel72.modules;
+const table72 = join(root, 'test/fixtures/corpus/corpus-7.2.13-to-7.3-rc7.tsv');
+const k7 = { needs: 'kernel7' };
+check('round trip of every 7.2.13 module BTF (issue 11)', ['scripts/corpus-roundtrip.mjs', '--vmlinux', kernel72.vmlinux, modules72], k7);
+check('dump equals sid\'s bpftool 7.8 on 40 7.2.13 modules and the 7.2.13 vmlinux (issue 11)', ['scripts/compare-bpftool.mjs', '--sid', '--modules', join(modules72, 'kernel'), '--vmlinux-path', kernel72.vmlinux, '--count', '40', '--vmlinux'], k7);
+check('libbpf 1.7.0 over every 7.2.13 module (7.3-rc7 target) reproduces the committed 7.x table (issue 11)', ['scripts/corpus7-oracle.mjs', '--check', table72], k7);
+check('distill of every 7.2.13 module equals libbpf 1.7.0 (issue 11)', ['scripts/corpus-distill.mjs', '--vmlinux', kernel72.vmlinux, '--tsv', table72, '--golden', join(cache, 'corpus7/distilled-bases-7.2.13.tar.gz'), join(modules72, 'kernel')], k7);
+check('relocation of every 7.2.13 module onto 7.3-rc7 equals libbpf 1.7.0 (issue 11)', ['scripts/corpus-relocate.mjs', '--vmlinux', kernel72.vmlinux, '--target', kernel73.vmlinux, '--tsv', table72, join(modules72, 'kernel')], k7);
+
+const only = argv.only === undefined ? undefined : String(argv.only);
+const selected = checks.filter((c) => only === undefined || c.name.includes(only));
+if (selected.length === 0) throw new Error(`no check named like ${JSON.stringify(only)}`);
+if (selected.some((c) => !c.needs)) await setup();
+const unavailable = new Map();
+if (selected.some((c) => c.needs === 'kernel7')) {
+  try {
+    log('kernel 7.x: sid chroot, Debian 7.2.13 / 7.3-rc7 packages');
+    await ensureKernel7({ log });
+  } catch (err) {
+    log(`kernel 7.x setup failed: ${err?.message ?? err}`);
+    unavailable.set('kernel7', `kernel 7.x setup failed (${String(err?.message ?? err).split('\n')[0]})`);
+  }
+}
 let passed = 0, failed = 0;
-for (const c of checks) {
+for (const c of selected) {
   const script = join(root, c.argv[0]);
   if (!existsSync(script)) { log(`MISSING ${c.name}: ${c.argv[0]} does not exist`); failed++; continue; }
+  if (c.needs && unavailable.has(c.needs)) { log(`FAIL ${c.name}: ${unavailable.get(c.needs)}`); failed++; continue; }
   log(`RUN ${c.name}`);
   const t0 = Date.now();
   // Scripts written for zx (shebang) use its globals; plain ones run on node.
