@@ -24,7 +24,7 @@ import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { decompress, eachConcurrently, repo, walkModules } from './lib/corpus.mjs';
 import { ensureKernel7, kernel72 } from './e2e-lib/kernel7.mjs';
-import { sidPath, sidSh } from './e2e-lib/sid.mjs';
+import { CHECKOUT_ID, sidPath, sidSh } from './e2e-lib/sid.mjs';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -53,7 +53,7 @@ if (values.count !== undefined) {
 log(`${files.length} modules of ${tree}`);
 
 // Work area inside the chroot: <i>/m.ko (pristine layout), <i>/m.btf; ours in ours-{distill,nodistill}/<i>.ko.
-const W = '/build/corpus-finalize7';
+const W = `/build/corpus-finalize7-${CHECKOUT_ID}`;
 const host = (p) => sidPath(join(W, p));
 rmSync(host(''), { recursive: true, force: true });
 mkdirSync(host('ours-distill'), { recursive: true });

@@ -33,7 +33,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:
 import { join } from 'node:path';
 import { $, argv } from 'zx';
 import { boot, chooseAccel } from './e2e-lib/guest.mjs';
-import { E2E7, FIXTURE_NAME, W, cmpFiles, ensureHostTools, fileSha, kernel72, recipes7 } from './e2e-lib/boot7.mjs';
+import { E2E7, FIXTURE_NAME, W, buildLog, cmpFiles, ensureHostTools, fileSha, kernel72, recipes7 } from './e2e-lib/boot7.mjs';
 import { copyIn, copyModbtfIn, ensureSid, sidPath, sidSh } from './e2e-lib/sid.mjs';
 
 $.verbose = false;
@@ -204,13 +204,31 @@ for (const r of selected) {
     check(false, `module built: ${e.message.split('\n').join('\n        ')}`);
   }
   let sha = null;
+  const logChecks = (text) => {
+    for (const re of built.logMust ?? []) check(re.test(text), `build log has ${re}`);
+    if (built.warnings !== undefined) {
+      const n = text.split('\n').filter((l) => l.startsWith('modbtf: warning:')).length;
+      check(n === built.warnings, `build log has ${built.warnings} "modbtf: warning:" line(s) (has ${n})`);
+    }
+  };
+  if (built?.failed) {
+    check(true, 'the build failed, as it must');
+    logChecks(built.log);
+    built = null;
+  }
   if (built) {
     sha = await fileSha(built.ko);
     const sections = (await sidSh(`readelf -SW ${built.ko}`)).stdout;
-    const both = /\s\.BTF\s/.test(sections) && /\s\.BTF\.base\s/.test(sections);
-    // What modbtf said in the build, when the sections are missing.
-    const said = both ? null : readFileSync(sidPath(built.ko.replace(/\.ko$/, '.log')), 'utf8').split('\n').find((l) => l.startsWith('modbtf'));
-    check(both, `module has .BTF and .BTF.base${said ? ` (build log: ${said})` : ''}`);
+    const log = buildLog(built.ko);
+    if (built.sections === 'none') {
+      check(!/\s\.BTF\s/.test(sections) && !/\s\.BTF\.base\s/.test(sections), 'module has no .BTF and no .BTF.base (the tree skips BTF without vmlinux)');
+    } else {
+      const both = /\s\.BTF\s/.test(sections) && /\s\.BTF\.base\s/.test(sections);
+      // What modbtf said in the build, when the sections are missing.
+      const said = both ? null : log.split('\n').find((l) => l.startsWith('modbtf'));
+      check(both, `module has .BTF and .BTF.base${said ? ` (build log: ${said})` : ''}`);
+    }
+    logChecks(log);
     if (built.ref) {
       const diff = await cmpFiles(built.ko, built.ref);
       check(diff === null, `byte-identical to ${built.ref} (plain 7.2 kbuild, same source, same directory)${diff === null ? '' : `: ${diff}`}`);

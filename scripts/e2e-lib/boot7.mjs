@@ -11,22 +11,22 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { $ } from 'zx';
-import { CACHE, KDIR7, KVER7, copyIn, shq, sidDownload, sidPath, sidSh } from './sid.mjs';
+import { CACHE, CHECKOUT_ID, KDIR7, KVER7, MODBTF_IN_SID, copyIn, shq, sidDownload, sidPath, sidSh } from './sid.mjs';
 
 const REPO = new URL('../../', import.meta.url).pathname.replace(/\/$/, '');
 const FIXTURE = join(REPO, 'test/e2e/fixture');
 export const FIXTURE_NAME = 'modbtf_e2e';
 export const ROOT7 = join(CACHE, 'root7-boot');
-export const E2E7 = join(CACHE, 'e2e7');
+export const E2E7 = join(CACHE, `e2e7-${CHECKOUT_ID}`);
 
 /** Inside the chroot. */
-export const W = '/build/boot7';
+export const W = `/build/boot7-${CHECKOUT_ID}`;
 const M = `${W}/m`;
 const OUT = `${W}/out`;
 const KC = `${W}/kc`;
 /** modbtf as copied in by copyModbtfIn (the host's node runs inside as /usr/local/bin/node). */
-const MODBTF = 'node /opt/modbtf/dist/bundle/main.js';
-const SNIPPET = '/opt/modbtf/Makefile.snippet';
+const MODBTF = `node ${MODBTF_IN_SID}/dist/bundle/main.js`;
+const SNIPPET = `${MODBTF_IN_SID}/Makefile.snippet`;
 const KBUILD_DEBS = [`linux-headers-${KVER7}`, 'linux-headers-7.2.13+deb14-common', 'linux-kbuild-7.2.13+deb14'];
 
 /** Debian's 7.2.13 kernel, unpacked once under $MODBTF_CACHE/root7-boot. */
@@ -96,6 +96,45 @@ async function build(id, script) {
 }
 
 /**
+ * A build that must fail (MODBTF_STRICT=1): returns its log; throws when it succeeds.
+ */
+async function buildFailing(id, script) {
+  await ensureProc();
+  await sidSh(`rm -rf ${M} && mkdir -p ${OUT} && rm -f ${OUT}/${id}.log`);
+  copyIn(FIXTURE, M);
+  const log = `${OUT}/${id}.log`;
+  const r = await sidSh(`{ ${script} ; } > ${log} 2>&1`, { cwd: M, nothrow: true });
+  const text = readFileSync(sidPath(log), 'utf8');
+  if (r.exitCode === 0) throw new Error(`the build succeeded; it must fail with MODBTF_STRICT=1 (${sidPath(log)})`);
+  return text;
+}
+
+/** The build log of a recipe's module (out/<id>.log). */
+export function buildLog(koInside) {
+  return readFileSync(sidPath(koInside.replace(/\.ko$/, '.log')), 'utf8');
+}
+
+/**
+ * A fragment that points TMPDIR at a missing directory for the .ko link and BTF step only
+ * (a target-specific variable of Makefile.modfinal's %.ko rule; compiling is not affected):
+ * modbtf's objcopy work files then cannot be written, a failure of modbtf's part alone.
+ */
+function noTmpdirFragment() {
+  const f = `${W}/no-tmpdir.mk`;
+  writeFileSync(sidPath(f), '# e2e-boot7: objcopy work files of modbtf cannot be written\n%.ko: export TMPDIR := /nonexistent/modbtf-e2e-tmp\n');
+  return f;
+}
+
+/** A copy of the 7.2 tree (as form c's) without vmlinux: the kernel's own step then skips BTF. */
+async function noVmlinuxTree() {
+  const kdir = await formCTree();
+  await sidSh(`rm -f ${kdir}/vmlinux`);
+  return kdir;
+}
+
+const ONE_WARNING = /^modbtf: warning: [^\n]*the module gets what the kernel's own BTF step writes$/m;
+
+/**
  * The chroot's /proc, mounted again if gone: the chroot is shared, and another user's
  * releaseSid() unmounts it (objtool then fails: "read_stack_limit: fopen failed").
  */
@@ -132,9 +171,12 @@ async function formCTree() {
 
 /**
  * The control and the recipes, in the order they are built. A recipe:
- *   { id, label, modbtf, make() -> { ko, ref, notes } }   (chroot paths)
- *   modbtf  false: a control (plain 7.2 kbuild); its failure always fails the run
- *   ref     the plain-kbuild module (same source, same directory) it must equal byte for byte
+ *   { id, label, modbtf, make() -> { ko, ref, sections, logMust, warnings } | { failed, log, logMust } }   (chroot paths)
+ *   modbtf    false: a control (plain 7.2 kbuild); its failure always fails the run
+ *   ref       the plain-kbuild module (same source, same directory) it must equal byte for byte
+ *   sections  'none': the module must have no .BTF (the tree skipped BTF); default .BTF + .BTF.base
+ *   logMust   regexes the build log must match; warnings: exactly that many `modbtf: warning:` lines
+ *   failed    the build was expected to fail and did (MODBTF_STRICT=1); `log` is its output
  * make() throws when the build fails.
  */
 export function recipes7() {
@@ -193,6 +235,58 @@ export function recipes7() {
         const script = `MAKEFILES=${frag} ${kbuild(KDIR7)} && readelf -SW ${FIXTURE_NAME}.ko | grep -q ' \\.BTF ' && ! readelf -SW ${FIXTURE_NAME}.ko | grep -q ' \\.BTF\\.base ' && `
           + `${MODBTF} finalize --distill --base ${KDIR7}/vmlinux ${FIXTURE_NAME}.ko`;
         return { ko: await build('finalize', script), ref: plain };
+      },
+    },
+    // Never worse than the kernel's own step (issue 11, item 1): whenever modbtf's part
+    // cannot be done, the module equals the plain build, and the log has one warning.
+    {
+      id: 'fallback-rewrite', modbtf: true, boot: false,
+      label: 'form b, modbtf\'s rewrite fails (TMPDIR unwritable for the BTF step): the plain module, one warning',
+      async make() {
+        const ko = await build('fallback-rewrite', `MAKEFILES='${SNIPPET} ${noTmpdirFragment()}' ${kbuild(KDIR7)}`);
+        return { ko, ref: plain, logMust: [ONE_WARNING], warnings: 1 };
+      },
+    },
+    {
+      id: 'fallback-vmlinux', modbtf: true, boot: false,
+      label: 'form b with MODBTF_VMLINUX naming a missing file: the plain module, one warning',
+      async make() { return { ko: await build('fallback-vmlinux', `MAKEFILES=${SNIPPET} ${kbuild(KDIR7, 'MODBTF_VMLINUX=/nonexistent/vmlinux')}`), ref: plain, logMust: [ONE_WARNING, /MODBTF_VMLINUX names \/nonexistent\/vmlinux/], warnings: 1 }; },
+    },
+    {
+      id: 'fallback-no-modbtf', modbtf: true, boot: false,
+      label: 'form b with a modbtf that cannot be started (MODBTF=/nonexistent/modbtf): the plain module, one warning',
+      async make() { return { ko: await build('fallback-no-modbtf', `MAKEFILES=${SNIPPET} ${kbuild(KDIR7, 'MODBTF=/nonexistent/modbtf')}`), ref: plain, logMust: [/^modbtf: warning: \S+: cannot run "\/nonexistent\/modbtf" \(exit status 127\); the module gets what the kernel's own BTF step writes$/m], warnings: 1 }; },
+    },
+    {
+      id: 'no-vmlinux', modbtf: true, boot: false,
+      label: 'form b in a copy of the tree without vmlinux: no BTF, as the plain build there; its "Skipping" line and one warning',
+      async make() {
+        let kdir, ref;
+        try {
+          kdir = await noVmlinuxTree();
+          ref = await build('no-vmlinux-plain', kbuild(kdir));
+          if (!/Skipping BTF generation for \S+ due to unavailability of vmlinux/.test(buildLog(ref))) throw new Error('the plain build did not skip BTF');
+        } catch (e) { throw controlError('plain build in the tree copy without vmlinux', e); }
+        const ko = await build('no-vmlinux', `MAKEFILES=${SNIPPET} ${kbuild(kdir)}`);
+        return { ko, ref, sections: 'none', logMust: [ONE_WARNING, /Skipping BTF generation for \S+ due to unavailability of vmlinux/, /set MODBTF_VMLINUX=/], warnings: 1 };
+      },
+    },
+    {
+      id: 'strict-rewrite', modbtf: true, boot: false,
+      label: 'MODBTF_STRICT=1 with the failing rewrite: the build fails',
+      async make() {
+        const log = await buildFailing('strict-rewrite', `MAKEFILES='${SNIPPET} ${noTmpdirFragment()}' ${kbuild(KDIR7, 'MODBTF_STRICT=1')}`);
+        return { failed: true, log, logMust: [/MODBTF_STRICT=1: not falling back to the kernel's own BTF step/] };
+      },
+    },
+    {
+      id: 'strict-no-vmlinux', modbtf: true, boot: false,
+      label: 'MODBTF_STRICT=1 in the tree without vmlinux: the build fails',
+      async make() {
+        let kdir;
+        try { kdir = await noVmlinuxTree(); } catch (e) { throw controlError('tree copy without vmlinux', e); }
+        const log = await buildFailing('strict-no-vmlinux', `MAKEFILES=${SNIPPET} ${kbuild(kdir, 'MODBTF_STRICT=1')}`);
+        return { failed: true, log, logMust: [/no vmlinux BTF: .* \(MODBTF_STRICT=1: not falling back/] };
       },
     },
   ];

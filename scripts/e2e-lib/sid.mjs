@@ -6,10 +6,13 @@
 //   $MODBTF_CACHE/sid/.modbtf-*   stamps: bootstrapped, packages installed
 //
 // Nothing of the host is bind-mounted into it (a stray `rm -rf` of the cache must never reach
-// the host): files go in by copy (copyIn), only /proc is mounted. The host's own node binary
-// runs inside as it is (sid's glibc is newer), copied to /usr/local/bin/node.
+// the host): files go in by copy (copyIn), only /proc is mounted, and it stays mounted: the
+// chroot is shared by concurrent runs, and a build whose /proc vanishes fails (objtool). The
+// host's own node binary runs inside as it is (sid's glibc is newer), copied to /usr/local/bin/node.
 import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { $ } from 'zx';
 
 export const CACHE = process.env.MODBTF_CACHE ?? '/var/cache/modbtf';
@@ -34,12 +37,6 @@ async function mountProc() {
   mkdirSync(proc, { recursive: true });
   if (existsSync(join(proc, 'self'))) return;
   await $`mount -t proc proc ${proc}`;
-}
-
-/** Unmounts /proc of the chroot (safe to call when it is not mounted). */
-export async function releaseSid() {
-  const proc = join(SID_ROOT, 'proc');
-  if (existsSync(join(proc, 'self'))) await $({ nothrow: true })`umount ${proc}`;
 }
 
 /** The host path of a path inside the chroot. */
@@ -81,6 +78,8 @@ export async function ensureSid(packages = SID_BASE_PACKAGES, log = console.log)
       log('apt-get install debootstrap');
       await $({ env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } })`apt-get install -y -qq --no-install-recommends debootstrap`;
     }
+    // A half-made chroot from an interrupted run may still have /proc mounted.
+    if (existsSync(join(SID_ROOT, 'proc/self'))) await $`umount ${join(SID_ROOT, 'proc')}`;
     rmSync(SID_ROOT, { recursive: true, force: true });
     mkdirSync(SID_ROOT, { recursive: true });
     log(`debootstrap --variant=minbase sid ${SID_ROOT}`);
@@ -125,10 +124,18 @@ export function copyIn(hostPath, inside) {
   return inside;
 }
 
-/** modbtf's runnable parts (dist/, Makefile.snippet, kbuild/) copied to /opt/modbtf in the chroot. */
+/**
+ * Where this checkout's modbtf lives inside the chroot: /opt/modbtf-<hash of the checkout's
+ * path>, so that two checkouts (git worktrees) sharing the chroot never run each other's.
+ * Work directories inside the chroot take CHECKOUT_ID too, for the same reason.
+ */
+export const CHECKOUT_ID = createHash('sha256').update(fileURLToPath(new URL('../..', import.meta.url))).digest('hex').slice(0, 10);
+export const MODBTF_IN_SID = `/opt/modbtf-${CHECKOUT_ID}`;
+
+/** modbtf's runnable parts (dist/, Makefile.snippet, kbuild/) copied to MODBTF_IN_SID in the chroot. */
 export function copyModbtfIn(repo) {
-  for (const part of ['dist', 'Makefile.snippet', 'kbuild', 'package.json']) copyIn(join(repo, part), join('/opt/modbtf', part));
-  return '/opt/modbtf';
+  for (const part of ['dist', 'Makefile.snippet', 'kbuild', 'package.json']) copyIn(join(repo, part), join(MODBTF_IN_SID, part));
+  return MODBTF_IN_SID;
 }
 
 /** `apt-get download` inside the chroot into /var/cache/modbtf-debs there; returns the host path of the .deb. */
