@@ -9,14 +9,14 @@
 //                               plain build byte for byte only when built in the same place);
 //                               out/: each build's .ko and log; kc/: form c's kbuild tree
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 import { $ } from 'zx';
+import { ensureKernel72Image } from './kernel7.mjs';
 import { CACHE, CHECKOUT_ID, KDIR7, KVER7, MODBTF_IN_SID, copyIn, shq, sidDownload, sidPath, sidSh } from './sid.mjs';
 
 const REPO = new URL('../../', import.meta.url).pathname.replace(/\/$/, '');
 const FIXTURE = join(REPO, 'test/e2e/fixture');
 export const FIXTURE_NAME = 'modbtf_e2e';
-export const ROOT7 = join(CACHE, 'root7-boot');
 export const E2E7 = join(CACHE, `e2e7-${CHECKOUT_ID}`);
 
 /** Inside the chroot. */
@@ -29,17 +29,9 @@ const MODBTF = `node ${MODBTF_IN_SID}/dist/bundle/main.js`;
 const SNIPPET = `${MODBTF_IN_SID}/Makefile.snippet`;
 const KBUILD_DEBS = [`linux-headers-${KVER7}`, 'linux-headers-7.2.13+deb14-common', 'linux-kbuild-7.2.13+deb14'];
 
-/** Debian's 7.2.13 kernel, unpacked once under $MODBTF_CACHE/root7-boot. */
+/** Debian's 7.2.13 kernel image (kernel7.mjs unpacks it into $MODBTF_CACHE/root7). */
 export async function kernel72() {
-  const deb = await sidDownload(`linux-binary-${KVER7}`);
-  const stamp = join(ROOT7, `.${basename(deb)}.unpacked`);
-  if (!existsSync(stamp)) {
-    mkdirSync(ROOT7, { recursive: true });
-    await $`dpkg-deb -x ${deb} ${ROOT7}`;
-    writeFileSync(stamp, `${new Date().toISOString()}\n`);
-  }
-  const vmlinuz = join(ROOT7, 'usr/lib/modules', KVER7, 'vmlinuz');
-  if (!existsSync(vmlinuz)) throw new Error(`${deb} has no ${vmlinuz.slice(ROOT7.length)}`);
+  const vmlinuz = await ensureKernel72Image();
   return { kver: KVER7, short: '7.2.13', vmlinuz, vmlinuxInside: `${KDIR7}/vmlinux` };
 }
 

@@ -119,11 +119,22 @@ export async function ensureKernel7({ packages = [], log = console.log } = {}) {
     await unpack(await sidDownload(pkg), log);
   }
   for (const spec of EXPERIMENTAL_DEBS) await unpack(await experimentalDownload(spec, log), log);
-  const vmlinuz = [kernel72.vmlinuz, join(ROOT7, 'boot', `vmlinuz-${KVER7}`)].find((f) => existsSync(f));
-  if (!vmlinuz) throw new Error(`linux-binary-${KVER7} has no vmlinuz under usr/lib/modules/${KVER7}/ or boot/`);
-  const k72 = { ...kernel72, vmlinuz };
+  const k72 = { ...kernel72, vmlinuz: findVmlinuz72() };
   for (const f of [k72.vmlinux, kernel73.vmlinux, join(k72.modules, 'kernel')]) if (!existsSync(f)) throw new Error(`missing ${f}`);
   return { kernel72: k72, kernel73 };
+}
+
+function findVmlinuz72() {
+  const vmlinuz = [kernel72.vmlinuz, join(ROOT7, 'boot', `vmlinuz-${KVER7}`)].find((f) => existsSync(f));
+  if (!vmlinuz) throw new Error(`linux-binary-${KVER7} has no vmlinuz under usr/lib/modules/${KVER7}/ or boot/`);
+  return vmlinuz;
+}
+
+/** Only Debian's 7.2.13 kernel image (for the boot), unpacked into ROOT7; returns its vmlinuz. */
+export async function ensureKernel72Image(log = console.log) {
+  mkdirSync(ROOT7, { recursive: true });
+  await unpack(await sidDownload(`linux-binary-${KVER7}`), log);
+  return findVmlinuz72();
 }
 
 function sidHasDeb(pkg) {
