@@ -2,12 +2,13 @@
 // built in the sid chroot (scripts/e2e-lib/sid.mjs) by plain 7.2 kbuild and by each modbtf
 // recipe. Used by scripts/e2e-boot7.mjs.
 //
-//   $MODBTF_CACHE/root7-boot/   linux-binary-7.2.13+deb14-amd64 unpacked (the bootable vmlinuz)
-//   $MODBTF_CACHE/e2e7/         per-run work: the modules booted, each boot's logs (run/<case>/)
-//   /build/boot7/ (chroot)      m/: the one module directory every build uses (debug info
+//   $MODBTF_CACHE/root7/        linux-binary-7.2.13+deb14-amd64 unpacked (kernel7.mjs; the bootable vmlinuz)
+//   $MODBTF_CACHE/e2e7-<id>/    per-run work: the modules booted, each boot's logs (run/<case>/)
+//   /build/boot7-<id>/ (chroot) m/: the one module directory every build uses (debug info
 //                               records the build path, so a recipe's module can equal the
 //                               plain build byte for byte only when built in the same place);
 //                               out/: each build's .ko and log; kc/: form c's kbuild tree
+//   (<id>: sid.mjs CHECKOUT_ID, so that two checkouts sharing the chroot stay apart)
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { $ } from 'zx';
