@@ -1,9 +1,14 @@
 /**
- * `modbtf resolve-btfids [-v] [-b BASE] [--btf FILE] [--fatal_warnings] OBJECT`: a
- * drop-in for kbuild's $(RESOLVE_BTFIDS) (Debian's 6.12 resolve_btfids): same
- * arguments, same stderr texts, same exit statuses (0 ok, 255 failure, 129 usage),
- * same output bytes. For a pristine object the result is byte-identical to the
- * tool's; see lib/btfids for the rules.
+ * `modbtf resolve-btfids`: a drop-in for kbuild's $(RESOLVE_BTFIDS), as either tool:
+ *  - Debian's 6.12 resolve_btfids, `[-v] [-b BASE] [--btf FILE] [--fatal_warnings] OBJECT`,
+ *    which patches OBJECT's .BTF_ids (this file);
+ *  - kernel 7.x's (7.2.13), which writes OBJECT.BTF/.BTF.base/.BTF_ids and has
+ *    `--distill_base` and `--patch_btfids` (resolve-btfids-7.ts).
+ * 7.x is chosen by a 7.x-only option, by OBJECT's vermagic (>= 7.0), or by
+ * MODBTF_KERNEL_ABI=7; 6.12 otherwise. Same arguments, stderr texts, exit statuses (0 ok,
+ * 255 failure, 129 usage) and output bytes as the tool; see lib/btfids and lib/pipeline.
+ *
+ * The rest of this comment is about the 6.12 interface.
  *
  * Command line: parsed like tools/lib/subcmd parse-options (PARSE_OPT_STOP_AT_NON_OPTION),
  * not by yargs: `-v`/`--verbose` (repeatable), `--btf <file>`, `-b`/`--btf_base <file>`
@@ -275,7 +280,7 @@ export function rawResolveBtfidsArgs(processArgv: readonly string[] = process.ar
 
 export const resolveBtfidsCommand: CommandModule<object, object> = {
   command: 'resolve-btfids',
-  describe: 'Drop-in for kbuild\'s resolve_btfids (6.12): resolve .BTF_ids of an object in place; usage: resolve-btfids [-v] [-b BASE] [--btf FILE] [--fatal_warnings] OBJECT',
+  describe: 'Drop-in for kbuild\'s resolve_btfids, 6.12\'s (resolve .BTF_ids in place: [-v] [-b BASE] [--btf FILE] OBJECT) or 7.x\'s ([--distill_base] --btf_base B --btf F OBJECT writes OBJECT.BTF/.BTF.base/.BTF_ids; --patch_btfids BLOB OBJECT), chosen by the options and OBJECT\'s vermagic (MODBTF_KERNEL_ABI=6|7 forces it)',
   builder: (y: Argv) =>
     y
       .help(false)
