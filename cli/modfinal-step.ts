@@ -4,22 +4,10 @@
  */
 import { EXIT_OK } from './exit.js';
 import { printDiagnostics } from './diagnostics.js';
+import type { KbuildVars } from '../kbuild/tree.js';
 
-/** What Makefile.snippet passes: kbuild's variables, each as `--name=value`. */
-export interface ModfinalArgs {
-  module: string;
-  objtree: string;
-  srctree: string;
-  pahole: string;
-  paholeFlags: string;
-  modulePaholeFlags: string;
-  paholeVersion: string;
-  resolveBtfids: string;
-  resolveBtfidsFlags: string;
-  objcopy: string;
-  shell: string;
-  extmod: string;
-  btfBaseRef: string;
+/** What Makefile.snippet passes: kbuild's variables (KbuildVars), each as `--name=value`, and modbtf's own. */
+export interface ModfinalArgs extends KbuildVars {
   /** $(MODBTF_STRICT) (or the environment's). */
   strict: string;
   /** $(MODBTF_VMLINUX) (or the environment's). */
