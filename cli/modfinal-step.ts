@@ -3,7 +3,7 @@
  * main.ts: kbuild starts one process per module, so this path avoids loading yargs.
  */
 import { EXIT_OK } from './exit.js';
-import { printDiagnostics } from './diagnostics.js';
+import { printKbuildDiagnostics } from './diagnostics.js';
 import type { KbuildVars } from '../kbuild/tree.js';
 
 /** What Makefile.snippet passes: kbuild's variables (KbuildVars), each as `--name=value`, and modbtf's own. */
@@ -47,7 +47,7 @@ export async function modfinalStep(a: ModfinalArgs): Promise<number> {
     log: (l) => process.stderr.write(`${l}\n`),
   });
   if (out.kind === 'tree-step') return out.exitCode;
-  printDiagnostics(out.result.diagnostics, undefined);
+  printKbuildDiagnostics(out.result.diagnostics, a.module);
   return EXIT_OK;
 }
 
