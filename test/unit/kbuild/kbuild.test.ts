@@ -73,8 +73,10 @@ describe('kbuild install / uninstall', () => {
 
 describe('the modfinal fast path parses exactly what Makefile.snippet passes', () => {
   it('--opt=value words and the module', () => {
-    expect(parseModfinalArgv(['--pahole=pahole', '--pahole-flags=--btf_gen_floats -j', '--objcopy=x86_64-linux-gnu-objcopy', '--extmod=/m', '--btf-base-ref=', '/m/a.ko'])).toEqual({
+    // The options not given keep modfinalDefaults' values (here from an empty environment).
+    expect(parseModfinalArgv(['--pahole=pahole', '--pahole-flags=--btf_gen_floats -j', '--objcopy=x86_64-linux-gnu-objcopy', '--extmod=/m', '--btf-base-ref=', '/m/a.ko'], {})).toEqual({
       module: '/m/a.ko', pahole: 'pahole', paholeFlags: '--btf_gen_floats -j', objcopy: 'x86_64-linux-gnu-objcopy', extmod: '/m', btfBaseRef: '', verbose: false,
+      objtree: '.', srctree: '', modulePaholeFlags: '', paholeVersion: '', resolveBtfids: '', resolveBtfidsFlags: '', shell: 'sh', strict: '', vmlinux: '',
     });
   });
   it('anything else goes to the full parser', () => {
