@@ -311,16 +311,27 @@ function record(pkg, id, b, ref, expect, note = '') {
   return row;
 }
 
-const builds = new Map(); // `${deb}/${id}` -> build
+/**
+ * A plain build's modules and their BTF sections. Without .BTF + .BTF.base in a control (7.2
+ * distills M= builds) there is nothing to compare modbtf's bytes with: the control fails.
+ */
+function controlSections(row, b) {
+  const sections = new Map(b.kos.map((k) => [k, btfSections(readFileSync(sidPath(`${b.dir}/${k}`)))]));
+  const noBase = [...sections].filter(([, s]) => !s.includes('.BTF') || !s.includes('.BTF.base')).map(([k]) => k);
+  if (noBase.length) {
+    row.status = 'fail';
+    row.problems.push(`plain 7.2 modules without .BTF + .BTF.base: ${noBase.join(' ')}`);
+    console.log(`      ${row.problems.at(-1)}`);
+  }
+  return sections;
+}
+
+const forC = []; // the packages whose plain build succeeded
 for (const pkg of pkgs) {
   const plain = await build(pkg, 'plain');
-  builds.set(`${pkg.deb}/plain`, plain);
-  const row = record(pkg, 'plain', plain, null, 'control');
-  // Without .BTF + .BTF.base in the control there is nothing to compare modbtf's bytes with.
-  pkg.sections = new Map(plain.kos.map((k) => [k, btfSections(readFileSync(sidPath(`${plain.dir}/${k}`)))]));
-  const noBase = [...pkg.sections].filter(([, s]) => !s.includes('.BTF') || !s.includes('.BTF.base')).map(([k]) => k);
-  if (noBase.length) { row.status = 'fail'; row.problems.push(`plain 7.2 modules without .BTF + .BTF.base: ${noBase.join(' ')}`); console.log(`      ${row.problems.at(-1)}`); }
+  pkg.sections = controlSections(record(pkg, 'plain', plain, null, 'control'), plain);
   if (plain.code !== 0) continue;
+  forC.push(pkg);
 
   const again = await build(pkg, 'plain-again');
   record(pkg, 'plain-again', again, plain, 'control');
@@ -335,7 +346,6 @@ for (const pkg of pkgs) {
 
 // Form c: one copy of the tree for all packages; each package's reference built in it before
 // modbtf is installed there.
-const forC = pkgs.filter((p) => builds.get(`${p.deb}/plain`)?.code === 0);
 if (forC.length) {
   log(`form c: a fresh copy of the 7.2 kbuild tree in ${KC}`);
   const kdir = await kbuildTreeCopy(KC);
@@ -344,9 +354,7 @@ if (forC.length) {
   const refs = new Map();
   for (const pkg of forC) {
     const ref = await build(pkg, 'c-plain', { kdir: ksd });
-    const row = record(pkg, 'c-plain', ref, null, 'control');
-    const noBase = ref.kos.filter((k) => !btfSections(readFileSync(sidPath(`${ref.dir}/${k}`))).includes('.BTF.base'));
-    if (noBase.length) { row.status = 'fail'; row.problems.push(`the copy does not build like the tree: no .BTF.base in ${noBase.join(' ')}`); console.log(`      ${row.problems.at(-1)}`); }
+    controlSections(record(pkg, 'c-plain', ref, null, 'control'), ref);
     if (ref.code === 0) refs.set(pkg.deb, ref);
   }
   const inst = await sidSh(`${MODBTF} kbuild install ${shq(kdir)} 2>&1`, { nothrow: true });
