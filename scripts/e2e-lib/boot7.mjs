@@ -13,7 +13,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { $ } from 'zx';
 import { ensureKernel72Image } from './kernel7.mjs';
-import { CACHE, CHECKOUT_ID, KDIR7, KVER7, MODBTF_IN_SID, copyIn, shq, sidDownload, sidPath, sidSh } from './sid.mjs';
+import { CACHE, CHECKOUT_ID, KDIR7, KVER7, MODBTF_IN_SID, assertPristineTree, copyIn, ensureProc, kbuildTreeCopy, shq, sidDownload, sidPath, sidSh } from './sid.mjs';
 
 const REPO = new URL('../../', import.meta.url).pathname.replace(/\/$/, '');
 const FIXTURE = join(REPO, 'test/e2e/fixture');
@@ -28,7 +28,6 @@ const KC = `${W}/kc`;
 /** modbtf as copied in by copyModbtfIn (the host's node runs inside as /usr/local/bin/node). */
 const MODBTF = `node ${MODBTF_IN_SID}/dist/bundle/main.js`;
 const SNIPPET = `${MODBTF_IN_SID}/Makefile.snippet`;
-const KBUILD_DEBS = [`linux-headers-${KVER7}`, 'linux-headers-7.2.13+deb14-common', 'linux-kbuild-7.2.13+deb14'];
 
 /** Debian's 7.2.13 kernel image (kernel7.mjs unpacks it into $MODBTF_CACHE/root7). */
 export async function kernel72() {
@@ -47,18 +46,6 @@ export async function ensureHostTools(log) {
   const apt = $({ env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
   await apt`apt-get update -qq`;
   await apt`apt-get install -y -qq --no-install-recommends ${missing}`;
-}
-
-/**
- * The tree the control is built in must be Debian's as installed: a `modbtf kbuild install`
- * there (by someone, by hand) would turn the control into a modbtf build.
- */
-export async function assertPristineTree(kdir) {
-  const r = await sidSh(`common=$(sed -n 's/^include //p' Makefile); ! grep -qi modbtf Makefile $common && [ ! -e scripts/Makefile.modbtf ]`, { cwd: kdir, nothrow: true });
-  if (r.exitCode !== 0) throw new Error(`${kdir} has a modbtf hook installed (Makefile or scripts/Makefile.modbtf): not a plain 7.2 tree`);
-  // Every file of the three packages as Debian shipped it (md5sums; about 2 s).
-  const v = await sidSh(`dpkg -V ${KBUILD_DEBS.join(' ')} 2>&1`, { nothrow: true });
-  if (v.exitCode !== 0 || v.stdout.trim()) throw new Error(`dpkg -V ${KBUILD_DEBS.join(' ')}: the tree differs from Debian's packages:\n${v.stdout.trim()}`);
 }
 
 /** An error of a control step (not of modbtf): it fails the run with or without --strict. */
@@ -120,22 +107,12 @@ function noTmpdirFragment() {
 
 /** A copy of the 7.2 tree (as form c's) without vmlinux: the kernel's own step then skips BTF. */
 async function noVmlinuxTree() {
-  const kdir = await formCTree();
+  const kdir = await kbuildTreeCopy(KC);
   await sidSh(`rm -f ${kdir}/vmlinux`);
   return kdir;
 }
 
 const ONE_WARNING = /^modbtf: warning: [^\n]*the module gets what the kernel's own BTF step writes$/m;
-
-/**
- * The chroot's /proc, mounted again if gone: the chroot is shared, and another user's
- * releaseSid() unmounts it (objtool then fails: "read_stack_limit: fopen failed").
- */
-async function ensureProc() {
-  if (existsSync(sidPath('proc/self'))) return;
-  mkdirSync(sidPath('proc'), { recursive: true });
-  await $`mount -t proc proc ${sidPath('proc')}`;
-}
 
 const kbuild = (kdir, extra = '') => `make -C ${kdir} M=${M} ${extra} modules`;
 
@@ -150,16 +127,6 @@ function paholeOnlyFragment() {
     '',
   ].join('\n'));
   return f;
-}
-
-/** Form c's tree: Debian's three kbuild packages unpacked fresh into kc/, its Makefile pointed there. */
-async function formCTree() {
-  await sidSh(`rm -rf ${KC} && mkdir -p ${KC}`);
-  for (const pkg of KBUILD_DEBS) await $`dpkg-deb -x ${await sidDownload(pkg)} ${sidPath(KC)}`;
-  const kdir = `${KC}${KDIR7}`;
-  // The arch tree names itself (KBUILD_OUTPUT) and the common tree by absolute /usr/src paths.
-  await sidSh(`grep -q '^include /usr/src/' Makefile && sed -i 's#/usr/src/#${KC}/usr/src/#g' Makefile && ! grep -q ' /usr/src/' Makefile`, { cwd: kdir });
-  return kdir;
 }
 
 /**
@@ -205,7 +172,7 @@ export function recipes7() {
         // The reference is the plain build in the same copy (the tree's path is in the debug info).
         let kdir, ref;
         try {
-          kdir = await formCTree();
+          kdir = await kbuildTreeCopy(KC);
           ref = await build('form-c-plain', kbuild(kdir));
           const sections = (await sidSh(`readelf -SW ${ref}`)).stdout;
           if (!/\s\.BTF\.base\s/.test(sections)) throw new Error(`${ref} has no .BTF.base: the copy does not build like the tree`);

@@ -32,7 +32,12 @@ const CLEAN_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 
 function stamp(name) { return join(SID_ROOT, `.modbtf-${name}`); }
 
-async function mountProc() {
+/**
+ * The chroot's /proc, mounted if it is not (safe to call before every build): the chroot is
+ * shared, and another user's releaseSid() unmounts it (objtool then fails:
+ * "read_stack_limit: fopen failed").
+ */
+export async function ensureProc() {
   const proc = join(SID_ROOT, 'proc');
   mkdirSync(proc, { recursive: true });
   if (existsSync(join(proc, 'self'))) return;
@@ -88,7 +93,7 @@ export async function ensureSid(packages = SID_BASE_PACKAGES, log = console.log)
   }
   // The mirror is a snapshot whose Release files have expired (KERNEL7.md).
   writeFileSync(sidPath('etc/apt/apt.conf.d/99modbtf'), 'Acquire::Check-Valid-Until "false";\nAPT::Install-Recommends "false";\n');
-  await mountProc();
+  await ensureProc();
   const missing = await missingPackages(packages);
   if (missing.length > 0) {
     log(`sid: apt-get install ${missing.join(' ')}`);
@@ -149,3 +154,32 @@ export async function sidDownload(pkg) {
   return join(sidPath(dir), f);
 }
 
+
+/** The three packages of the 7.2 kbuild tree (KDIR7 and the -common tree it includes). */
+export const KBUILD7_DEBS = [`linux-headers-${KVER7}`, 'linux-headers-7.2.13+deb14-common', 'linux-kbuild-7.2.13+deb14'];
+
+/**
+ * A tree a control is built in must be Debian's as installed: a `modbtf kbuild install`
+ * there (by someone, by hand) would turn the control into a modbtf build.
+ */
+export async function assertPristineTree(kdir) {
+  const r = await sidSh(`common=$(sed -n 's/^include //p' Makefile); ! grep -qi modbtf Makefile $common && [ ! -e scripts/Makefile.modbtf ]`, { cwd: kdir, nothrow: true });
+  if (r.exitCode !== 0) throw new Error(`${kdir} has a modbtf hook installed (Makefile or scripts/Makefile.modbtf): not a plain 7.2 tree`);
+  // Every file of the three packages as Debian shipped it (md5sums; about 2 s).
+  const v = await sidSh(`dpkg -V ${KBUILD7_DEBS.join(' ')} 2>&1`, { nothrow: true });
+  if (v.exitCode !== 0 || v.stdout.trim()) throw new Error(`dpkg -V ${KBUILD7_DEBS.join(' ')}: the tree differs from Debian's packages:\n${v.stdout.trim()}`);
+}
+
+/**
+ * A copy of the 7.2 kbuild tree: Debian's three packages unpacked fresh into `dest` (a chroot
+ * path), the arch tree's Makefile pointed there. Form c's tree (`modbtf kbuild install` must
+ * not touch KDIR7, where the controls are built). Returns the copy's KDIR7.
+ */
+export async function kbuildTreeCopy(dest) {
+  await sidSh(`rm -rf ${shq(dest)} && mkdir -p ${shq(dest)}`);
+  for (const pkg of KBUILD7_DEBS) await $`dpkg-deb -x ${await sidDownload(pkg)} ${sidPath(dest)}`;
+  const kdir = `${dest}${KDIR7}`;
+  // The arch tree names itself (KBUILD_OUTPUT) and the common tree by absolute /usr/src paths.
+  await sidSh(`grep -q '^include /usr/src/' Makefile && sed -i 's#/usr/src/#${dest}/usr/src/#g' Makefile && ! grep -q ' /usr/src/' Makefile`, { cwd: kdir });
+  return kdir;
+}
