@@ -29,7 +29,7 @@ import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { basename, join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ARCHES, CROSS, ensureCrossSid, ensureCrossTrixie, ensureShipped6, ensureShipped72, k6, k72 } from './e2e-lib/cross.mjs';
+import { ARCHES, CROSS, HOST_CROSS_PACKAGES, ensureCrossSid, ensureHostPackages, ensureCrossTrixie, ensureShipped6, ensureShipped72, k6, k72 } from './e2e-lib/cross.mjs';
 import { ensureOracle } from './e2e-lib/oracle.mjs';
 import { sidView } from './e2e-lib/kernel7.mjs';
 import { CHECKOUT_ID, shq, sidPath, sidSh } from './e2e-lib/sid.mjs';
@@ -64,6 +64,7 @@ const SETS = {
 const wanted = values.set.split(',');
 for (const s of wanted) if (!SETS[s]) throw new Error(`--set ${s}: one of ${Object.keys(SETS).join(', ')}`);
 
+await ensureHostPackages(HOST_CROSS_PACKAGES, log);
 await ensureCrossSid({ arches: [...new Set(wanted.map((s) => SETS[s].arch))], log });
 if (wanted.some((s) => SETS[s].abi === 6)) await ensureCrossTrixie({ arches: [...new Set(wanted.filter((s) => SETS[s].abi === 6).map((s) => SETS[s].arch))], log });
 const ORACLE = wanted.some((s) => SETS[s].abi === 6) ? await ensureOracle(log) : undefined;

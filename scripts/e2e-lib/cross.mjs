@@ -140,18 +140,24 @@ export async function ensureShipped6(arch, version = TRIXIE_KERNEL[arch], log = 
   if (!existsSync(k.modules)) throw new Error(`missing ${k.modules}`);
   return k;
 }
-/** A trixie headers package's vmlinux of `arch` unpacked on the host (a relocation target). */
-export async function ensureVmlinux6(arch, version, log = console.log) {
-  const k = k6(arch, version);
-  await unpackOnce(await trixieForeign.download(`linux-headers-${k.kver}:${arch}`, log), k.root, log);
-  const vmlinux = join(k.root, 'usr/src', `linux-headers-${k.kver}`, 'vmlinux');
-  if (!existsSync(vmlinux)) throw new Error(`missing ${vmlinux}`);
-  return { ...k, vmlinux };
-}
-
 /** The unpacked .debs of a host root (for provenance notes). */
 export function unpackedDebs(dir) {
   const d = join(dir, '.modbtf-unpacked');
   return existsSync(d) ? readdirSync(d).sort() : [];
 }
 export { CACHE };
+
+/** Host packages installed when missing (apt-get update only then). */
+export async function ensureHostPackages(pkgs, log = console.log) {
+  const { $ } = await import('zx');
+  const r = await $({ nothrow: true, quiet: true })`dpkg-query -W -f=${'${Package} ${Status}\n'} ${pkgs}`;
+  const ok = new Set(r.stdout.split('\n').filter((l) => l.endsWith(' install ok installed')).map((l) => l.split(' ')[0]));
+  const missing = pkgs.filter((p) => !ok.has(p));
+  if (!missing.length) return;
+  log(`apt-get install ${missing.join(' ')}`);
+  const apt = $({ quiet: true, env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  await apt`apt-get update -qq`;
+  await apt`apt-get install -y -qq --no-install-recommends ${missing}`;
+}
+/** What the host needs to rewrite foreign modules: binutils-<triple> (scenario B), llvm (llvm-objcopy), xz. */
+export const HOST_CROSS_PACKAGES = ['binutils', 'llvm', 'xz-utils', ...ARCH_NAMES.map((a) => `binutils-${ARCHES[a].triple}`)];
