@@ -3,23 +3,11 @@
  * main.ts: kbuild starts one process per module, so this path avoids loading yargs.
  */
 import { EXIT_OK } from './exit.js';
-import { printDiagnostics } from './diagnostics.js';
+import { printKbuildDiagnostics } from './diagnostics.js';
+import type { KbuildVars } from '../kbuild/tree.js';
 
-/** What Makefile.snippet passes: kbuild's variables, each as `--name=value`. */
-export interface ModfinalArgs {
-  module: string;
-  objtree: string;
-  srctree: string;
-  pahole: string;
-  paholeFlags: string;
-  modulePaholeFlags: string;
-  paholeVersion: string;
-  resolveBtfids: string;
-  resolveBtfidsFlags: string;
-  objcopy: string;
-  shell: string;
-  extmod: string;
-  btfBaseRef: string;
+/** What Makefile.snippet passes: kbuild's variables (KbuildVars), each as `--name=value`, and modbtf's own. */
+export interface ModfinalArgs extends KbuildVars {
   /** $(MODBTF_STRICT) (or the environment's). */
   strict: string;
   /** $(MODBTF_VMLINUX) (or the environment's). */
@@ -59,7 +47,7 @@ export async function modfinalStep(a: ModfinalArgs): Promise<number> {
     log: (l) => process.stderr.write(`${l}\n`),
   });
   if (out.kind === 'tree-step') return out.exitCode;
-  printDiagnostics(out.result.diagnostics, undefined);
+  printKbuildDiagnostics(out.result.diagnostics, a.module);
   return EXIT_OK;
 }
 

@@ -18,7 +18,7 @@ import { spawn } from 'node:child_process';
 import { access, constants, readFile, rm } from 'node:fs/promises';
 import { loadBaseBtf } from '../lib/module/btf-file.js';
 import { finalizeModule, type FinalizeResult } from '../lib/module/finalize.js';
-import { locateObjcopy } from '../lib/objcopy/locate.js';
+import { objcopyChooser } from '../lib/objcopy/locate.js';
 import { writeFileAtomic } from '../lib/objcopy/atomic.js';
 import { pipelineProfile, type KernelAbi } from '../lib/pipeline/profile.js';
 import { ModuleError, ToolError, isModbtfError } from '../lib/errors.js';
@@ -147,7 +147,7 @@ export async function runModfinal(o: ModfinalOptions): Promise<ModfinalOutcome> 
       vmlinux: base,
       distill,
       profile,
-      objcopy: () => locateObjcopy(objcopyCmd ? { command: objcopyCmd } : { env: o.env }),
+      objcopy: objcopyChooser(objcopyCmd ? { command: objcopyCmd } : { env: o.env }),
       ...(detachedBtf !== undefined ? { detachedBtf } : {}),
     });
   } catch (err: unknown) {

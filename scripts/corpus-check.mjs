@@ -5,7 +5,10 @@
 // kernel message with column 7. Prints wall time and peak RSS of the check process,
 // then `N identical, M different`.
 //
-//   node scripts/corpus-check.mjs [--built-with V107] [--kernel V117] [--jobs N] [TREE]
+//   node scripts/corpus-check.mjs [--built-with V107] [--kernel V117] [--tsv TABLE] [--jobs N] [TREE]
+//
+// --tsv: another libbpf table of the same format (e.g. corpus-7.2.13-to-7.3-rc7.tsv, made by
+// scripts/corpus7-oracle.mjs) for another pair of kernels.
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
@@ -20,10 +23,11 @@ const { values, positionals } = parseArgs({
     'built-with': { type: 'string', default: `${cache}/root/usr/src/linux-headers-6.12.107+deb12-amd64/vmlinux` },
     kernel: { type: 'string', default: `${cache}/root/usr/src/linux-headers-6.12.117+deb12-amd64/vmlinux` },
     jobs: { type: 'string', default: '2' },
+    tsv: { type: 'string', default: join(root, 'test/fixtures/corpus/corpus-107-to-117.tsv') },
   },
 });
 const tree = positionals[0] ?? `${cache}/root/lib/modules/6.12.107+deb12-amd64/kernel`;
-const golden = new Map(readFileSync(join(root, 'test/fixtures/corpus/corpus-107-to-117.tsv'), 'utf8').trim().split('\n')
+const golden = new Map(readFileSync(values.tsv, 'utf8').trim().split('\n')
   .map((l) => l.split('\t')).map((c) => [c[0], { status: c[3], message: c[6] }]));
 
 const t0 = Date.now();

@@ -83,6 +83,7 @@ check('dump equals sid\'s bpftool 7.8 on 40 7.2.13 modules and the 7.2.13 vmlinu
 check('libbpf 1.7.0 over every 7.2.13 module (7.3-rc7 target) reproduces the committed 7.x table (issue 11)', ['scripts/corpus7-oracle.mjs', '--check', table72], k7);
 check('distill of every 7.2.13 module equals libbpf 1.7.0 (issue 11)', ['scripts/corpus-distill.mjs', '--vmlinux', kernel72.vmlinux, '--tsv', table72, '--golden', join(cache, 'corpus7/distilled-bases-7.2.13.tar.gz'), join(modules72, 'kernel')], k7);
 check('relocation of every 7.2.13 module onto 7.3-rc7 equals libbpf 1.7.0 (issue 11)', ['scripts/corpus-relocate.mjs', '--vmlinux', kernel72.vmlinux, '--target', kernel73.vmlinux, '--tsv', table72, join(modules72, 'kernel')], k7);
+check('modbtf check over every 7.2.13 module onto 7.3-rc7 agrees with libbpf 1.7.0 module by module (issue 11)', ['scripts/corpus-check.mjs', '--built-with', kernel72.vmlinux, '--kernel', kernel73.vmlinux, '--tsv', table72, join(modules72, 'kernel')], k7);
 check('finalize --kernel-abi 7 (--distill and --no-distill) on 400 7.2.13 modules equals resolve_btfids 7.2.13 on the same input (issue 11; whole corpus: scripts/corpus-finalize7.mjs without --count)', ['scripts/corpus-finalize7.mjs', '--count', '400'], k7);
 
 // Other architectures (issue 12): Debian's arm64 and s390x (big-endian) material, cross builds

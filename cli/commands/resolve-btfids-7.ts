@@ -19,38 +19,23 @@
  * (temporary file + rename), and --patch_btfids leaves the object untouched when it fails.
  */
 import { RESOLVE_BTFIDS_EXIT_FAILED, RESOLVE_BTFIDS_EXIT_OK, type ResolveBtfidsArgs } from './resolve-btfids-options.js';
-import type { ResolveBtfidsIo } from './resolve-btfids.js';
-
-function errnoName(err: unknown): string {
-  return typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string' ? err.code : 'EIO';
-}
+import { ToolStderr, errnoName, readBtfInput, readObject, type ResolveBtfidsIo } from './resolve-btfids-io.js';
+import { bytesEqual } from '../../lib/bytes.js';
 
 export async function runResolveBtfids7(a: ResolveBtfidsArgs, io: ResolveBtfidsIo): Promise<number> {
-  const [fs, btfids, elfMod, compress, atomic, k7] = await Promise.all([
+  const [fs, btfids, elfMod, atomic, k7] = await Promise.all([
     import('node:fs/promises'),
     import('../../lib/btfids/index.js'),
     import('../../lib/elf/index.js'),
-    import('../../lib/module/compress.js'),
     import('../../lib/objcopy/atomic.js'),
     import('../../lib/pipeline/kernel7.js'),
   ]);
-  type Diagnostic = import('../../lib/btfids/index.js').Diagnostic;
   const { msg, strerror } = { msg: btfids.btfIdsMessages, strerror: btfids.strerror };
 
-  let out = '';
-  const line = (s: string): void => { out += `${s}\n`; };
-  const emit = (ds: readonly Diagnostic[]): void => {
-    for (const d of ds) {
-      if (d.extension === true) continue;
-      if (d.level === 'debug' && (d.verbosity ?? 1) > a.verbose) continue;
-      line(d.message);
-    }
-  };
-  const finish = (code: number, last?: string): number => {
-    if (last !== undefined && last !== '') line(last);
-    if (out) io.stderr(out);
-    return code;
-  };
+  const out = new ToolStderr(io, a.verbose);
+  const line = (s: string): void => out.line(s);
+  const emit = (ds: readonly import('../../lib/btfids/index.js').Diagnostic[]): void => out.emit(ds);
+  const finish = (code: number, last?: string): number => out.finish(code, last);
   const failWith = (e: unknown): number => {
     if (e instanceof btfids.BtfIdsError) {
       emit(e.diagnostics);
@@ -62,17 +47,9 @@ export async function runResolveBtfids7(a: ResolveBtfidsArgs, io: ResolveBtfidsI
   if (a.patchBtfids !== undefined) return patchBtfids(a, a.patchBtfids);
 
   // elf_collect: open(O_RDWR), libelf.
-  let bytes: Uint8Array;
-  try {
-    const fh = await fs.open(a.object, 'r+');
-    try {
-      bytes = new Uint8Array(await fh.readFile());
-    } finally {
-      await fh.close();
-    }
-  } catch (err: unknown) {
-    return finish(RESOLVE_BTFIDS_EXIT_FAILED, msg.cannotOpen(a.object, strerror(errnoName(err))));
-  }
+  const opened = await readObject(a.object);
+  if (!(opened instanceof Uint8Array)) return finish(RESOLVE_BTFIDS_EXIT_FAILED, msg.cannotOpen(a.object, strerror(opened.errno)));
+  const bytes = opened;
   const outcome = btfids.libelfOutcome(bytes, a.verbose);
   if (outcome.kind === 'error') {
     emit(outcome.diagnostics);
@@ -99,18 +76,8 @@ export async function runResolveBtfids7(a: ResolveBtfidsArgs, io: ResolveBtfidsI
   emit(scan.diagnostics);
 
   // load_btf: btf__parse(base), btf__parse_split(btf ?: object, base).
-  const readInput = async (path: string): Promise<Uint8Array | { errno: string }> => {
-    try {
-      const raw = new Uint8Array(await fs.readFile(path));
-      const kind = compress.detectCompression(raw);
-      return kind === 'none' ? raw : await compress.decompress(raw, kind, { file: path });
-    } catch (err: unknown) {
-      const code = errnoName(err);
-      return { errno: code === 'EISDIR' ? 'EIO' : code };
-    }
-  };
   const load = async (path: string, over: import('../../lib/btf/btf.js').Btf | undefined, own?: Uint8Array): Promise<import('../../lib/btfids/index.js').LibbpfLoad> => {
-    const input = own ?? (await readInput(path));
+    const input = own ?? (await readBtfInput(path));
     if (!(input instanceof Uint8Array)) return { ok: false, lines: [], errno: input.errno };
     return btfids.libbpfParseFile(input, path, over, own !== undefined ? elf : undefined, { abi: 7 });
   };
@@ -166,17 +133,9 @@ export async function runResolveBtfids7(a: ResolveBtfidsArgs, io: ResolveBtfidsI
 
   /** patch_btfids(): the blob into the first `.BTF_ids` section, through libelf's elf_update. */
   async function patchBtfids(args: ResolveBtfidsArgs, blobPath: string): Promise<number> {
-    let obj: Uint8Array;
-    try {
-      const fh = await fs.open(args.object, 'r+');
-      try {
-        obj = new Uint8Array(await fh.readFile());
-      } finally {
-        await fh.close();
-      }
-    } catch (err: unknown) {
-      return finish(RESOLVE_BTFIDS_EXIT_FAILED, `FAILED to open ${args.object}: ${strerror(errnoName(err))}`);
-    }
+    const opened = await readObject(args.object);
+    if (!(opened instanceof Uint8Array)) return finish(RESOLVE_BTFIDS_EXIT_FAILED, `FAILED to open ${args.object}: ${strerror(opened.errno)}`);
+    const obj = opened;
     const o = btfids.libelfOutcome(obj, 0);
     if (o.kind === 'error') return finish(RESOLVE_BTFIDS_EXIT_FAILED, o.stderrText);
     let target: import('../../lib/elf/index.js').ElfFile | undefined;
@@ -214,16 +173,10 @@ export async function runResolveBtfids7(a: ResolveBtfidsArgs, io: ResolveBtfidsI
       throw e;
     }
     try {
-      if (!sameBytes(image, obj)) await atomic.writeFileAtomic(await fs.realpath(args.object), image);
+      if (!bytesEqual(image, obj)) await atomic.writeFileAtomic(await fs.realpath(args.object), image);
     } catch {
       return finish(RESOLVE_BTFIDS_EXIT_FAILED, `FAILED to update ELF file ${args.object}`);
     }
     return finish(RESOLVE_BTFIDS_EXIT_OK);
   }
-}
-
-function sameBytes(x: Uint8Array, y: Uint8Array): boolean {
-  if (x.length !== y.length) return false;
-  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
-  return true;
 }

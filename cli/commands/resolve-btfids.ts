@@ -44,6 +44,10 @@ import type { Argv, CommandModule } from 'yargs';
 import {
   OPTIONS_6, OPTIONS_7, RESOLVE_BTFIDS_EXIT_FAILED, RESOLVE_BTFIDS_EXIT_OK, parseResolveBtfidsArgs,
 } from './resolve-btfids-options.js';
+import { ToolStderr, readBtfInput, readObject, type ResolveBtfidsIo } from './resolve-btfids-io.js';
+import { bytesEqual } from '../../lib/bytes.js';
+
+export type { ResolveBtfidsIo } from './resolve-btfids-io.js';
 
 /**
  * Which resolve_btfids to be: MODBTF_KERNEL_ABI=6|7 when set; 7 when the command line
@@ -73,25 +77,11 @@ async function commandLineAbi(argv: readonly string[], env: Readonly<Record<stri
 
 export { parseResolveBtfidsArgs } from './resolve-btfids-options.js';
 
-export interface ResolveBtfidsIo {
-  /** Receives everything resolve_btfids would print on stderr (each piece ends in "\n"). */
-  stderr(text: string): void;
-  stdout(text: string): void;
-}
-
 const processIo: ResolveBtfidsIo = {
   stderr: (t) => { process.stderr.write(t); },
   stdout: (t) => { process.stdout.write(t); },
 };
 
-function errnoName(err: unknown): string {
-  return typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string' ? err.code : 'EIO';
-}
-
-/**
- * Run resolve_btfids on `argv` (arguments after the command name). Returns the exit
- * status; all output goes through `io`.
- */
 export async function runResolveBtfids(argv: readonly string[], io: ResolveBtfidsIo = processIo, env: Readonly<Record<string, string | undefined>> = process.env): Promise<number> {
   const abi = await commandLineAbi(argv, env);
   const parsed = parseResolveBtfidsArgs(argv, abi === 7 ? OPTIONS_7 : OPTIONS_6);
@@ -105,32 +95,21 @@ export async function runResolveBtfids(argv: readonly string[], io: ResolveBtfid
     const { runResolveBtfids7 } = await import('./resolve-btfids-7.js');
     return runResolveBtfids7(a, io);
   }
-  const [fs, btfids, elfMod, compress, atomic] = await Promise.all([
+  const [fs, btfids, elfMod, atomic] = await Promise.all([
     import('node:fs/promises'),
     import('../../lib/btfids/index.js'),
     import('../../lib/elf/index.js'),
-    import('../../lib/module/compress.js'),
     import('../../lib/objcopy/atomic.js'),
   ]);
   type Diagnostic = import('../../lib/btfids/index.js').Diagnostic;
   const { msg, strerror } = { msg: btfids.btfIdsMessages, strerror: btfids.strerror };
 
-  let out = '';
   // modbtf's own diagnostics stay quiet (stderr is resolve_btfids'), except the warning
   // that set8 flags could not be matched to their functions again.
   const shown = (d: Diagnostic): boolean => d.extension !== true || d.code === 'BTFIDS_SET8_FLAGS_LOST';
-  const emit = (ds: readonly Diagnostic[]): void => {
-    for (const d of ds) {
-      if (!shown(d)) continue;
-      if (d.level === 'debug' && (d.verbosity ?? 1) > a.verbose) continue;
-      out += `${d.message}\n`;
-    }
-  };
-  const finish = (code: number, line?: string): number => {
-    if (line !== undefined && line !== '') out += `${line}\n`;
-    if (out) io.stderr(out);
-    return code;
-  };
+  const out = new ToolStderr(io, a.verbose, shown);
+  const emit = (ds: readonly Diagnostic[]): void => out.emit(ds);
+  const finish = (code: number, line?: string): number => out.finish(code, line);
   const failWith = (e: unknown): number => {
     if (e instanceof btfids.BtfIdsError) {
       emit(e.diagnostics);
@@ -140,17 +119,9 @@ export async function runResolveBtfids(argv: readonly string[], io: ResolveBtfid
   };
 
   // open(O_RDWR)
-  let bytes: Uint8Array;
-  try {
-    const fh = await fs.open(a.object, 'r+');
-    try {
-      bytes = new Uint8Array(await fh.readFile());
-    } finally {
-      await fh.close();
-    }
-  } catch (err: unknown) {
-    return finish(RESOLVE_BTFIDS_EXIT_FAILED, msg.cannotOpen(a.object, strerror(errnoName(err))));
-  }
+  const opened = await readObject(a.object);
+  if (!(opened instanceof Uint8Array)) return finish(RESOLVE_BTFIDS_EXIT_FAILED, msg.cannotOpen(a.object, strerror(opened.errno)));
+  const bytes = opened;
 
   // elf_begin / elf_collect
   const outcome = btfids.libelfOutcome(bytes, a.verbose);
@@ -195,24 +166,14 @@ export async function runResolveBtfids(argv: readonly string[], io: ResolveBtfid
   }
 
   // symbols_resolve: base BTF (-b, dropped when the object has .BTF.base), then the BTF.
-  const readInput = async (path: string): Promise<Uint8Array | { errno: string }> => {
-    try {
-      const raw = new Uint8Array(await fs.readFile(path));
-      const kind = compress.detectCompression(raw);
-      return kind === 'none' ? raw : await compress.decompress(raw, kind, { file: path });
-    } catch (err: unknown) {
-      const code = errnoName(err);
-      // libbpf fopen()s a directory fine and then fails to read it.
-      return { errno: code === 'EISDIR' ? 'EIO' : code };
-    }
-  };
+  const readInput = readBtfInput;
   let base: import('../../lib/btf/btf.js').Btf | undefined;
   if (a.base !== undefined && !scan.hasBtfBase) {
     const input = await readInput(a.base);
     const r = input instanceof Uint8Array ? btfids.libbpfParseFile(input, a.base, undefined) : { ok: false as const, lines: [], errno: input.errno };
     if (!r.ok) {
       emit(scan.diagnostics);
-      for (const l of r.lines) out += `${l}\n`;
+      for (const l of r.lines) out.line(l);
       return finish(RESOLVE_BTFIDS_EXIT_FAILED, msg.loadBaseBtf(a.base, strerror(r.errno)));
     }
     base = r.btf;
@@ -227,7 +188,7 @@ export async function runResolveBtfids(argv: readonly string[], io: ResolveBtfid
   }
   if (!loaded.ok) {
     emit(scan.diagnostics);
-    for (const l of loaded.lines) out += `${l}\n`;
+    for (const l of loaded.lines) out.line(l);
     return finish(RESOLVE_BTFIDS_EXIT_FAILED, msg.loadBtf(btfPath, strerror(loaded.errno)));
   }
 
@@ -244,28 +205,22 @@ export async function runResolveBtfids(argv: readonly string[], io: ResolveBtfid
     image = btfids.elfUpdateImage(elf, section === undefined ? [] : [{ section, bytes: result.sectionBytes }], result.alignmentFixes);
   } catch (e: unknown) {
     if (e instanceof btfids.BtfIdsError) {
-      out += `${e.stderrText}\n`;
-      if (a.verbose >= 1) out += `${msg.updateFailed(a.object)}\n`;
+      out.line(e.stderrText);
+      if (a.verbose >= 1) out.line(msg.updateFailed(a.object));
       return finish(RESOLVE_BTFIDS_EXIT_FAILED);
     }
     throw e;
   }
-  if (!sameBytes(image, bytes)) {
+  if (!bytesEqual(image, bytes)) {
     try {
       await writeObject(image);
     } catch (err: unknown) {
       return finish(RESOLVE_BTFIDS_EXIT_FAILED, `FAILED ${err instanceof Error ? err.message : String(err)}`);
     }
   }
-  if (a.verbose >= 1) out += `${msg.updateOk(a.object)}\n`;
+  if (a.verbose >= 1) out.line(msg.updateOk(a.object));
   const warned = result.diagnostics.some((d) => d.level === 'warning' && shown(d));
   return finish(a.fatalWarnings && warned ? RESOLVE_BTFIDS_EXIT_FAILED : RESOLVE_BTFIDS_EXIT_OK);
-}
-
-function sameBytes(x: Uint8Array, y: Uint8Array): boolean {
-  if (x.length !== y.length) return false;
-  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
-  return true;
 }
 
 /**

@@ -32,7 +32,7 @@ export const retargetCommand: CommandModule<object, RetargetArgs> = {
       .epilog('.BTF becomes the module\'s BTF relocated onto the kernel (as the kernel would relocate it at load), .BTF.base is removed, and the distilled base, split and .BTF_ids are kept in .BTF.base.modbtf, .BTF.modbtf and .BTF_ids.modbtf, which the kernel ignores, so the module can be retargeted again. A module whose BTF does not relocate is left untouched.\nExit status: 0 done; 1 relocation fails for some module (every reason listed, nothing written for it); 2 input errors; 3 objcopy/xz/zstd missing or failed.') as unknown as Argv<RetargetArgs>,
   handler: (argv) =>
     runCommand(argv.verbose, async () => {
-      const [{ retargetLoaded }, { loadBaseBtf }, { expandModulePaths }, { resolveKernelBtfPath }, { locateObjcopy }, { loadModuleFile }, { relocationTarget }, { isModbtfError }] = await Promise.all([
+      const [{ retargetLoaded }, { loadBaseBtf }, { expandModulePaths }, { resolveKernelBtfPath }, { objcopyChooser }, { loadModuleFile }, { relocationTarget }, { isModbtfError }] = await Promise.all([
         import('../../lib/module/retarget.js'),
         import('../../lib/module/btf-file.js'),
         import('../../lib/module/walk.js'),
@@ -48,8 +48,7 @@ export const retargetCommand: CommandModule<object, RetargetArgs> = {
       const files = await expandModulePaths(argv.modules);
       const { pipelineProfile } = await import('../../lib/pipeline/profile.js');
       const profile = argv.kernelAbi !== undefined ? pipelineProfile(argv.kernelAbi === '7' ? 7 : 6) : undefined;
-      let objcopyTool: Promise<Awaited<ReturnType<typeof locateObjcopy>>> | undefined;
-      const objcopy = (): ReturnType<typeof locateObjcopy> => (objcopyTool ??= locateObjcopy(argv.objcopy !== undefined ? { command: argv.objcopy } : {}));
+      const objcopy = objcopyChooser(argv.objcopy !== undefined ? { command: argv.objcopy } : {});
       let errors = 0, refused = 0, written = 0;
       const reports: unknown[] = [];
       for (const file of files) {

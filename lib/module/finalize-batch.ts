@@ -12,7 +12,7 @@ import { readFile } from 'node:fs/promises';
 import type { Btf } from '../btf/btf.js';
 import type { Diagnostic } from '../btfids/index.js';
 import { ModuleError, isModbtfError } from '../errors.js';
-import { locateObjcopy, type ObjcopyTool } from '../objcopy/locate.js';
+import { objcopyChooser } from '../objcopy/locate.js';
 import type { RelocationTarget } from '../relocate/index.js';
 import { loadBaseBtf } from './btf-file.js';
 import type { CheckReport } from './check-report.js';
@@ -100,8 +100,8 @@ async function readModule(file: string, predecompressed: Uint8Array | undefined)
 export function createFinalizer(init: FinalizeBatchInit): Finalizer {
   const bases = new Map<string, Promise<Btf>>();
   const paths = new Map<string, Promise<string>>();
-  let tool: Promise<ObjcopyTool> | undefined;
-  const objcopy = (): Promise<ObjcopyTool> => (tool ??= locateObjcopy(init.objcopy !== undefined ? { command: init.objcopy } : {}));
+  // One objcopy per machine (a tree may hold modules of several), probed once per thread.
+  const objcopy = objcopyChooser(init.objcopy !== undefined ? { command: init.objcopy } : {});
   let target: Promise<RelocationTarget> | undefined;
   // The relocation code is loaded only for --check-kernel: plain runs start faster.
   const checkTarget = (path: string): Promise<RelocationTarget> =>

@@ -25,7 +25,7 @@ import { resolveBtfIds } from '../btfids/resolve.js';
 import { remapBtfIds } from '../btfids/remap.js';
 import { scanBtfIds } from '../btfids/layout.js';
 import type { Diagnostic } from '../btfids/messages.js';
-import { locateObjcopy, type ObjcopyTool } from '../objcopy/locate.js';
+import { elfTarget, locateObjcopy, type ObjcopyChooser, type ObjcopyTool } from '../objcopy/locate.js';
 import { rewriteSections, type SectionOp } from '../objcopy/sections-ops.js';
 import { writeFileAtomic } from '../objcopy/atomic.js';
 import { kernel7Btf } from '../pipeline/kernel7.js';
@@ -40,8 +40,12 @@ export interface FinalizeOptions {
   vmlinux?: Btf;
   /** Write a distilled base (.BTF.base). */
   distill: boolean;
-  /** objcopy to use; located (LLVM_OBJCOPY, OBJCOPY, llvm-objcopy, objcopy) when absent, and only when needed. */
-  objcopy?: ObjcopyTool | (() => Promise<ObjcopyTool>);
+  /**
+   * objcopy to use, or how to choose it for the module's machine; when absent, one that
+   * handles the module (LLVM_OBJCOPY, OBJCOPY, llvm-objcopy, <triple>-objcopy, objcopy) is
+   * located, and only when needed.
+   */
+  objcopy?: ObjcopyTool | ObjcopyChooser;
   /** Drop an appended signature instead of refusing the module. */
   stripSignature?: boolean;
   /** Compute everything, write nothing. */
@@ -174,7 +178,8 @@ async function finalizeInner(mod: LoadedModule, opts: FinalizeOptions): Promise<
 
   let out: Uint8Array;
   if (plan.calls.length > 0) {
-    const tool = typeof opts.objcopy === 'function' ? await opts.objcopy() : opts.objcopy ?? (await locateObjcopy());
+    const target = elfTarget(elf);
+    const tool = typeof opts.objcopy === 'function' ? await opts.objcopy(target) : opts.objcopy ?? (await locateObjcopy({ target }));
     out = mod.elfBytes;
     for (const ops of plan.calls) out = await rewriteSections(tool, out, ops, { file });
   } else {

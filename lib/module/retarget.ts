@@ -35,7 +35,7 @@ import { moduleProfile } from './finalize.js';
 import type { Diagnostic } from '../btfids/messages.js';
 import { RelocationTarget, tryRelocate } from '../relocate/index.js';
 import type { RelocateFailure } from '../relocate/index.js';
-import { locateObjcopy, type ObjcopyTool } from '../objcopy/locate.js';
+import { elfTarget, locateObjcopy, type ObjcopyChooser, type ObjcopyTool } from '../objcopy/locate.js';
 import { rewriteSections, type SectionOp } from '../objcopy/sections-ops.js';
 import { writeFileAtomic } from '../objcopy/atomic.js';
 import { compress, type Compression } from './compress.js';
@@ -50,7 +50,7 @@ export interface RetargetOptions {
   /** vmlinux BTF the module was built against: needed only for a module without a distilled base. */
   builtWith?: Btf;
   /** objcopy to use; located when absent, and only when needed. */
-  objcopy?: ObjcopyTool | (() => Promise<ObjcopyTool>);
+  objcopy?: ObjcopyTool | ObjcopyChooser;
   /** Drop an appended signature instead of refusing the module. */
   stripSignature?: boolean;
   /** Compute everything, write nothing. */
@@ -257,7 +257,8 @@ async function retargetInner(mod: LoadedModule, opts: RetargetOptions): Promise<
 
   let out: Uint8Array;
   if (ops.length > 0) {
-    const tool = typeof opts.objcopy === 'function' ? await opts.objcopy() : opts.objcopy ?? (await locateObjcopy());
+    const target = elfTarget(mod.elf);
+    const tool = typeof opts.objcopy === 'function' ? await opts.objcopy(target) : opts.objcopy ?? (await locateObjcopy({ target }));
     out = await rewriteSections(tool, mod.elfBytes, ops, { file });
   } else {
     out = new Uint8Array(mod.elfBytes);

@@ -1,3 +1,3 @@
-export { locateObjcopy, type ObjcopyTool, type ObjcopyFlavor, type LocateObjcopyOptions } from './locate.js';
+export { locateObjcopy, objcopyChooser, elfTarget, describeTarget, binutilsPackage, type ObjcopyTool, type ObjcopyFlavor, type LocateObjcopyOptions, type ObjcopyChooser, type ElfTarget } from './locate.js';
 export { rewriteBtfSections, objcopyArgs, type BtfSectionChange } from './sections.js';
 export { writeFileAtomic, tempPathFor } from './atomic.js';
