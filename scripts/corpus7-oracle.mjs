@@ -15,6 +15,10 @@
 //                  any difference
 //   --jobs N       oracle processes, each on every N-th module (default: number of CPUs)
 //   --filter STR   only modules whose path contains STR (no tarball, --check compares those rows)
+//   --tree DIR --base VMLINUX --target VMLINUX [--name NAME]
+//                  another tree (e.g. Debian's arm64 or s390x modules; scripts/corpus-cross.mjs):
+//                  the modules under DIR, distilled over BASE, relocated onto TARGET (host
+//                  paths; no tarball; the table defaults to $MODBTF_CACHE/corpus7/corpus-NAME.tsv)
 //
 // Format: 7 columns, sorted by module (test/fixtures/corpus/GOLDEN-README.md). Needs root
 // (the chroot; scripts/e2e-lib/sid.mjs, kernel7.mjs). Prints ok / reloc-fail / error counts
@@ -25,8 +29,9 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { $ } from 'zx';
 
-import { ensureKernel7, fileSha, kernel7Debs, sidView } from './e2e-lib/kernel7.mjs';
-import { copyIn, shq, sidPath, sidSh } from './e2e-lib/sid.mjs';
+import { ensureKernel7, kernel7Debs, sidView } from './e2e-lib/kernel7.mjs';
+import { ensureOracle } from './e2e-lib/oracle.mjs';
+import { SID_BASE_PACKAGES, ensureSid, shq, sidPath, sidSh } from './e2e-lib/sid.mjs';
 import { repo, walkModules } from './lib/corpus.mjs';
 
 const CACHE = process.env.MODBTF_CACHE ?? '/var/cache/modbtf';
@@ -36,35 +41,39 @@ const { values } = parseArgs({
     check: { type: 'string' },
     jobs: { type: 'string', default: String(Math.max(1, availableParallelism())) },
     filter: { type: 'string', default: '' },
+    tree: { type: 'string' },
+    base: { type: 'string' },
+    target: { type: 'string' },
+    name: { type: 'string' },
   },
 });
+// --tree/--base/--target (host paths) replace the 7.2.13 amd64 defaults, e.g. for another
+// architecture's tree (scripts/corpus-cross.mjs); --name names the table (default: the tree's).
+const custom = values.tree !== undefined || values.base !== undefined || values.target !== undefined;
+if (custom && (values.tree === undefined || values.base === undefined || values.target === undefined)) throw new Error('--tree, --base and --target go together');
 // A filtered run never overwrites the whole-corpus table.
-values.out ??= join(CACHE, 'corpus7', values.filter ? 'corpus-filtered.tsv' : 'corpus-7.2.13-to-7.3-rc7.tsv');
+values.out ??= join(CACHE, 'corpus7', values.filter ? 'corpus-filtered.tsv' : custom ? `corpus-${values.name ?? 'custom'}.tsv` : 'corpus-7.2.13-to-7.3-rc7.tsv');
 $.verbose = false;
 const log = (m) => console.log(`[corpus7-oracle] ${m}`);
 const t0 = performance.now();
 
-const { kernel72, kernel73 } = await ensureKernel7({ log });
+let kernel72, kernel73;
+if (custom) {
+  await ensureSid(SID_BASE_PACKAGES, log);
+  kernel72 = { modules: null, vmlinux: values.base, kver: values.name ?? 'custom' };
+  kernel73 = { vmlinux: values.target, short: 'target' };
+} else ({ kernel72, kernel73 } = await ensureKernel7({ log }));
 
-// The oracle, rebuilt when its source or libbpf.a changed.
-const ORACLE_DIR = '/opt/modbtf-oracle';
-const LIBBPF_A = '/usr/lib/x86_64-linux-gnu/libbpf.a';
-const src = join(repo, 'scripts/oracle/libbpf-oracle.c');
-const buildKey = `${fileSha(src)} ${fileSha(sidPath(LIBBPF_A))}\n`;
-const keyFile = sidPath(`${ORACLE_DIR}/build.key`);
-if (!existsSync(keyFile) || readFileSync(keyFile, 'utf8') !== buildKey || !existsSync(sidPath(`${ORACLE_DIR}/libbpf-oracle`))) {
-  log('build libbpf-oracle against sid\'s libbpf.a');
-  copyIn(src, `${ORACLE_DIR}/libbpf-oracle.c`);
-  await sidSh(`gcc -O2 -Wall -Werror -o libbpf-oracle libbpf-oracle.c ${LIBBPF_A} -lelf -lz`, { cwd: ORACLE_DIR });
-  writeFileSync(keyFile, buildKey);
-}
+const ORACLE = await ensureOracle(log);
 const libbpfVersion = (await sidSh(`dpkg-query -W -f='\${Version}' libbpf-dev`)).stdout.trim();
 
 // Inputs as the chroot sees them.
-const debs = kernel7Debs();
-const treeHost = join(kernel72.modules, 'kernel');
+const debs = custom ? [values.tree, values.base, values.target] : kernel7Debs();
+const treeHost = custom ? resolve(values.tree) : join(kernel72.modules, 'kernel');
 const tree = sidView(treeHost, `modules-${kernel72.kver}`, debs.join('\n'));
-const target = sidView(kernel73.vmlinux, `vmlinux-${kernel73.short}`, debs.join('\n'));
+const target = sidView(kernel73.vmlinux, custom ? `vmlinux-target-${kernel72.kver}` : `vmlinux-${kernel73.short}`, debs.join('\n'));
+// The base vmlinux as the chroot sees it (the 7.2.13 amd64 one is installed there).
+const baseInSid = custom ? sidView(values.base, `vmlinux-base-${kernel72.kver}`, debs.join('\n')) : kernel72.vmlinuxInSid;
 const keys = [...walkModules(treeHost)].map((f) => relative(treeHost, f)).filter((k) => k.includes(values.filter));
 
 // N oracle processes over interleaved shards (big modules are spread out by the sort order).
@@ -74,10 +83,10 @@ const WORK = `/${relative(sidPath('/'), mkdtempSync(sidPath('/tmp/modbtf-oracle-
 mkdirSync(sidPath(`${WORK}/dbase`));
 const shards = Array.from({ length: jobs }, (_, i) => keys.filter((_, j) => j % jobs === i));
 shards.forEach((s, i) => writeFileSync(sidPath(`${WORK}/list.${i}`), s.map((k) => `${k.replace(/\.xz$/, '')}\t${tree}/${k}\n`).join('')));
-log(`${keys.length} modules, ${jobs} oracle processes: libbpf-oracle --save ${WORK}/dbase ${kernel72.vmlinuxInSid} ${target}`);
+log(`${keys.length} modules, ${jobs} oracle processes: libbpf-oracle --save ${WORK}/dbase ${baseInSid} ${target}`);
 const to = performance.now();
 await Promise.all(shards.map((_, i) => sidSh(
-  `${ORACLE_DIR}/libbpf-oracle --save ${WORK}/dbase ${shq(kernel72.vmlinuxInSid)} ${shq(target)} < ${WORK}/list.${i} > ${WORK}/out.${i}`)));
+  `${ORACLE} --save ${WORK}/dbase ${shq(baseInSid)} ${shq(target)} < ${WORK}/list.${i} > ${WORK}/out.${i}`)));
 const oracleSecs = (performance.now() - to) / 1000;
 
 const rows = shards.flatMap((_, i) => readFileSync(sidPath(`${WORK}/out.${i}`), 'utf8').split('\n').filter(Boolean));
@@ -87,7 +96,7 @@ if (rows.length !== keys.length || bad.length > 0) throw new Error(`oracle gave 
 const out = resolve(values.out);
 mkdirSync(dirname(out), { recursive: true });
 writeFileSync(out, rows.map((r) => `${r}\n`).join(''));
-if (!values.filter) {
+if (!values.filter && !custom) {
   const tarball = join(dirname(out), 'distilled-bases-7.2.13.tar.gz');
   await $`tar -C ${sidPath(`${WORK}/dbase`)} --sort=name --owner=0 --group=0 --numeric-owner --mtime=@0 -czf ${tarball} .`;
   log(`distilled bases: ${tarball}`);

@@ -9,7 +9,7 @@
 // the host): files go in by copy (copyIn), only /proc is mounted, and it stays mounted: the
 // chroot is shared by concurrent runs, and a build whose /proc vanishes fails (objtool). The
 // host's own node binary runs inside as it is (sid's glibc is newer), copied to /usr/local/bin/node.
-import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -137,9 +137,30 @@ export function copyIn(hostPath, inside) {
 export const CHECKOUT_ID = createHash('sha256').update(fileURLToPath(new URL('../..', import.meta.url))).digest('hex').slice(0, 10);
 export const MODBTF_IN_SID = `/opt/modbtf-${CHECKOUT_ID}`;
 
-/** modbtf's runnable parts (dist/, Makefile.snippet, kbuild/) copied to MODBTF_IN_SID in the chroot. */
-export function copyModbtfIn(repo) {
-  for (const part of ['dist', 'Makefile.snippet', 'kbuild', 'package.json']) copyIn(join(repo, part), join(MODBTF_IN_SID, part));
+/**
+ * modbtf's runnable parts (dist/, Makefile.snippet, kbuild/) copied to MODBTF_IN_SID in the chroot,
+ * unless the copy there already has these bytes (stamp MODBTF_IN_SID/.content): a build of this
+ * checkout running at the same time keeps the files it is loading.
+ */
+export function copyModbtfIn(repo, root = SID_ROOT) {
+  const parts = ['dist', 'Makefile.snippet', 'kbuild', 'package.json'];
+  const h = createHash('sha256');
+  const walk = (p) => {
+    const st = statSync(p);
+    if (st.isDirectory()) for (const e of readdirSync(p).sort()) walk(join(p, e));
+    else { h.update(`${p.slice(repo.length)}\0`); h.update(readFileSync(p)); }
+  };
+  for (const part of parts) walk(join(repo, part));
+  const key = `${h.digest('hex')}\n`;
+  const stampFile = join(root, MODBTF_IN_SID, '.content');
+  if (existsSync(stampFile) && readFileSync(stampFile, 'utf8') === key) return MODBTF_IN_SID;
+  for (const part of parts) {
+    const dest = join(root, MODBTF_IN_SID, part);
+    rmSync(dest, { recursive: true, force: true });
+    mkdirSync(dirname(dest), { recursive: true });
+    cpSync(join(repo, part), dest, { recursive: true });
+  }
+  writeFileSync(stampFile, key);
   return MODBTF_IN_SID;
 }
 

@@ -4,7 +4,7 @@
  * scripts/corpus-relocate.mjs, for a whole module tree in one process (parsing vmlinux
  * once per module would dominate the run; shared/golden/corpus/README.md).
  *
- *   libbpf-oracle [--save DIR] BASE_VMLINUX TARGET_VMLINUX < LIST > TSV
+ *   libbpf-oracle [--save DIR] [--save-split DIR] BASE_VMLINUX TARGET_VMLINUX < LIST > TSV
  *
  * LIST has one module per line, `KEY<TAB>PATH`: KEY is column 1 of the output (the path
  * under .../kernel/ without .xz), PATH a module ELF (.ko) or an xz-compressed one (.ko.xz,
@@ -26,7 +26,9 @@
  * 5-6, and libbpf's message (or the errno text) in column 7.
  *
  * --save DIR writes the distilled base of every module as DIR/<KEY without .ko>.dbase.btf
- * (for showing where a distilled base differs).
+ * (for showing where a distilled base differs); --save-split DIR writes the new split as
+ * DIR/<KEY without .ko>.dsplit.btf and, when relocation succeeds, the relocated split as
+ * DIR/<KEY without .ko>.reloc.btf (golden fixtures).
  *
  * Output rows are flushed one by one. Exit status 0 when every line was processed (a
  * relocation failure or an `error` row is a result, not a failure of the oracle), 2 on
@@ -231,7 +233,7 @@ static int mkdir_parents(char *path)
 	return 0;
 }
 
-static int save_dbase(const char *dir, const char *key, const void *data, size_t len)
+static int save_btf(const char *dir, const char *key, const char *suffix, const void *data, size_t len)
 {
 	char path[4096];
 	size_t klen = strlen(key);
@@ -240,7 +242,7 @@ static int save_dbase(const char *dir, const char *key, const void *data, size_t
 
 	if (klen > 3 && strcmp(key + klen - 3, ".ko") == 0)
 		klen -= 3;
-	snprintf(path, sizeof(path), "%s/%.*s.dbase.btf", dir, (int)klen, key);
+	snprintf(path, sizeof(path), "%s/%.*s.%s", dir, (int)klen, key, suffix);
 	if (mkdir_parents(path) != 0)
 		return -1;
 	f = fopen(path, "wb");
@@ -266,7 +268,8 @@ static void error_row(const char *key, int err)
 	printf("%s\t-\t-\terror\t-\t-\t%s\n", key, message_column(err));
 }
 
-static void one_module(const char *key, const char *path, struct btf *base, const struct btf *target, const char *save)
+static void one_module(const char *key, const char *path, struct btf *base, const struct btf *target, const char *save,
+		       const char *save_split)
 {
 	struct btf *mod = NULL, *dbase = NULL, *dsplit = NULL, *rbase = NULL, *rsplit = NULL;
 	const void *raw_base, *raw_split, *raw_reloc;
@@ -300,8 +303,10 @@ static void one_module(const char *key, const char *path, struct btf *base, cons
 	}
 	sha16(raw_base, base_len, h_base);
 	sha16(raw_split, split_len, h_split);
-	if (save && save_dbase(save, key, raw_base, base_len) != 0)
+	if (save && save_btf(save, key, "dbase.btf", raw_base, base_len) != 0)
 		fprintf(stderr, "libbpf-oracle: %s: cannot save the distilled base: %s\n", key, strerror(errno));
+	if (save_split && save_btf(save_split, key, "dsplit.btf", raw_split, split_len) != 0)
+		fprintf(stderr, "libbpf-oracle: %s: cannot save the distilled split: %s\n", key, strerror(errno));
 
 	/* What a module carries: the two raw sections, parsed again. */
 	rbase = btf__new(raw_base, base_len);
@@ -331,6 +336,8 @@ static void one_module(const char *key, const char *path, struct btf *base, cons
 			goto out;
 		}
 		sha16(raw_reloc, reloc_len, h_reloc);
+		if (save_split && save_btf(save_split, key, "reloc.btf", raw_reloc, reloc_len) != 0)
+			fprintf(stderr, "libbpf-oracle: %s: cannot save the relocated split: %s\n", key, strerror(errno));
 
 		/* The id map as text, `OLD NEW\n` for ids 1..n-1, hashed as it is written. */
 		sha256_init(&s);
@@ -354,22 +361,25 @@ out:
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: libbpf-oracle [--save DIR] BASE_VMLINUX TARGET_VMLINUX < LIST (KEY<TAB>PATH lines) > TSV\n");
+	fprintf(stderr, "usage: libbpf-oracle [--save DIR] [--save-split DIR] BASE_VMLINUX TARGET_VMLINUX < LIST (KEY<TAB>PATH lines) > TSV\n");
 	return 2;
 }
 
 int main(int argc, char **argv)
 {
-	const char *save = NULL;
+	const char *save = NULL, *save_split = NULL;
 	struct btf *base, *target;
 	char *line = NULL;
 	size_t cap = 0;
 	ssize_t len;
 	int i = 1;
 
-	if (argc > 2 && strcmp(argv[1], "--save") == 0) {
-		save = argv[2];
-		i = 3;
+	while (argc - i > 2 && (strcmp(argv[i], "--save") == 0 || strcmp(argv[i], "--save-split") == 0)) {
+		if (strcmp(argv[i], "--save") == 0)
+			save = argv[i + 1];
+		else
+			save_split = argv[i + 1];
+		i += 2;
 	}
 	if (argc - i != 2)
 		return usage();
@@ -397,7 +407,7 @@ int main(int argc, char **argv)
 			return 2;
 		}
 		*tab = 0;
-		one_module(line, tab + 1, base, target, save);
+		one_module(line, tab + 1, base, target, save, save_split);
 	}
 	free(line);
 	unlink(tmp_ko);
