@@ -53,6 +53,8 @@ export interface FinalizeOptions {
    * has no `.BTF` yet, and gets `.BTF` (and `.BTF.base`) added as gen-btf.sh adds them.
    */
   detachedBtf?: Uint8Array;
+  /** Directory for objcopy's work files (default: $TMPDIR). */
+  tmpDir?: string;
 }
 
 export type FinalizeAction = 'unchanged' | 'written' | 'would-write';
@@ -176,7 +178,7 @@ async function finalizeInner(mod: LoadedModule, opts: FinalizeOptions): Promise<
   if (plan.calls.length > 0) {
     const tool = typeof opts.objcopy === 'function' ? await opts.objcopy() : opts.objcopy ?? (await locateObjcopy());
     out = mod.elfBytes;
-    for (const ops of plan.calls) out = await rewriteSections(tool, out, ops, { file });
+    for (const ops of plan.calls) out = await rewriteSections(tool, out, ops, { file, ...(opts.tmpDir !== undefined ? { tmpDir: opts.tmpDir } : {}) });
   } else {
     // A copy: mod.elfBytes may be a Buffer, whose slice() is a view.
     out = new Uint8Array(mod.elfBytes);

@@ -27,10 +27,14 @@ export function sectionOpsArgs(ops: readonly SectionOp[], blobPath: (i: number) 
   return args;
 }
 
-export async function rewriteSections(tool: ObjcopyTool, elfBytes: Uint8Array, ops: readonly SectionOp[], opts: { file?: string } = {}): Promise<Uint8Array> {
+/**
+ * `opts.tmpDir`: where the work directory goes (default: os.tmpdir(), i.e. $TMPDIR). A kbuild
+ * batch finalizes many modules in one process, each with the TMPDIR its own make recipe had.
+ */
+export async function rewriteSections(tool: ObjcopyTool, elfBytes: Uint8Array, ops: readonly SectionOp[], opts: { file?: string; tmpDir?: string } = {}): Promise<Uint8Array> {
   let dir: string;
   try {
-    dir = mkdtempSync(join(tmpdir(), 'modbtf-'));
+    dir = mkdtempSync(join(opts.tmpDir ?? tmpdir(), 'modbtf-'));
   } catch (err: unknown) {
     const why = err instanceof Error ? err.message : String(err);
     throw new ModuleError('IO_ERROR', `cannot make a temporary directory for objcopy's work files (set TMPDIR to a writable directory): ${why}`, opts.file !== undefined ? { file: opts.file } : {}, { cause: err });
