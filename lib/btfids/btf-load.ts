@@ -56,9 +56,80 @@ export function libbpfBtfNew(bytes: Uint8Array, base: Btf | undefined, source: {
     if (isModbtfError(e)) return fail('EINVAL');
     throw e;
   }
+  // The raw pass says "no problem" exactly when sanityCheck would; only when it finds
+  // one does the decoding pass run, for libbpf's message about the first bad type.
+  if (rawSanityOk(btf)) return { ok: true, btf };
   const problem = sanityCheck(btf);
   return problem === undefined ? { ok: true, btf } : fail('EINVAL', problem);
 }
+
+/**
+ * sanityCheck()'s checks straight on the type records of little-endian BTF whose string
+ * sections follow each other (the usual case), with no type decoded: a single run meets
+ * vmlinux's ~110k types before V8 has optimised anything, and decoding each one cost
+ * ~100 ms there (plus the garbage it leaves). true: sanityCheck finds nothing; false:
+ * it may find something (or the BTF is not in that shape), so ask it.
+ */
+function rawSanityOk(btf: Btf): boolean {
+  if (!btf.littleEndian || !HOST_LE) return false;
+  for (let b: Btf | undefined = btf; b?.base !== undefined; b = b.base) {
+    if (b.startStrOff !== b.base.startStrOff + b.base.header.strLen || !b.base.littleEndian) return false;
+  }
+  const strEnd = btf.startStrOff + btf.header.strLen; // a name offset is valid iff below this
+  const n = btf.typeCount;
+  const start = btf.startId;
+  const bytes = btf.bytes;
+  // Type records are 4-byte aligned within the blob: read them as host (little-endian) words.
+  const w = bytes.byteOffset % 4 === 0
+    ? new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >>> 2)
+    : new Uint32Array(bytes.slice(0, bytes.byteLength & ~3).buffer);
+  const offs = btf.typeOffsets;
+  for (let i = 0; i < offs.length; i++) {
+    const r = (offs[i] as number) >>> 2;
+    if ((w[r] as number) >= strEnd) return false;
+    const info = w[r + 1] as number;
+    const kind = (info >>> 24) & 0x1f;
+    const vlen = info & 0xffff;
+    const m = r + 3;
+    switch (kind) {
+      case BtfKind.Int: case BtfKind.Fwd: case BtfKind.Float: break;
+      case BtfKind.Ptr: case BtfKind.Typedef: case BtfKind.Volatile: case BtfKind.Const:
+      case BtfKind.Restrict: case BtfKind.Var: case BtfKind.DeclTag: case BtfKind.TypeTag:
+        if ((w[r + 2] as number) >= n) return false;
+        break;
+      case BtfKind.Array:
+        if ((w[m] as number) >= n || (w[m + 1] as number) >= n) return false;
+        break;
+      case BtfKind.Struct: case BtfKind.Union:
+        for (let j = m, e = m + vlen * 3; j < e; j += 3) if ((w[j] as number) >= strEnd || (w[j + 1] as number) >= n) return false;
+        break;
+      case BtfKind.Enum:
+        for (let j = m, e = m + vlen * 2; j < e; j += 2) if ((w[j] as number) >= strEnd) return false;
+        break;
+      case BtfKind.Enum64:
+        for (let j = m, e = m + vlen * 3; j < e; j += 3) if ((w[j] as number) >= strEnd) return false;
+        break;
+      case BtfKind.Func: {
+        const to = w[r + 2] as number;
+        if (to >= n) return false;
+        const k = to >= start ? ((w[((offs[to - start] as number) >>> 2) + 1] as number) >>> 24) & 0x1f : btf.kind(to);
+        if (k !== BtfKind.FuncProto) return false;
+        break;
+      }
+      case BtfKind.FuncProto:
+        for (let j = m, e = m + vlen * 2; j < e; j += 2) if ((w[j] as number) >= strEnd || (w[j + 1] as number) >= n) return false;
+        break;
+      case BtfKind.Datasec:
+        for (let j = m, e = m + vlen * 3; j < e; j += 3) if ((w[j] as number) >= n) return false;
+        break;
+      default:
+        return false;
+    }
+  }
+  return true;
+}
+
+const HOST_LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /** libbpf btf_sanity_check(): the first problem as libbpf prints it. */
 function sanityCheck(btf: Btf): string | undefined {
