@@ -13,6 +13,9 @@
  * off than the tree's own step: whenever its part fails (or there is no vmlinux at
  * all), the module gets exactly what the tree's own step writes, and one
  * `modbtf: warning:` line says why. With MODBTF_STRICT=1 that is an error instead.
+ *
+ * The batch form (kbuild/batch.ts, one process per kbuild run) calls this with
+ * paholeDone: the make recipe already ran the tree's pahole; the rest is the same.
  */
 import { spawn } from 'node:child_process';
 import { access, constants, readFile, rm } from 'node:fs/promises';
