@@ -63,16 +63,20 @@ export function* dumpRawBytes(btf: Btf): Generator<Uint8Array, void, undefined> 
     do { digits[i++] = 0x30 + (v % 10); v = Math.floor(v / 10); } while (v > 0);
     while (i > 0) out[n++] = digits[--i] as number;
   };
+  // Byte loops, not indexOf/subarray: those allocate a Buffer view per name (~1M names).
   const name = (off: number): void => {
     if (off === 0) { put(T.anon); return; }
     for (const L of layers) {
       if (off < L.from) continue;
       if (off >= L.end) break;
+      const src = L.bytes;
       const s = L.start + off - L.from;
-      const nul = L.bytes.indexOf(0, s);
-      if (nul < 0 || nul >= L.start + L.end - L.from) break;
-      // Names are short; a long one grows the buffer in put().
-      put(L.bytes.subarray(s, nul));
+      const lim = L.start + L.end - L.from;
+      let e = s;
+      while (e < lim && src[e] !== 0) e++;
+      if (e >= lim) break;
+      if (n + (e - s) + 1024 > out.length) { const o = new Uint8Array((n + (e - s)) * 2 + 1024); o.set(out.subarray(0, n)); out = o; }
+      for (let j = s; j < e; j++) out[n++] = src[j] as number;
       return;
     }
     put(T.invalid);
