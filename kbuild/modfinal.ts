@@ -141,7 +141,7 @@ export async function runModfinal(o: ModfinalOptions): Promise<ModfinalOutcome> 
   // batch form pahole's output is the tree's own, and stays when modbtf's part fails).
   const linked = tree.abi === 6 && !done ? await readFile(o.module).catch(() => undefined) : undefined;
   const undo = async (): Promise<void> => {
-    if (linked !== undefined) await writeFileAtomic(o.module, linked);
+    if (linked !== undefined) await writeFileAtomic(o.module, linked, { durable: false });
     if (detached !== undefined) await rm(detached, { force: true });
   };
   if (!done) {
@@ -172,6 +172,8 @@ export async function runModfinal(o: ModfinalOptions): Promise<ModfinalOutcome> 
       objcopy: () => locateObjcopy(objcopyCmd ? { command: objcopyCmd } : { env: o.env }),
       ...(detachedBtf !== undefined ? { detachedBtf } : {}),
       ...(o.tmpDir !== undefined ? { tmpDir: o.tmpDir } : {}),
+      // Atomic, not fsynced: what kbuild's own steps (ld, pahole, resolve_btfids) give.
+      durable: false,
     });
   } catch (err: unknown) {
     if (!isModbtfError(err)) throw err;

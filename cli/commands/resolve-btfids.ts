@@ -40,6 +40,7 @@
  *  - `-b` may also name a gzip/xz/zstd-compressed file.
  */
 import type { Argv, CommandModule } from 'yargs';
+import { readFileSync } from 'node:fs';
 
 import {
   OPTIONS_6, OPTIONS_7, RESOLVE_BTFIDS_EXIT_FAILED, RESOLVE_BTFIDS_EXIT_OK, parseResolveBtfidsArgs,
@@ -172,7 +173,8 @@ export async function runResolveBtfids(argv: readonly string[], io: ResolveBtfid
 
   // resolve_btfids patches the file a symlink points at; replace that file, not the link.
   const writeObject = async (image: Uint8Array): Promise<void> => {
-    await atomic.writeFileAtomic(await fs.realpath(a.object), image);
+    // resolve_btfids updates the object in place without fsync; atomic here, not durable.
+    await atomic.writeFileAtomic(await fs.realpath(a.object), image, { durable: false });
   };
 
   let scan: import('../../lib/btfids/index.js').BtfIdsScan;
@@ -197,7 +199,8 @@ export async function runResolveBtfids(argv: readonly string[], io: ResolveBtfid
   // symbols_resolve: base BTF (-b, dropped when the object has .BTF.base), then the BTF.
   const readInput = async (path: string): Promise<Uint8Array | { errno: string }> => {
     try {
-      const raw = new Uint8Array(await fs.readFile(path));
+      // Sync: one read, no round trip through libuv's thread pool (a one-shot process).
+      const raw = new Uint8Array(readFileSync(path));
       const kind = compress.detectCompression(raw);
       return kind === 'none' ? raw : await compress.decompress(raw, kind, { file: path });
     } catch (err: unknown) {

@@ -84,42 +84,42 @@ function rawSanityOk(btf: Btf): boolean {
     ? new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >>> 2)
     : new Uint32Array(bytes.slice(0, bytes.byteLength & ~3).buffer);
   const offs = btf.typeOffsets;
+  // Literal case labels on a shape class: in a one-shot run this loop starts out in the
+  // interpreter, where each `case BtfKind.X` is a property load per comparison.
   for (let i = 0; i < offs.length; i++) {
     const r = (offs[i] as number) >>> 2;
     if ((w[r] as number) >= strEnd) return false;
     const info = w[r + 1] as number;
-    const kind = (info >>> 24) & 0x1f;
     const vlen = info & 0xffff;
     const m = r + 3;
-    switch (kind) {
-      case BtfKind.Int: case BtfKind.Fwd: case BtfKind.Float: break;
-      case BtfKind.Ptr: case BtfKind.Typedef: case BtfKind.Volatile: case BtfKind.Const:
-      case BtfKind.Restrict: case BtfKind.Var: case BtfKind.DeclTag: case BtfKind.TypeTag:
+    switch (SHAPE[(info >>> 24) & 0x1f]) {
+      case 0: break; // INT, FWD, FLOAT: nothing referenced
+      case 1: // PTR, TYPEDEF, VOLATILE, CONST, RESTRICT, VAR, DECL_TAG, TYPE_TAG
         if ((w[r + 2] as number) >= n) return false;
         break;
-      case BtfKind.Array:
+      case 2: // ARRAY
         if ((w[m] as number) >= n || (w[m + 1] as number) >= n) return false;
         break;
-      case BtfKind.Struct: case BtfKind.Union:
+      case 3: // STRUCT, UNION
         for (let j = m, e = m + vlen * 3; j < e; j += 3) if ((w[j] as number) >= strEnd || (w[j + 1] as number) >= n) return false;
         break;
-      case BtfKind.Enum:
+      case 4: // ENUM
         for (let j = m, e = m + vlen * 2; j < e; j += 2) if ((w[j] as number) >= strEnd) return false;
         break;
-      case BtfKind.Enum64:
+      case 5: // ENUM64
         for (let j = m, e = m + vlen * 3; j < e; j += 3) if ((w[j] as number) >= strEnd) return false;
         break;
-      case BtfKind.Func: {
+      case 6: { // FUNC: a FUNC_PROTO
         const to = w[r + 2] as number;
         if (to >= n) return false;
         const k = to >= start ? ((w[((offs[to - start] as number) >>> 2) + 1] as number) >>> 24) & 0x1f : btf.kind(to);
-        if (k !== BtfKind.FuncProto) return false;
+        if (k !== FUNC_PROTO) return false;
         break;
       }
-      case BtfKind.FuncProto:
+      case 7: // FUNC_PROTO
         for (let j = m, e = m + vlen * 2; j < e; j += 2) if ((w[j] as number) >= strEnd || (w[j + 1] as number) >= n) return false;
         break;
-      case BtfKind.Datasec:
+      case 8: // DATASEC
         for (let j = m, e = m + vlen * 3; j < e; j += 3) if ((w[j] as number) >= n) return false;
         break;
       default:
@@ -128,6 +128,23 @@ function rawSanityOk(btf: Btf): boolean {
   }
   return true;
 }
+
+const FUNC_PROTO: number = BtfKind.FuncProto;
+/** rawSanityOk's shape class of each kind (9: not a kind sanityCheck knows). */
+const SHAPE = ((): Uint8Array => {
+  const t = new Uint8Array(32).fill(9);
+  const set = (c: number, ...kinds: BtfKind[]): void => { for (const k of kinds) t[k] = c; };
+  set(0, BtfKind.Int, BtfKind.Fwd, BtfKind.Float);
+  set(1, BtfKind.Ptr, BtfKind.Typedef, BtfKind.Volatile, BtfKind.Const, BtfKind.Restrict, BtfKind.Var, BtfKind.DeclTag, BtfKind.TypeTag);
+  set(2, BtfKind.Array);
+  set(3, BtfKind.Struct, BtfKind.Union);
+  set(4, BtfKind.Enum);
+  set(5, BtfKind.Enum64);
+  set(6, BtfKind.Func);
+  set(7, BtfKind.FuncProto);
+  set(8, BtfKind.Datasec);
+  return t;
+})();
 
 const HOST_LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 

@@ -56,6 +56,8 @@ export interface FinalizeOptions {
   detachedBtf?: Uint8Array;
   /** Directory for objcopy's work files (default: $TMPDIR). */
   tmpDir?: string;
+  /** fsync the new file and its directory (default true; the kbuild step: false, as kbuild's own steps). */
+  durable?: boolean;
 }
 
 export type FinalizeAction = 'unchanged' | 'written' | 'would-write';
@@ -214,7 +216,7 @@ async function finalizeInner(mod: LoadedModule, opts: FinalizeOptions): Promise<
   if (!unchanged) {
     if (opts.dryRun) action = 'would-write';
     else {
-      await writeFileAtomic(file, finalBytes);
+      await writeFileAtomic(file, finalBytes, { durable: opts.durable ?? true });
       action = 'written';
     }
   }
