@@ -16,6 +16,12 @@ async function fastPath(): Promise<boolean> {
     process.exitCode = await runResolveBtfids(raw.slice(1));
     return true;
   }
+  if (raw[0] === 'kbuild' && raw[1] === 'finalize-batch' && !raw.includes('--help')) {
+    const { finalizeBatchStep } = await import('./modfinal-step.js');
+    const { runCommand } = await import('./exit.js');
+    await runCommand(false, () => finalizeBatchStep(raw.slice(2)));
+    return true;
+  }
   if (raw[0] !== 'kbuild' || raw[1] !== 'modfinal') return false;
   const { parseModfinalArgv, modfinalStep } = await import('./modfinal-step.js');
   const parsed = parseModfinalArgv(raw.slice(2));

@@ -1,9 +1,11 @@
 /**
- * `modbtf kbuild modfinal`, shared by the yargs command and the fast path in
- * main.ts: kbuild starts one process per module, so this path avoids loading yargs.
+ * `modbtf kbuild modfinal` (the per-module form) and `modbtf kbuild finalize-batch` (one
+ * process per kbuild run, Makefile.snippet's modbtf-modfinal rule), shared by the yargs
+ * command and the fast path in main.ts, which does not load yargs.
  */
-import { EXIT_OK } from './exit.js';
+import { EXIT_OK, exitCodeFor, formatError } from './exit.js';
 import { printKbuildDiagnostics } from './diagnostics.js';
+import { isModbtfError } from '../lib/errors.js';
 import type { KbuildVars } from '../kbuild/tree.js';
 
 /** What Makefile.snippet passes: kbuild's variables (KbuildVars), each as `--name=value`, and modbtf's own. */
@@ -36,14 +38,16 @@ export function modfinalDefaults(env: Readonly<Record<string, string | undefined
 
 const truthy = (v: string): boolean => ['1', 'y', 'yes', 'true'].includes(v.trim().toLowerCase());
 
+const kbuildVerbose = (): boolean => (process.env['KBUILD_VERBOSE'] ?? '').includes('1');
+const stepEnv = (a: ModfinalArgs): Record<string, string | undefined> => ({ ...process.env, ...(a.vmlinux.trim() !== '' ? { MODBTF_VMLINUX: a.vmlinux.trim() } : {}) });
+
 export async function modfinalStep(a: ModfinalArgs): Promise<number> {
   const { runModfinal } = await import('../kbuild/modfinal.js');
-  const env = { ...process.env, ...(a.vmlinux.trim() !== '' ? { MODBTF_VMLINUX: a.vmlinux.trim() } : {}) };
   const out = await runModfinal({
     ...a,
     strict: truthy(a.strict),
-    env,
-    verbose: a.verbose || (process.env['KBUILD_VERBOSE'] ?? '').includes('1'),
+    env: stepEnv(a),
+    verbose: a.verbose || kbuildVerbose(),
     log: (l) => process.stderr.write(`${l}\n`),
   });
   if (out.kind === 'tree-step') return out.exitCode;
@@ -63,4 +67,26 @@ export function parseModfinalArgv(argv: readonly string[], env: Readonly<Record<
     else return undefined;
   }
   return a.module === '' ? undefined : a;
+}
+
+/** `modbtf kbuild finalize-batch [-v] MODULE...`: the recorded modules of one kbuild run. */
+export async function finalizeBatchStep(argv: readonly string[]): Promise<number> {
+  const verbose = argv.includes('-v') || argv.includes('--verbose') || kbuildVerbose();
+  const modules = argv.filter((a) => a !== '-v' && a !== '--verbose');
+  const { runFinalizeBatch } = await import('../kbuild/batch.js');
+  const out = await runFinalizeBatch(modules, {
+    env: process.env,
+    verbose,
+    log: (l) => process.stderr.write(`${l}\n`),
+    parse: (args, module) => {
+      const a = parseModfinalArgv([...args, module]);
+      return a === undefined || a.module !== module ? undefined : { ...a, strict: truthy(a.strict), env: stepEnv(a) };
+    },
+    onDone: (r, module) => printKbuildDiagnostics(r.diagnostics, module),
+    onError: (_module, err) => {
+      process.stderr.write(`${formatError(err, verbose)}\n`);
+      return isModbtfError(err) ? exitCodeFor(err) : 70;
+    },
+  });
+  return out.exitCode;
 }

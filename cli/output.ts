@@ -10,3 +10,8 @@ export function writeOut(text: string): Promise<void> {
     else process.stdout.once('drain', () => resolve());
   });
 }
+
+/** Writes chunks as they come, waiting for the pipe to drain (a dump of vmlinux is ~10 MB). */
+export async function writeChunks(chunks: Iterable<string | Uint8Array>): Promise<void> {
+  for (const c of chunks) if (!process.stdout.write(c)) await new Promise<void>((resolve) => process.stdout.once('drain', () => resolve()));
+}

@@ -13,9 +13,13 @@
  * off than the tree's own step: whenever its part fails (or there is no vmlinux at
  * all), the module gets exactly what the tree's own step writes, and one
  * `modbtf: warning:` line says why. With MODBTF_STRICT=1 that is an error instead.
+ *
+ * The batch form (kbuild/batch.ts, one process per kbuild run) calls this with
+ * paholeDone: the make recipe already ran the tree's pahole; the rest is the same.
  */
 import { spawn } from 'node:child_process';
 import { access, constants, readFile, rm } from 'node:fs/promises';
+import type { Btf } from '../lib/btf/btf.js';
 import { loadBaseBtf } from '../lib/module/btf-file.js';
 import { finalizeModule, type FinalizeResult } from '../lib/module/finalize.js';
 import { objcopyChooser } from '../lib/objcopy/locate.js';
@@ -34,6 +38,16 @@ export interface ModfinalOptions extends KbuildVars {
   verbose: boolean;
   /** stderr lines. */
   log: (line: string) => void;
+  /**
+   * The batch form (kbuild/batch.ts): the make recipe already ran the tree's pahole call
+   * against the tree's vmlinux (6.x: into the module; 7.x: into `<module>.BTF.1`); only the
+   * rest is left, and the tree's own rest when modbtf's part fails.
+   */
+  paholeDone?: boolean;
+  /** Parses a vmlinux BTF (a batch parses each one once). */
+  loadBase?: (path: string) => Promise<Btf>;
+  /** objcopy's work files (the module's own recipe's TMPDIR); default $TMPDIR. */
+  tmpDir?: string;
 }
 
 export type ModfinalOutcome =
@@ -84,6 +98,8 @@ export async function runModfinal(o: ModfinalOptions): Promise<ModfinalOutcome> 
   const tree = await kernelTree(o);
   const profile = pipelineProfile(tree.abi);
   const distill = shouldDistill(o);
+  const done = o.paholeDone === true;
+  const detached = tree.abi === 7 ? `${o.module}.BTF.1` : undefined;
 
   /** modbtf's part could not be done: the tree's own step, or an error under MODBTF_STRICT=1. */
   const fallBack = async (reason: string, cause?: unknown): Promise<ModfinalOutcome> => {
@@ -96,12 +112,15 @@ export async function runModfinal(o: ModfinalOptions): Promise<ModfinalOutcome> 
       return { kind: 'tree-step', abi: tree.abi, reason, exitCode: 0 };
     }
     if (tree.abi === 7) {
+      // gen-btf.sh runs pahole itself; the module is still as linked (pahole wrote aside).
+      if (detached !== undefined) await rm(detached, { force: true });
       const cmd = genBtfCommand(o, tree);
       if (o.verbose) o.log(show(cmd));
       return { kind: 'tree-step', abi: 7, reason, exitCode: await runInherited(cmd, o.env) };
     }
-    // 6.x: pahole -J, then resolve_btfids (the module was restored to its linked state).
-    for (const cmd of [paholeCommand(o, tree, tree.vmlinux, undefined), resolveBtfidsCommand(o, tree)]) {
+    // 6.x: pahole -J, then resolve_btfids (the module was restored to its linked state);
+    // in the batch form the recipe's pahole -J with the tree's vmlinux is the tree's own.
+    for (const cmd of [...(done ? [] : [paholeCommand(o, tree, tree.vmlinux, undefined)]), resolveBtfidsCommand(o, tree)]) {
       if (o.verbose) o.log(show(cmd));
       const code = await runInherited(cmd, o.env);
       if (code !== 0) return { kind: 'tree-step', abi: 6, reason, exitCode: code };
@@ -114,33 +133,36 @@ export async function runModfinal(o: ModfinalOptions): Promise<ModfinalOutcome> 
     return fallBack(`no vmlinux BTF: ${tree.vmlinux} does not exist and the tree is not the running kernel's; set MODBTF_VMLINUX=<vmlinux or raw BTF of the kernel the module is built for> to generate BTF`);
   }
   const ownVmlinux = vmlinux.path === tree.vmlinux;
+  if (done && !ownVmlinux) return fallBack(`the recipe's pahole used ${tree.vmlinux}, but modbtf would use ${vmlinux.path} (${vmlinux.reason})`);
   if (!ownVmlinux && !(await readable(vmlinux.path))) return fallBack(`${vmlinux.reason} names ${vmlinux.path}, which cannot be read`);
   if (o.verbose) o.log(`  # modbtf: ${profile.label}, vmlinux: ${vmlinux.path} (${vmlinux.reason})${tree.paholeVersion !== undefined ? `, CONFIG_PAHOLE_VERSION=${tree.paholeVersion}` : ''}${distill ? ', distilled base' : ''}`);
 
-  // 6.x pahole rewrites the module in place: keep the linked bytes to undo it.
-  const linked = tree.abi === 6 ? await readFile(o.module).catch(() => undefined) : undefined;
-  const detached = tree.abi === 7 ? `${o.module}.BTF.1` : undefined;
+  // 6.x pahole rewrites the module in place: keep the linked bytes to undo it (in the
+  // batch form pahole's output is the tree's own, and stays when modbtf's part fails).
+  const linked = tree.abi === 6 && !done ? await readFile(o.module).catch(() => undefined) : undefined;
   const undo = async (): Promise<void> => {
-    if (linked !== undefined) await writeFileAtomic(o.module, linked);
+    if (linked !== undefined) await writeFileAtomic(o.module, linked, { durable: false });
     if (detached !== undefined) await rm(detached, { force: true });
   };
-  const pahole = paholeCommand(o, tree, vmlinux.path, detached);
-  if (o.verbose) o.log(show(pahole));
-  const p = await runCollected(pahole, o.env);
-  if (p.code !== 0) {
-    const why = p.missing ? `${pahole.argv[0]} not found (install the Debian package dwarves)` : `${pahole.argv[0]} failed with exit status ${p.code}: ${p.output.trim()}`;
-    const err = new ToolError(p.missing ? 'TOOL_NOT_FOUND' : 'TOOL_FAILED', why, { tool: 'pahole', argv: pahole.argv, exitCode: p.code, stderr: p.output }, { file: o.module });
-    await undo();
-    // With the tree's own vmlinux the tree's step runs the same pahole and fails the same way.
-    if (ownVmlinux) throw err;
-    return fallBack(`pahole with ${vmlinux.path} (${vmlinux.reason}): ${why}`, err);
+  if (!done) {
+    const pahole = paholeCommand(o, tree, vmlinux.path, detached);
+    if (o.verbose) o.log(show(pahole));
+    const p = await runCollected(pahole, o.env);
+    if (p.code !== 0) {
+      const why = p.missing ? `${pahole.argv[0]} not found (install the Debian package dwarves)` : `${pahole.argv[0]} failed with exit status ${p.code}: ${p.output.trim()}`;
+      const err = new ToolError(p.missing ? 'TOOL_NOT_FOUND' : 'TOOL_FAILED', why, { tool: 'pahole', argv: pahole.argv, exitCode: p.code, stderr: p.output }, { file: o.module });
+      await undo();
+      // With the tree's own vmlinux the tree's step runs the same pahole and fails the same way.
+      if (ownVmlinux) throw err;
+      return fallBack(`pahole with ${vmlinux.path} (${vmlinux.reason}): ${why}`, err);
+    }
+    if (p.output !== '') for (const l of p.output.trimEnd().split('\n')) o.log(l);
   }
-  if (p.output !== '') for (const l of p.output.trimEnd().split('\n')) o.log(l);
 
   const objcopyCmd = o.objcopy.trim();
   let result: FinalizeResult;
   try {
-    const base = await loadBaseBtf(vmlinux.path);
+    const base = await (o.loadBase ?? loadBaseBtf)(vmlinux.path);
     const detachedBtf = detached !== undefined ? new Uint8Array(await readFile(detached)) : undefined;
     if (o.verbose) o.log(`  modbtf finalize --kernel-abi ${tree.abi} ${distill ? '--distill' : '--no-distill'}${objcopyCmd ? ` --objcopy ${objcopyCmd}` : ''} -b ${vmlinux.path} ${o.module}`);
     result = await finalizeModule(o.module, {
@@ -149,6 +171,9 @@ export async function runModfinal(o: ModfinalOptions): Promise<ModfinalOutcome> 
       profile,
       objcopy: objcopyChooser(objcopyCmd ? { command: objcopyCmd } : { env: o.env }),
       ...(detachedBtf !== undefined ? { detachedBtf } : {}),
+      ...(o.tmpDir !== undefined ? { tmpDir: o.tmpDir } : {}),
+      // Atomic, not fsynced: what kbuild's own steps (ld, pahole, resolve_btfids) give.
+      durable: false,
     });
   } catch (err: unknown) {
     if (!isModbtfError(err)) throw err;

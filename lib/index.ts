@@ -15,8 +15,8 @@ export { writeBtf, rewriteBtf, type BtfDraft } from './btf/write.js';
 export { validateBtf, assertValidBtf, type ValidateOptions } from './btf/validate.js';
 export { forEachTypeRef, mapTypeRefs, forEachStrRef, mapStrRefs } from './btf/fields.js';
 export { readElfBtf, isRawBtf, BTF_SECTION, BTF_BASE_SECTION, BTF_IDS_SECTION, type ElfBtf } from './btf/source.js';
-export { dumpRaw } from './btf/dump-raw.js';
-export { dumpJson } from './btf/dump-json.js';
+export { dumpRaw, dumpRawChunks } from './btf/dump-raw.js';
+export { dumpJson, dumpJsonChunks } from './btf/dump-json.js';
 
 export { loadModuleFile, loadModuleBytes, type LoadedModule } from './module/load.js';
 export { loadBtfFile, loadBaseBtf, type LoadedBtf } from './module/btf-file.js';

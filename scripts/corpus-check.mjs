@@ -31,7 +31,8 @@ const golden = new Map(readFileSync(values.tsv, 'utf8').trim().split('\n')
   .map((l) => l.split('\t')).map((c) => [c[0], { status: c[3], message: c[6] }]));
 
 const t0 = Date.now();
-const r = spawnSync('/usr/bin/time', ['-f', '%M', process.execPath, join(root, 'dist/bundle/main.js'), 'check', '--json', '-j', values.jobs,
+// MODBTF_CLI: another build of the CLI (as corpus-finalize.mjs takes it), e.g. for a side-by-side run.
+const r = spawnSync('/usr/bin/time', ['-f', '%M', process.execPath, process.env.MODBTF_CLI ?? join(root, 'dist/bundle/main.js'), 'check', '--json', '-j', values.jobs,
   '--built-with', values['built-with'], '--kernel', values.kernel, tree], { encoding: 'utf8', maxBuffer: 1 << 30 });
 const secs = ((Date.now() - t0) / 1000).toFixed(1);
 if (r.status !== 0 && r.status !== 1) { process.stderr.write(r.stderr); console.log(`modbtf check failed with exit status ${r.status}`); process.exit(1); }

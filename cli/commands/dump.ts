@@ -1,6 +1,6 @@
 import type { Argv, CommandModule } from 'yargs';
 import { runCommand, EXIT_OK } from '../exit.js';
-import { writeOut } from '../output.js';
+import { writeChunks } from '../output.js';
 
 interface DumpArgs {
   file: string;
@@ -31,11 +31,11 @@ export const dumpCommand: CommandModule<object, DumpArgs> = {
         btf = relocateBtf(loaded.distilledBase, loaded.btf, base).btf;
       }
       if (argv.json) {
-        const { dumpJson } = await import('../../lib/btf/dump-json.js');
-        await writeOut(dumpJson(btf));
+        const { dumpJsonChunks } = await import('../../lib/btf/dump-json.js');
+        await writeChunks(dumpJsonChunks(btf));
       } else {
-        const { dumpRaw } = await import('../../lib/btf/dump-raw.js');
-        await writeOut(dumpRaw(btf));
+        const { dumpRawBytes } = await import('../../lib/btf/dump-raw-bytes.js');
+        await writeChunks(dumpRawBytes(btf));
       }
       return EXIT_OK;
     }),

@@ -21,7 +21,7 @@ export const kbuildCommand: CommandModule<object, KbuildArgs> = {
   describe: 'Kernel build integration: install/uninstall the hook in a build tree; modfinal is the step kbuild runs',
   builder: (y: Argv) =>
     y
-      .positional('action', { choices: ['install', 'uninstall', 'modfinal'], demandOption: true, describe: 'install <kdir> | uninstall <kdir> | modfinal <module.ko> (called by Makefile.snippet)' })
+      .positional('action', { choices: ['install', 'uninstall', 'modfinal', 'finalize-batch'], demandOption: true, describe: 'install <kdir> | uninstall <kdir> | modfinal <module.ko> | finalize-batch <module.ko>... (both called by Makefile.snippet: per module, or once per build over the modules whose recipe recorded a .<module>.ko.modbtf)' })
       .positional('target', { type: 'string', describe: 'kernel build tree (install/uninstall) or module (modfinal)' })
       .option('objtree', { type: 'string', default: modfinalDefaults().objtree, describe: 'modfinal: $(objtree), the kernel object tree' })
       .option('srctree', { type: 'string', default: modfinalDefaults().srctree, describe: 'modfinal: $(srctree) (a 7.x tree has scripts/gen-btf.sh there)' })
@@ -43,6 +43,10 @@ export const kbuildCommand: CommandModule<object, KbuildArgs> = {
     runCommand(argv.verbose, async () => {
       const { ModuleError } = await import('../../lib/errors.js');
       if (!argv.target) throw new ModuleError('USAGE', `kbuild ${argv.action} needs a ${argv.action === 'modfinal' ? 'module' : 'kernel build tree'}`, {});
+      if (argv.action === 'finalize-batch') {
+        const { finalizeBatchStep } = await import('../modfinal-step.js');
+        return finalizeBatchStep([argv.target, ...argv._.slice(1).map(String)]);
+      }
       if (argv.action === 'modfinal') {
         const { action: _action, target, ...vars } = argv;
         return modfinalStep({ ...modfinalDefaults(), ...pickStrings(vars), module: target, verbose: argv.verbose });

@@ -110,7 +110,8 @@ export async function runResolveBtfids7(a: ResolveBtfidsArgs, io: ResolveBtfidsI
   const dump = async (suffix: string, data: Uint8Array): Promise<boolean> => {
     const path = `${a.object}${suffix}`;
     try {
-      await atomic.writeFileAtomic(path, data);
+      // resolve_btfids writes these with fopen/fwrite: atomic here, not fsynced.
+      await atomic.writeFileAtomic(path, data, { durable: false });
     } catch {
       line(`Couldn't open ${path} for writing`);
       return false;
@@ -173,7 +174,7 @@ export async function runResolveBtfids7(a: ResolveBtfidsArgs, io: ResolveBtfidsI
       throw e;
     }
     try {
-      if (!bytesEqual(image, obj)) await atomic.writeFileAtomic(await fs.realpath(args.object), image);
+      if (!bytesEqual(image, obj)) await atomic.writeFileAtomic(await fs.realpath(args.object), image, { durable: false });
     } catch {
       return finish(RESOLVE_BTFIDS_EXIT_FAILED, `FAILED to update ELF file ${args.object}`);
     }

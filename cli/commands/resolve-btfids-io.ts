@@ -59,9 +59,10 @@ export async function readObject(path: string): Promise<Uint8Array | { errno: st
 
 /** A BTF input file (-b, --btf), decompressed; the errno libbpf would report on failure. */
 export async function readBtfInput(path: string): Promise<Uint8Array | { errno: string }> {
-  const [fs, compress] = await Promise.all([import('node:fs/promises'), import('../../lib/module/compress.js')]);
+  const [fs, compress] = await Promise.all([import('node:fs'), import('../../lib/module/compress.js')]);
   try {
-    const raw = new Uint8Array(await fs.readFile(path));
+    // Sync: one read, no round trip through libuv's thread pool (a one-shot process).
+    const raw = new Uint8Array(fs.readFileSync(path));
     const kind = compress.detectCompression(raw);
     return kind === 'none' ? raw : await compress.decompress(raw, kind, { file: path });
   } catch (err: unknown) {

@@ -143,7 +143,8 @@ export async function runResolveBtfids(argv: readonly string[], io: ResolveBtfid
 
   // resolve_btfids patches the file a symlink points at; replace that file, not the link.
   const writeObject = async (image: Uint8Array): Promise<void> => {
-    await atomic.writeFileAtomic(await fs.realpath(a.object), image);
+    // resolve_btfids updates the object in place without fsync; atomic here, not durable.
+    await atomic.writeFileAtomic(await fs.realpath(a.object), image, { durable: false });
   };
 
   let scan: import('../../lib/btfids/index.js').BtfIdsScan;

@@ -111,16 +111,32 @@ function dumpTypeJson(btf: Btf, t: BtfType): string {
   }
 }
 
+/** Objects per chunk of dumpJsonChunks. */
+const CHUNK_TYPES = 2048;
+
 /**
- * The output of `bpftool -j btf dump file F` (format raw): `{"types":[...]}` and a
- * newline. Only the BTF's own types unless `opts.ids` says otherwise.
+ * The output of `bpftool -j btf dump file F` (format raw), `{"types":[...]}` and a
+ * newline, in chunks that concatenate to it (written as they come). Only the BTF's own
+ * types unless `opts.ids` says otherwise.
  */
-export function dumpJson(btf: Btf, opts?: DumpOptions): string {
-  const objs: string[] = [];
-  if (opts?.ids) {
-    for (const id of opts.ids) objs.push(dumpTypeJson(btf, btf.type(id)));
-  } else {
-    for (const t of btf.ownTypes()) objs.push(dumpTypeJson(btf, t));
+export function* dumpJsonChunks(btf: Btf, opts?: DumpOptions): Generator<string, void, undefined> {
+  let objs: string[] = [];
+  let first = true;
+  const flush = (): string => {
+    const text = `${first ? '{"types":[' : ','}${objs.join(',')}`;
+    first = false;
+    objs = [];
+    return text;
+  };
+  const types = opts?.ids ? opts.ids.map((id) => btf.type(id)) : btf.ownTypes();
+  for (const t of types) {
+    objs.push(dumpTypeJson(btf, t));
+    if (objs.length >= CHUNK_TYPES) yield flush();
   }
-  return `{"types":[${objs.join(',')}]}\n`;
+  yield `${first || objs.length > 0 ? flush() : ''}]}\n`;
+}
+
+/** dumpJsonChunks as one string. */
+export function dumpJson(btf: Btf, opts?: DumpOptions): string {
+  return [...dumpJsonChunks(btf, opts)].join('');
 }

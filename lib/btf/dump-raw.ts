@@ -5,9 +5,9 @@
  * are kept on purpose and marked "bpftool quirk" below, because the point of this
  * output is that it can be diffed against the real tool's.
  *
- * The text is built as an array of lines joined once at the end: vmlinux has 112k
- * types and ~1M output lines (10 MB), and one join keeps that linear instead of
- * growing (and re-flattening) a single string line by line.
+ * The text comes in chunks of a few thousand lines (dumpRawChunks): vmlinux has 112k
+ * types and ~1M output lines (10 MB), which a caller writes as they come instead of
+ * holding the whole text (and every line of it) at once. Each type is decoded once.
  */
 import { BtfKind, kindName } from './kinds.js';
 import { infoKflag, infoVlen, intBits, intEncoding, intOffset, memberBitfieldSize, memberBitOffset } from './wire.js';
@@ -140,10 +140,8 @@ function dumpType(btf: Btf, t: BtfType, out: string[]): void {
         let line = `\ttype_id=${v.type} offset=${v.offset} size=${v.size}`;
         // The text form (not JSON) names the variable; an id past the end is just
         // left unnamed, and id 0 is libbpf's void ("UNKNOWN '(anon)'").
-        if (v.type < btf.typeCount) {
-          const vt = btf.type(v.type);
-          line += ` (${kindName(vt.kind)} '${bpftoolName(btf, vt.nameOff)}')`;
-        }
+        // Kind and name offset only: the variable itself is decoded when its turn comes.
+        if (v.type < btf.typeCount) line += ` (${kindName(btf.kind(v.type))} '${bpftoolName(btf, btf.nameOff(v.type))}')`;
         out.push(line);
       }
       return;
@@ -160,19 +158,33 @@ function dumpType(btf: Btf, t: BtfType, out: string[]): void {
   }
 }
 
+/** Lines per chunk of dumpRawChunks: ~40 KB of text, a few pipe buffers. */
+const CHUNK_LINES = 4096;
+
 /**
- * The text of `bpftool btf dump file F` (format raw): one "[id] KIND 'name' ..."
- * line per type plus one tab-indented line per member/value/param/var, each line
- * ending in "\n". Only the BTF's own types unless `opts.ids` says otherwise.
+ * The text of `bpftool btf dump file F` (format raw), in chunks that concatenate to it:
+ * one "[id] KIND 'name' ..." line per type plus one tab-indented line per
+ * member/value/param/var, each line ending in "\n". Only the BTF's own types unless
+ * `opts.ids` says otherwise.
  */
-export function dumpRaw(btf: Btf, opts?: DumpOptions): string {
-  const lines: string[] = [];
-  if (opts?.ids) {
-    for (const id of opts.ids) dumpType(btf, btf.type(id), lines);
-  } else {
-    for (const t of btf.ownTypes()) dumpType(btf, t, lines);
+export function* dumpRawChunks(btf: Btf, opts?: DumpOptions): Generator<string, void, undefined> {
+  let lines: string[] = [];
+  const types = opts?.ids ? opts.ids.map((id) => btf.type(id)) : btf.ownTypes();
+  for (const t of types) {
+    dumpType(btf, t, lines);
+    if (lines.length >= CHUNK_LINES) {
+      lines.push('');
+      yield lines.join('\n');
+      lines = [];
+    }
   }
-  if (lines.length === 0) return '';
-  lines.push('');
-  return lines.join('\n');
+  if (lines.length > 0) {
+    lines.push('');
+    yield lines.join('\n');
+  }
+}
+
+/** dumpRawChunks as one string. */
+export function dumpRaw(btf: Btf, opts?: DumpOptions): string {
+  return [...dumpRawChunks(btf, opts)].join('');
 }

@@ -12,7 +12,7 @@ export class StringTableBuilder {
   private readonly chunks: Uint8Array[] = [];
   private length = 0;
   private readonly offsets = new Map<string, number>();
-  private baseIndex: Map<string, number> | undefined;
+  private baseIndex: BaseStringIndex | undefined;
   readonly startStrOff: number;
 
   constructor(private readonly base?: Btf, existing?: Uint8Array) {
@@ -98,22 +98,87 @@ export class StringTableBuilder {
   /** First offset of `s` in the base's string sections (libbpf btf__find_str). */
   private findInBase(s: string): number | undefined {
     if (!this.base) return undefined;
-    if (!this.baseIndex) {
-      this.baseIndex = new Map();
-      const chain: Btf[] = [];
-      for (let b: Btf | undefined = this.base; b; b = b.base) chain.unshift(b);
-      for (const b of chain) {
-        const tab = b.strings;
-        let start = 0;
-        for (let i = 0; i < tab.length; i++) {
-          if (tab[i] === 0) {
-            const str = Buffer.from(tab.buffer, tab.byteOffset + start, i - start).toString('utf8');
-            if (!this.baseIndex.has(str)) this.baseIndex.set(str, b.startStrOff + start);
-            start = i + 1;
-          }
-        }
+    this.baseIndex ??= new BaseStringIndex(this.base);
+    return this.baseIndex.find(encoder.encode(s));
+  }
+}
+
+/**
+ * The base's strings by their bytes, first offset wins (as the strcmp of libbpf's
+ * strset): an open-addressing table of offsets keyed by an FNV-1a hash, built in one
+ * pass over the string sections. A Map from decoded strings cost vmlinux's ~100k string
+ * objects, ~190 ms and as much again in garbage collection, in every run that adds a
+ * string over vmlinux (kernel 7.x's resolve_btfids pipeline), for the few hundred a
+ * module looks up.
+ */
+class BaseStringIndex {
+  /** Per slot: 1 + the index into `layers`'s flattened offsets, 0 when empty. */
+  private readonly slots: Int32Array;
+  private readonly hashes: Int32Array;
+  private readonly mask: number;
+  private readonly layers: { tab: Uint8Array; startStrOff: number }[] = [];
+  /** Each entry's layer and offset within that layer's table. */
+  private readonly entryLayer: number[] = [];
+  private readonly entryStart: number[] = [];
+
+  constructor(base: Btf) {
+    const chain: Btf[] = [];
+    for (let b: Btf | undefined = base; b; b = b.base) chain.unshift(b);
+    let total = 0;
+    for (const b of chain) total += b.header.strLen;
+    // About one string per 16 bytes in kernel BTF: the table stays about a third full.
+    let size = 1024;
+    while (size < total / 8) size <<= 1;
+    this.slots = new Int32Array(size);
+    this.hashes = new Int32Array(size);
+    this.mask = size - 1;
+    for (const [li, b] of chain.entries()) {
+      const tab = b.strings;
+      this.layers.push({ tab, startStrOff: b.startStrOff });
+      let start = 0;
+      let h = 0x811c9dc5 | 0;
+      for (let i = 0; i < tab.length; i++) {
+        const c = tab[i] as number;
+        if (c !== 0) { h = Math.imul(h ^ c, 0x01000193); continue; }
+        this.insert(h, li, start, i - start);
+        start = i + 1;
+        h = 0x811c9dc5 | 0;
       }
     }
-    return this.baseIndex.get(s);
+  }
+
+  private equal(li: number, start: number, bytes: Uint8Array, from: number, len: number): boolean {
+    const tab = (this.layers[li] as { tab: Uint8Array }).tab;
+    if (start + len >= tab.length || tab[start + len] !== 0) return false;
+    for (let k = 0; k < len; k++) if (tab[start + k] !== bytes[from + k]) return false;
+    return true;
+  }
+
+  private insert(h: number, li: number, start: number, len: number): void {
+    const tab = (this.layers[li] as { tab: Uint8Array }).tab;
+    for (let at = h & this.mask; ; at = (at + 1) & this.mask) {
+      const e = this.slots[at] as number;
+      if (e === 0) {
+        this.entryLayer.push(li);
+        this.entryStart.push(start);
+        this.slots[at] = this.entryLayer.length;
+        this.hashes[at] = h;
+        return;
+      }
+      // An equal string seen before (an earlier offset or layer) keeps its place.
+      if (this.hashes[at] === h && this.equal(this.entryLayer[e - 1] as number, this.entryStart[e - 1] as number, tab, start, len)) return;
+    }
+  }
+
+  find(bytes: Uint8Array): number | undefined {
+    let h = 0x811c9dc5 | 0;
+    for (let i = 0; i < bytes.length; i++) h = Math.imul(h ^ (bytes[i] as number), 0x01000193);
+    for (let at = h & this.mask; ; at = (at + 1) & this.mask) {
+      const e = this.slots[at] as number;
+      if (e === 0) return undefined;
+      const li = this.entryLayer[e - 1] as number;
+      const start = this.entryStart[e - 1] as number;
+      if (this.hashes[at] === h && this.equal(li, start, bytes, 0, bytes.length)) return (this.layers[li] as { startStrOff: number }).startStrOff + start;
+    }
   }
 }

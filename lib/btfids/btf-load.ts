@@ -56,9 +56,97 @@ export function libbpfBtfNew(bytes: Uint8Array, base: Btf | undefined, source: {
     if (isModbtfError(e)) return fail('EINVAL');
     throw e;
   }
+  // The raw pass says "no problem" exactly when sanityCheck would; only when it finds
+  // one does the decoding pass run, for libbpf's message about the first bad type.
+  if (rawSanityOk(btf)) return { ok: true, btf };
   const problem = sanityCheck(btf);
   return problem === undefined ? { ok: true, btf } : fail('EINVAL', problem);
 }
+
+/**
+ * sanityCheck()'s checks straight on the type records of little-endian BTF whose string
+ * sections follow each other (the usual case), with no type decoded: a single run meets
+ * vmlinux's ~110k types before V8 has optimised anything, and decoding each one cost
+ * ~100 ms there (plus the garbage it leaves). true: sanityCheck finds nothing; false:
+ * it may find something (or the BTF is not in that shape), so ask it.
+ */
+function rawSanityOk(btf: Btf): boolean {
+  if (!btf.littleEndian || !HOST_LE) return false;
+  for (let b: Btf | undefined = btf; b?.base !== undefined; b = b.base) {
+    if (b.startStrOff !== b.base.startStrOff + b.base.header.strLen || !b.base.littleEndian) return false;
+  }
+  const strEnd = btf.startStrOff + btf.header.strLen; // a name offset is valid iff below this
+  const n = btf.typeCount;
+  const start = btf.startId;
+  const bytes = btf.bytes;
+  // Type records are 4-byte aligned within the blob: read them as host (little-endian) words.
+  const w = bytes.byteOffset % 4 === 0
+    ? new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >>> 2)
+    : new Uint32Array(bytes.slice(0, bytes.byteLength & ~3).buffer);
+  const offs = btf.typeOffsets;
+  // Literal case labels on a shape class: in a one-shot run this loop starts out in the
+  // interpreter, where each `case BtfKind.X` is a property load per comparison.
+  for (let i = 0; i < offs.length; i++) {
+    const r = (offs[i] as number) >>> 2;
+    if ((w[r] as number) >= strEnd) return false;
+    const info = w[r + 1] as number;
+    const vlen = info & 0xffff;
+    const m = r + 3;
+    switch (SHAPE[(info >>> 24) & 0x1f]) {
+      case 0: break; // INT, FWD, FLOAT: nothing referenced
+      case 1: // PTR, TYPEDEF, VOLATILE, CONST, RESTRICT, VAR, DECL_TAG, TYPE_TAG
+        if ((w[r + 2] as number) >= n) return false;
+        break;
+      case 2: // ARRAY
+        if ((w[m] as number) >= n || (w[m + 1] as number) >= n) return false;
+        break;
+      case 3: // STRUCT, UNION
+        for (let j = m, e = m + vlen * 3; j < e; j += 3) if ((w[j] as number) >= strEnd || (w[j + 1] as number) >= n) return false;
+        break;
+      case 4: // ENUM
+        for (let j = m, e = m + vlen * 2; j < e; j += 2) if ((w[j] as number) >= strEnd) return false;
+        break;
+      case 5: // ENUM64
+        for (let j = m, e = m + vlen * 3; j < e; j += 3) if ((w[j] as number) >= strEnd) return false;
+        break;
+      case 6: { // FUNC: a FUNC_PROTO
+        const to = w[r + 2] as number;
+        if (to >= n) return false;
+        const k = to >= start ? ((w[((offs[to - start] as number) >>> 2) + 1] as number) >>> 24) & 0x1f : btf.kind(to);
+        if (k !== FUNC_PROTO) return false;
+        break;
+      }
+      case 7: // FUNC_PROTO
+        for (let j = m, e = m + vlen * 2; j < e; j += 2) if ((w[j] as number) >= strEnd || (w[j + 1] as number) >= n) return false;
+        break;
+      case 8: // DATASEC
+        for (let j = m, e = m + vlen * 3; j < e; j += 3) if ((w[j] as number) >= n) return false;
+        break;
+      default:
+        return false;
+    }
+  }
+  return true;
+}
+
+const FUNC_PROTO: number = BtfKind.FuncProto;
+/** rawSanityOk's shape class of each kind (9: not a kind sanityCheck knows). */
+const SHAPE = ((): Uint8Array => {
+  const t = new Uint8Array(32).fill(9);
+  const set = (c: number, ...kinds: BtfKind[]): void => { for (const k of kinds) t[k] = c; };
+  set(0, BtfKind.Int, BtfKind.Fwd, BtfKind.Float);
+  set(1, BtfKind.Ptr, BtfKind.Typedef, BtfKind.Volatile, BtfKind.Const, BtfKind.Restrict, BtfKind.Var, BtfKind.DeclTag, BtfKind.TypeTag);
+  set(2, BtfKind.Array);
+  set(3, BtfKind.Struct, BtfKind.Union);
+  set(4, BtfKind.Enum);
+  set(5, BtfKind.Enum64);
+  set(6, BtfKind.Func);
+  set(7, BtfKind.FuncProto);
+  set(8, BtfKind.Datasec);
+  return t;
+})();
+
+const HOST_LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /** libbpf btf_sanity_check(): the first problem as libbpf prints it. */
 function sanityCheck(btf: Btf): string | undefined {

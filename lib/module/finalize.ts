@@ -14,6 +14,7 @@
  * The input file is replaced only when the whole rewrite succeeded and the bytes
  * differ; running finalize on a finalized module changes nothing.
  */
+import { statSync } from 'node:fs';
 import { bytesEqual } from '../bytes.js';
 import { Btf } from '../btf/btf.js';
 import { BTF_BASE_SECTION, BTF_IDS_SECTION, BTF_SECTION, KEPT_BTF_SECTION, readElfBtf } from '../btf/source.js';
@@ -26,7 +27,7 @@ import { remapBtfIds } from '../btfids/remap.js';
 import { scanBtfIds } from '../btfids/layout.js';
 import type { Diagnostic } from '../btfids/messages.js';
 import { elfTarget, locateObjcopy, type ObjcopyChooser, type ObjcopyTool } from '../objcopy/locate.js';
-import { rewriteSections, type SectionOp } from '../objcopy/sections-ops.js';
+import { rewriteSectionsChain, type SectionOp } from '../objcopy/sections-ops.js';
 import { writeFileAtomic } from '../objcopy/atomic.js';
 import { kernel7Btf } from '../pipeline/kernel7.js';
 import { abiOfRelease, pipelineProfile, type PipelineProfile } from '../pipeline/profile.js';
@@ -57,6 +58,10 @@ export interface FinalizeOptions {
    * has no `.BTF` yet, and gets `.BTF` (and `.BTF.base`) added as gen-btf.sh adds them.
    */
   detachedBtf?: Uint8Array;
+  /** Directory for objcopy's work files (default: $TMPDIR). */
+  tmpDir?: string;
+  /** fsync the new file and its directory (default true; the kbuild step: false, as kbuild's own steps). */
+  durable?: boolean;
 }
 
 export type FinalizeAction = 'unchanged' | 'written' | 'would-write';
@@ -103,6 +108,10 @@ interface RewritePlan {
 }
 
 function ctx(file: string): { file: string } { return { file }; }
+
+function fileSize(path: string): number | undefined {
+  try { return statSync(path).size; } catch { return undefined; }
+}
 
 function patchSection(bytes: Uint8Array, elf: ElfFile, name: string, contents: Uint8Array, file: string): void {
   const sec = elf.sectionByName(name);
@@ -180,8 +189,10 @@ async function finalizeInner(mod: LoadedModule, opts: FinalizeOptions): Promise<
   if (plan.calls.length > 0) {
     const target = elfTarget(elf);
     const tool = typeof opts.objcopy === 'function' ? await opts.objcopy(target) : opts.objcopy ?? (await locateObjcopy({ target }));
-    out = mod.elfBytes;
-    for (const ops of plan.calls) out = await rewriteSections(tool, out, ops, { file });
+    // A plain module on disk (not compressed, not signed) is objcopy's input as it is
+    // (verifyRewrite below would catch a file that no longer holds these bytes).
+    const asIs = mod.compression === 'none' && !mod.signature && mod.raw.length === mod.elfBytes.length && fileSize(file) === mod.raw.length;
+    out = await rewriteSectionsChain(tool, mod.elfBytes, plan.calls, { file, ...(opts.tmpDir !== undefined ? { tmpDir: opts.tmpDir } : {}), ...(asIs ? { inputPath: file } : {}) });
   } else {
     // A copy: mod.elfBytes may be a Buffer, whose slice() is a view.
     out = new Uint8Array(mod.elfBytes);
@@ -210,7 +221,7 @@ async function finalizeInner(mod: LoadedModule, opts: FinalizeOptions): Promise<
   if (!unchanged) {
     if (opts.dryRun) action = 'would-write';
     else {
-      await writeFileAtomic(file, finalBytes);
+      await writeFileAtomic(file, finalBytes, { durable: opts.durable ?? true });
       action = 'written';
     }
   }

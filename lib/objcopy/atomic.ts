@@ -4,6 +4,11 @@
  * rename is atomic), fsync it, give it the old file's mode, rename it over the target,
  * fsync the directory. On any failure the temporary file is removed and the target
  * is untouched. Parallel runs (make -j) on different modules never share a temp name.
+ *
+ * `durable: false` leaves out both fsyncs: readers still see old or new bytes, but a
+ * crash may lose the new ones. That is the guarantee of a kernel build's own steps (ld,
+ * pahole, objcopy and resolve_btfids write without fsync), which the kbuild step and
+ * `resolve-btfids` give; an fsync per module there cost more than the module's BTF work.
  */
 import { open, rename, stat, unlink, chmod } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
@@ -28,7 +33,8 @@ export function tempPathFor(target: string): string {
   return join(dirname(target), `.${basename(target)}.modbtf-${process.pid}-${Date.now().toString(36)}-${tempCounter}.tmp`);
 }
 
-export async function writeFileAtomic(target: string, bytes: Uint8Array): Promise<void> {
+export async function writeFileAtomic(target: string, bytes: Uint8Array, opts: { durable?: boolean } = {}): Promise<void> {
+  const durable = opts.durable ?? true;
   let mode = 0o644;
   try {
     mode = (await stat(target)).mode & 0o7777;
@@ -46,7 +52,7 @@ export async function writeFileAtomic(target: string, bytes: Uint8Array): Promis
         const { bytesWritten } = await fh.write(bytes, off, bytes.length - off);
         off += bytesWritten;
       }
-      await fh.sync();
+      if (durable) await fh.sync();
     } finally {
       await fh.close();
     }
@@ -58,6 +64,7 @@ export async function writeFileAtomic(target: string, bytes: Uint8Array): Promis
     throw ioError('IO_WRITE', `cannot write (the file is unchanged)`, target, err);
   }
   // Make the rename itself durable; not all filesystems allow fsync on a directory.
+  if (!durable) return;
   try {
     const dh = await open(dirname(target), 'r');
     try { await dh.sync(); } finally { await dh.close(); }

@@ -6,12 +6,12 @@
  * are small and written with synchronous calls: a dozen trips through libuv's thread
  * pool per module cost more than the writes themselves.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ModuleError, isModbtfError } from '../errors.js';
 import type { ObjcopyTool } from './locate.js';
-import { runObjcopy } from './run.js';
+import { STDERR_FILE, runObjcopy } from './run.js';
 
 export type SectionOp =
   | { op: 'update' | 'add'; name: string; contents: Uint8Array }
@@ -27,22 +27,46 @@ export function sectionOpsArgs(ops: readonly SectionOp[], blobPath: (i: number) 
   return args;
 }
 
-export async function rewriteSections(tool: ObjcopyTool, elfBytes: Uint8Array, ops: readonly SectionOp[], opts: { file?: string } = {}): Promise<Uint8Array> {
+/**
+ * `opts.tmpDir`: where the work directory goes (default: os.tmpdir(), i.e. $TMPDIR). A kbuild
+ * batch finalizes many modules in one process, each with the TMPDIR its own make recipe had.
+ */
+export async function rewriteSections(tool: ObjcopyTool, elfBytes: Uint8Array, ops: readonly SectionOp[], opts: { file?: string; tmpDir?: string } = {}): Promise<Uint8Array> {
+  return rewriteSectionsChain(tool, elfBytes, [ops], opts);
+}
+
+/**
+ * Several objcopy calls in a row (kernel 7.x adds .BTF and .BTF.base in two calls, as
+ * gen-btf.sh does), in one work directory: each call reads the previous call's output
+ * file, and only the last output is read back. `opts.inputPath` names a file whose bytes
+ * are `elfBytes` (the module itself, uncompressed and unsigned): the first call reads it
+ * instead of a copy. The work files are removed one by one (a recursive rm costs more).
+ */
+export async function rewriteSectionsChain(tool: ObjcopyTool, elfBytes: Uint8Array, calls: readonly (readonly SectionOp[])[], opts: { file?: string; tmpDir?: string; inputPath?: string } = {}): Promise<Uint8Array> {
   let dir: string;
   try {
-    dir = mkdtempSync(join(tmpdir(), 'modbtf-'));
+    dir = mkdtempSync(join(opts.tmpDir ?? tmpdir(), 'modbtf-'));
   } catch (err: unknown) {
     const why = err instanceof Error ? err.message : String(err);
     throw new ModuleError('IO_ERROR', `cannot make a temporary directory for objcopy's work files (set TMPDIR to a writable directory): ${why}`, opts.file !== undefined ? { file: opts.file } : {}, { cause: err });
   }
+  const made: string[] = [];
+  const write = (path: string, bytes: Uint8Array): void => { made.push(path); writeFileSync(path, bytes); };
   try {
-    const input = join(dir, 'in.ko');
-    const output = join(dir, 'out.ko');
-    const blobPath = (i: number): string => join(dir, `section-${i}`);
-    writeFileSync(input, elfBytes);
-    for (const [i, o] of ops.entries()) if (o.op !== 'remove') writeFileSync(blobPath(i), o.contents);
-    const args = [...sectionOpsArgs(ops, blobPath), input, output];
-    await runObjcopy(tool, args, dir, opts.file !== undefined ? { file: opts.file } : {});
+    let input = opts.inputPath;
+    if (input === undefined) {
+      input = join(dir, 'in.ko');
+      write(input, elfBytes);
+    }
+    let output = input;
+    for (const [c, ops] of calls.entries()) {
+      const blobPath = (i: number): string => join(dir, `section-${c}-${i}`);
+      for (const [i, o] of ops.entries()) if (o.op !== 'remove') write(blobPath(i), o.contents);
+      output = join(dir, `out-${c}.ko`);
+      made.push(output);
+      await runObjcopy(tool, [...sectionOpsArgs(ops, blobPath), input, output], dir, opts.file !== undefined ? { file: opts.file } : {});
+      input = output;
+    }
     const out = readFileSync(output);
     return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
   } catch (err: unknown) {
@@ -50,6 +74,7 @@ export async function rewriteSections(tool: ObjcopyTool, elfBytes: Uint8Array, o
     const why = err instanceof Error ? err.message : String(err);
     throw new ModuleError('IO_ERROR', `objcopy's work files in ${dir}: ${why}`, opts.file !== undefined ? { file: opts.file } : {}, { cause: err });
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    for (const f of [...made, join(dir, STDERR_FILE)]) { try { unlinkSync(f); } catch { /* not made */ } }
+    try { rmdirSync(dir); } catch { rmSync(dir, { recursive: true, force: true }); }
   }
 }

@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Btf } from '../../lib/btf/btf.js';
 import { dumpRaw } from '../../lib/btf/dump-raw.js';
+import { dumpRawBytes } from '../../lib/btf/dump-raw-bytes.js';
 import { dumpJson } from '../../lib/btf/dump-json.js';
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/btf/', import.meta.url));
@@ -52,6 +53,13 @@ describe('bpftool 7.1 btf dump of module BTF over vmlinux 6.12.107', () => {
         const ours = dumpRaw(btf);
         expect(ours).toBe(expected.toString('utf8'));
         expect(Buffer.from(ours, 'utf8').equals(expected)).toBe(true);
+      });
+
+      it('format raw, as the CLI writes it (bytes straight from the records)', () => {
+        const expected = fixture(`${name}.bpftool.txt.gz`);
+        const ours = Buffer.concat([...dumpRawBytes(btf)]);
+        expect(ours.toString('utf8')).toBe(expected.toString('utf8'));
+        expect(ours.equals(expected)).toBe(true);
       });
 
       it('-j', () => {
