@@ -1,11 +1,13 @@
 /**
  * Replacing a file so that every reader, and every crash, sees either the old bytes
  * or the new ones: write a temporary file in the same directory (same filesystem, so
- * rename is atomic), fsync it, give it the old file's mode, rename it over the target,
- * fsync the directory. On any failure the temporary file is removed and the target
- * is untouched. Parallel runs (make -j) on different modules never share a temp name.
+ * rename is atomic), fsync it, give it the old file's mode (or the caller's mode and
+ * modification time: `modbtf setup --remove` puts files back as they were), rename it
+ * over the target, fsync the directory. On any failure the temporary file is removed
+ * and the target is untouched. Parallel runs (make -j) on different modules never
+ * share a temp name.
  */
-import { open, rename, stat, unlink, chmod } from 'node:fs/promises';
+import { open, rename, stat, unlink, chmod, utimes } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { ModuleError } from '../errors.js';
 
@@ -28,12 +30,21 @@ export function tempPathFor(target: string): string {
   return join(dirname(target), `.${basename(target)}.modbtf-${process.pid}-${Date.now().toString(36)}-${tempCounter}.tmp`);
 }
 
-export async function writeFileAtomic(target: string, bytes: Uint8Array): Promise<void> {
+/** What the new file gets instead of the old file's mode (0644 for a new file) and the current time. */
+export interface AtomicWriteOptions {
+  mode?: number;
+  mtime?: Date;
+}
+
+export async function writeFileAtomic(target: string, bytes: Uint8Array, options: AtomicWriteOptions = {}): Promise<void> {
   let mode = 0o644;
-  try {
-    mode = (await stat(target)).mode & 0o7777;
-  } catch (err: unknown) {
-    if (!(typeof err === 'object' && err !== null && 'code' in err && err.code === 'ENOENT')) throw ioError('IO_ERROR', 'cannot stat', target, err);
+  if (options.mode !== undefined) mode = options.mode;
+  else {
+    try {
+      mode = (await stat(target)).mode & 0o7777;
+    } catch (err: unknown) {
+      if (!(typeof err === 'object' && err !== null && 'code' in err && err.code === 'ENOENT')) throw ioError('IO_ERROR', 'cannot stat', target, err);
+    }
   }
   const tmp = tempPathFor(target);
   let created = false;
@@ -51,6 +62,7 @@ export async function writeFileAtomic(target: string, bytes: Uint8Array): Promis
       await fh.close();
     }
     await chmod(tmp, mode);
+    if (options.mtime !== undefined) await utimes(tmp, options.mtime, options.mtime);
     await rename(tmp, target);
     created = false;
   } catch (err: unknown) {
