@@ -72,9 +72,23 @@ const tool = (value: string, fallback: string): string[] => {
   return w.length > 0 ? w : [fallback];
 };
 
-/** pahole as the tree runs it, against `vmlinux`; 7.x writes the BTF to `detached`. */
+/** pahole's `-j`, `-jN`, `--jobs`, `--jobs=N`. */
+const isJobsFlag = (w: string): boolean => /^(-j\d*|--jobs(=\d*)?)$/.test(w);
+
+/**
+ * pahole as the tree runs it, against `vmlinux`; 7.x writes the BTF to `detached`.
+ *
+ * One difference on 6.x trees: pahole before 1.27 (Debian 12 has 1.24) runs without `-j`.
+ * Its parallel encoder emits types in whatever order the threads finish, so two builds of
+ * the same module differ (Makefile.btf drops `-j` itself for such pahole when
+ * KBUILD_BUILD_TIMESTAMP asks for a reproducible build; 1.27 added reproducible_build).
+ * A module's few compilation units make `-j` gain nothing there. 7.x trees get the tree's
+ * flags as they are: their modules must equal gen-btf.sh's byte for byte.
+ */
 export function paholeCommand(v: KbuildVars, tree: KernelTree, vmlinux: string, detached: string | undefined): TreeCommand {
-  const flags = [...splitWords(v.paholeFlags), ...(tree.abi === 6 ? splitWords(v.modulePaholeFlags) : [])];
+  const all = [...splitWords(v.paholeFlags), ...(tree.abi === 6 ? splitWords(v.modulePaholeFlags) : [])];
+  const serial = tree.abi === 6 && (tree.paholeVersion === undefined || tree.paholeVersion < 127);
+  const flags = serial ? all.filter((w) => !isJobsFlag(w)) : all;
   const argv = [...tool(v.pahole, 'pahole'), '-J', ...flags, '--btf_base', vmlinux, ...(detached !== undefined ? [`--btf_encode_detached=${detached}`] : []), v.module];
   // 6.x: pahole adds .BTF with the objcopy kbuild names (Makefile.modfinal's LLVM_OBJCOPY).
   return tree.abi === 6 && v.objcopy.trim() !== '' ? { argv, env: { LLVM_OBJCOPY: v.objcopy.trim() } } : { argv };

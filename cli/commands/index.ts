@@ -7,7 +7,8 @@ import { kbuildCommand } from './kbuild.js';
 import { relocateCommand } from './relocate.js';
 import { resolveBtfidsCommand } from './resolve-btfids.js';
 import { retargetCommand } from './retarget.js';
+import { setupCommand } from './setup.js';
 
 /** Every command, in the order `modbtf --help` lists them. */
 // Each command's argv type differs; yargs only needs them as commands of `object`.
-export const all = [dumpCommand, distillCommand, relocateCommand, checkCommand, finalizeCommand, retargetCommand, resolveBtfidsCommand, kbuildCommand] as unknown as CommandModule<object, object>[];
+export const all = [dumpCommand, distillCommand, relocateCommand, checkCommand, finalizeCommand, retargetCommand, resolveBtfidsCommand, kbuildCommand, setupCommand] as unknown as CommandModule<object, object>[];

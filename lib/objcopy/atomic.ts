@@ -1,16 +1,21 @@
 /**
  * Replacing a file so that every reader, and every crash, sees either the old bytes
  * or the new ones: write a temporary file in the same directory (same filesystem, so
- * rename is atomic), fsync it, give it the old file's mode, rename it over the target,
- * fsync the directory. On any failure the temporary file is removed and the target
- * is untouched. Parallel runs (make -j) on different modules never share a temp name.
- *
- * `durable: false` leaves out both fsyncs: readers still see old or new bytes, but a
- * crash may lose the new ones. That is the guarantee of a kernel build's own steps (ld,
- * pahole, objcopy and resolve_btfids write without fsync), which the kbuild step and
- * `resolve-btfids` give; an fsync per module there cost more than the module's BTF work.
+/** What the new file gets instead of the old file's mode (0644 for a new file) and the current time. */
+export interface AtomicWriteOptions {
+  mode?: number;
+  mtime?: Date;
+  /**
+   * fsync the file and its directory (default true). false: still atomic (temp file +
+   * rename), not durable across a crash, as kbuild's own steps write their outputs.
+   */
+  durable?: boolean;
+}
+
+export async function writeFileAtomic(target: string, bytes: Uint8Array, options: AtomicWriteOptions = {}): Promise<void> {
+  const durable = options.durable ?? true;
  */
-import { open, rename, stat, unlink, chmod } from 'node:fs/promises';
+import { open, rename, stat, unlink, chmod, utimes } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { ModuleError } from '../errors.js';
 
@@ -33,13 +38,27 @@ export function tempPathFor(target: string): string {
   return join(dirname(target), `.${basename(target)}.modbtf-${process.pid}-${Date.now().toString(36)}-${tempCounter}.tmp`);
 }
 
-export async function writeFileAtomic(target: string, bytes: Uint8Array, opts: { durable?: boolean } = {}): Promise<void> {
-  const durable = opts.durable ?? true;
+/** What the new file gets instead of the old file's mode (0644 for a new file) and the current time. */
+export interface AtomicWriteOptions {
+  mode?: number;
+  mtime?: Date;
+  /**
+   * fsync the file and its directory (default true). false: still atomic (temp file +
+   * rename), not durable across a crash, as kbuild's own steps write their outputs.
+   */
+  durable?: boolean;
+}
+
+export async function writeFileAtomic(target: string, bytes: Uint8Array, options: AtomicWriteOptions = {}): Promise<void> {
+  const durable = options.durable ?? true;
   let mode = 0o644;
-  try {
-    mode = (await stat(target)).mode & 0o7777;
-  } catch (err: unknown) {
-    if (!(typeof err === 'object' && err !== null && 'code' in err && err.code === 'ENOENT')) throw ioError('IO_ERROR', 'cannot stat', target, err);
+  if (options.mode !== undefined) mode = options.mode;
+  else {
+    try {
+      mode = (await stat(target)).mode & 0o7777;
+    } catch (err: unknown) {
+      if (!(typeof err === 'object' && err !== null && 'code' in err && err.code === 'ENOENT')) throw ioError('IO_ERROR', 'cannot stat', target, err);
+    }
   }
   const tmp = tempPathFor(target);
   let created = false;
@@ -57,6 +76,7 @@ export async function writeFileAtomic(target: string, bytes: Uint8Array, opts: {
       await fh.close();
     }
     await chmod(tmp, mode);
+    if (options.mtime !== undefined) await utimes(tmp, options.mtime, options.mtime);
     await rename(tmp, target);
     created = false;
   } catch (err: unknown) {

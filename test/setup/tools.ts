@@ -1,4 +1,5 @@
-// npm test runs the real tools modbtf drives (objcopy, llvm-objcopy, xz, zstd, gzip).
+// npm test runs the real tools modbtf drives (objcopy, llvm-objcopy, xz, zstd, gzip, and make
+// for a hooked tree).
 // On a machine without one of them, stop at once with the command that installs it,
 // rather than failing dozens of tests with ENOENT.
 import { spawnSync } from 'node:child_process';
@@ -9,6 +10,7 @@ const TOOLS: [string, string][] = [
   ['xz', 'xz-utils'],
   ['zstd', 'zstd'],
   ['gzip', 'gzip'],
+  ['make', 'make'],
 ];
 
 export default function setup(): void {
