@@ -1,19 +1,16 @@
 /**
  * Replacing a file so that every reader, and every crash, sees either the old bytes
  * or the new ones: write a temporary file in the same directory (same filesystem, so
-/** What the new file gets instead of the old file's mode (0644 for a new file) and the current time. */
-export interface AtomicWriteOptions {
-  mode?: number;
-  mtime?: Date;
-  /**
-   * fsync the file and its directory (default true). false: still atomic (temp file +
-   * rename), not durable across a crash, as kbuild's own steps write their outputs.
-   */
-  durable?: boolean;
-}
-
-export async function writeFileAtomic(target: string, bytes: Uint8Array, options: AtomicWriteOptions = {}): Promise<void> {
-  const durable = options.durable ?? true;
+ * rename is atomic), fsync it, give it the old file's mode (or the caller's mode and
+ * modification time: `modbtf setup --remove` puts files back as they were), rename it
+ * over the target, fsync the directory. On any failure the temporary file is removed
+ * and the target is untouched. Parallel runs (make -j) on different modules never
+ * share a temp name.
+ *
+ * `durable: false` leaves out both fsyncs: readers still see old or new bytes, but a
+ * crash may lose the new ones. That is the guarantee of a kernel build's own steps (ld,
+ * pahole, objcopy and resolve_btfids write without fsync), which the kbuild step and
+ * `resolve-btfids` give; an fsync per module there cost more than the module's BTF work.
  */
 import { open, rename, stat, unlink, chmod, utimes } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
