@@ -256,11 +256,11 @@ describe('the hooks setup installs, run as Debian runs them', () => {
 describe('make through a hooked tree', () => {
   it('every sub-make reads Makefile.snippet (MAKEFILES) and gets MODBTF, once', async () => {
     const tree = headers(OLD, 'all:\n\t@$(MAKE) --no-print-directory -f sub.mk\n');
-    writeFileSync(join(tree, 'sub.mk'), 'all:\n\t@echo "MAKEFILES=$(MAKEFILES)"; echo "MODBTF=$(MODBTF)"; echo "cmd_btf_ko=$(if $(findstring kbuild modfinal,$(value cmd_btf_ko)),modbtf)"\n');
+    writeFileSync(join(tree, 'sub.mk'), 'all:\n\t@echo "MAKEFILES=$(MAKEFILES)"; echo "MODBTF=$(MODBTF)"; echo "cmd_btf_ko=$(origin cmd_btf_ko) $(if $(findstring modbtf_btf_ko_per_module,$(value cmd_btf_ko)),$(if $(findstring kbuild modfinal,$(value modbtf_btf_ko_per_module)),modbtf))"\n');
     await setup(ctx, inst, { dryRun: false });
     const r = spawnSync('make', ['--no-print-directory', '-C', tree], { encoding: 'utf8', env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin' } });
     expect(r.stderr).toBe('');
-    expect(r.stdout).toBe(`MAKEFILES=${REPO}/Makefile.snippet\nMODBTF=${process.execPath} ${CLI}\ncmd_btf_ko=modbtf\n`);
+    expect(r.stdout).toBe(`MAKEFILES=${REPO}/Makefile.snippet\nMODBTF=${process.execPath} ${CLI}\ncmd_btf_ko=override modbtf\n`);
   });
 });
 
