@@ -1,9 +1,11 @@
 #!/usr/bin/env node
-// DKMS with modbtf, the way the README shows it (form b: MAKEFILES= in MAKE[0]):
-// registers the e2e fixture module with Debian's dkms, builds it for 6.12.107, and
-// checks that the module dkms produced carries .BTF.base and that `modbtf check`
-// says its BTF survives on 6.12.117. Run as root (dkms writes /var/lib/dkms,
-// /usr/src). Closes with `N passed, M failed`.
+// DKMS with modbtf per package, the way the README shows it (`MAKE[0]="make
+// MAKEFILES=<snippet> -C ..."`): registers the e2e fixture module with Debian's dkms,
+// builds it for 6.12.107, and checks that dkms still added its -j and KERNELRELEASE (it
+// does only when MAKE[0] starts with `make`), that the module dkms produced carries
+// .BTF.base and that `modbtf check` says its BTF survives on 6.12.117. Run as root (dkms
+// writes /var/lib/dkms, /usr/src). Closes with `N passed, M failed`.
+// (`modbtf setup`, which needs no dkms.conf change, is scripts/e2e-setup.mjs.)
 import { execFileSync, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -25,7 +27,7 @@ const dkmsConf = `PACKAGE_NAME="${NAME}"
 PACKAGE_VERSION="${VERSION}"
 BUILT_MODULE_NAME[0]="modbtf_e2e"
 DEST_MODULE_LOCATION[0]="/updates/dkms"
-MAKE[0]="MAKEFILES=${join(root, 'Makefile.snippet')} make -C \${kernel_source_dir} M=\${dkms_tree}/\${PACKAGE_NAME}/\${PACKAGE_VERSION}/build modules"
+MAKE[0]="make MAKEFILES=${join(root, 'Makefile.snippet')} -C \${kernel_source_dir} M=\${dkms_tree}/\${PACKAGE_NAME}/\${PACKAGE_VERSION}/build modules"
 CLEAN="make -C \${kernel_source_dir} M=\${dkms_tree}/\${PACKAGE_NAME}/\${PACKAGE_VERSION}/build clean"
 AUTOINSTALL="no"
 `;
@@ -46,6 +48,9 @@ try {
   check(dkms('add', '-m', NAME, '-v', VERSION).status === 0, 'dkms add');
   const b = dkms('build', '-m', NAME, '-v', VERSION, '-k', KVER);
   check(b.status === 0, `dkms build for ${KVER}`, b.status === 0 ? '' : (b.stdout + b.stderr).trim().split('\n').slice(-10).join(' | '));
+  // dkms prints the command it runs: its own -j and KERNELRELEASE in front of ours.
+  const ran = /^make -j\d+ KERNELRELEASE=(\S+) MAKEFILES=\S+ -C /m.exec(b.stdout);
+  check(ran?.[1] === KVER, 'dkms kept its -j and KERNELRELEASE (MAKE[0] starts with make)', ran ? ran[0] : b.stdout.split('\n').filter((l) => /make/.test(l)).join(' | '));
   // dkms 3 keeps the build log per kernel; older ones in build/.
   const log = [join('/var/lib/dkms', NAME, VERSION, KVER, 'x86_64', 'log', 'make.log'), join('/var/lib/dkms', NAME, VERSION, 'build', 'make.log')].find((p) => existsSync(p));
   const text = log ? execFileSync('cat', [log], { encoding: 'utf8' }) : '';

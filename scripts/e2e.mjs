@@ -69,7 +69,8 @@ check('boot 6.12.107/6.12.117 in qemu: module BTF survives via modbtf, kfunc cal
 // the 7.2 kbuild control and its boot fail the check either way.
 check('boot 7.2.13 in qemu: 7.2 kbuild fixture has BTF, kfuncs incl. KF_IMPLICIT_ARGS called from BPF; modbtf recipes byte-identical to it (issue 11)', ['scripts/e2e-boot7.mjs', '--strict']);
 check('Debian DKMS packages xtables-addons (23 modules) and mimic (a kfunc set) built like dkms on 7.2.13: each modbtf form gives every .ko byte-identical to plain 7.2 kbuild (issue 11; all four packages, every build: scripts/e2e-kbuild7.mjs)', ['scripts/e2e-kbuild7.mjs', '--packages', 'xtables-addons-dkms,mimic-dkms', '--quick']);
-check('DKMS build with Makefile.snippet (form b in dkms.conf) gives a module with .BTF.base (issue 7)', ['scripts/e2e-dkms.mjs']);
+check('DKMS build with Makefile.snippet in dkms.conf (MAKE[0]="make MAKEFILES=..."; dkms keeps its -j) gives a module with .BTF.base (issues 7, 14)', ['scripts/e2e-dkms.mjs']);
+check("modbtf setup on Debian 12 (bookworm chroot, Debian's nodejs 18, npm i -g of the package, dkms 3.0.10): unchanged DKMS packages get .BTF.base and boot with BTF on 6.12.117, new headers hooked before dkms builds for them, two builds identical, --remove byte-identical (issue 14)", ['scripts/e2e-setup.mjs']);
 check("the CLI, the hook and the library from the npm package on Debian 12's own Node.js 18 (bookworm chroot) equal Node 20 (issue 14)", ['scripts/e2e-node18.mjs']);
 check('fuzz 10000 mutated inputs', ['scripts/fuzz.mjs', '--seed', '1', '--runs', '10000']);
 

@@ -31,6 +31,7 @@ import { formatLibbpfFailure, relocationTarget, tryRelocate } from '../../lib/re
 import { kernel7Btf } from '../../lib/pipeline/kernel7.js';
 import { runResolveBtfids } from '../../cli/commands/resolve-btfids.js';
 import { fixtureBytes, fixturePath, firstDiff } from '../helpers/fixtures.js';
+import { expectSame, toolRun } from '../helpers/reference.js';
 
 type Arch = 'arm64' | 's390x';
 const ARCHES: Arch[] = ['arm64', 's390x'];
@@ -46,23 +47,12 @@ function vmlinux(tag: string): Btf {
 const WRITER_BSWAP = 'bswap_32 .BTF_ids data from host to target endianness';
 const vmlinuxInChroot = (arch: Arch): string => `/usr/src/linux-headers-7.2.13+deb14-${arch}/vmlinux`;
 
-function expectSame(what: string, got: Uint8Array | undefined, want: Uint8Array): void {
-  expect(got, `${what}: not produced`).toBeDefined();
-  const d = firstDiff(got as Uint8Array, want);
-  if (d !== undefined) expect.fail(`${what}: ${d}`);
-}
 function section(elf: ElfFile, name: string): Uint8Array {
   const s = elf.sectionByName(name);
   if (!s) throw new Error(`no ${name}`);
   return elf.sectionData(s);
 }
-/** The tool's stderr file: its lines, then "exit=N". */
-function reference(name: string): { stderr: string; exit: number } {
-  const t = text(name);
-  const m = /exit=(\d+)\n$/.exec(t);
-  if (!m) throw new Error(`${name}: no exit= line`);
-  return { stderr: t.slice(0, m.index), exit: Number(m[1]) };
-}
+const reference = (name: string): { stderr: string; exit: number } => toolRun(text(name), name);
 
 const dirs: string[] = [];
 afterAll(() => { for (const d of dirs) rmSync(d, { recursive: true, force: true }); });

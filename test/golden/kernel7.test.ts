@@ -26,6 +26,7 @@ import { findModuleSignature } from '../../lib/module/signature.js';
 import { kernel7Btf } from '../../lib/pipeline/kernel7.js';
 import { runResolveBtfids } from '../../cli/commands/resolve-btfids.js';
 import { fixtureBytes, fixturePath, firstDiff } from '../helpers/fixtures.js';
+import { expectSame, toolRun } from '../helpers/reference.js';
 
 const K7 = 'kernel7';
 const VMLINUX_IN_CHROOT = '/usr/src/linux-headers-7.2.13+deb14-amd64/vmlinux';
@@ -34,19 +35,8 @@ const k7 = (name: string): Uint8Array => fixtureBytes(`${K7}/${name}.gz`);
 const text = (name: string): string => readFileSync(fixturePath(`${K7}/${name}`), 'utf8');
 const SHIPPED = ['tcp_bbr', 'nf_conntrack', 'fou'];
 
-function expectSame(what: string, got: Uint8Array | undefined, want: Uint8Array): void {
-  expect(got, `${what}: not produced`).toBeDefined();
-  const d = firstDiff(got as Uint8Array, want);
-  if (d !== undefined) expect.fail(`${what}: ${d}`);
-}
 
-/** The tool's stderr file: its lines, then "exit=N". */
-function reference(name: string): { stderr: string; exit: number } {
-  const t = text(name);
-  const m = /exit=(\d+)\n$/.exec(t);
-  if (!m) throw new Error(`${name}: no exit= line`);
-  return { stderr: t.slice(0, m.index), exit: Number(m[1]) };
-}
+const reference = (name: string): { stderr: string; exit: number } => toolRun(text(name), name);
 
 describe('kernel7Btf equals resolve_btfids 7.2.13', () => {
   const inputs: [string, string, (elf: ReturnType<typeof parseElf>) => Uint8Array][] = [
