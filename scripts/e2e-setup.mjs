@@ -285,9 +285,13 @@ function hookedBeforeDkms(out, dir, kver) {
   return { ok: name >= 0 && ours > name && dkms > ours, ours, dkms };
 }
 
-/** The .ko files of 6.12.117 that `ko` needs (modules.dep), in load order, decompressed into LOGS. */
+/**
+ * The .ko files of 6.12.117 that `ko` needs, in load order, decompressed into LOGS: from the
+ * chroot's installed image, whose postinst ran depmod (the .deb itself has no modules.dep).
+ */
 async function dependencies(ko) {
-  const dep = readFileSync(join(kernels.new.modules, 'modules.dep'), 'utf8');
+  const modules = join(ROOT, 'lib/modules', K117);
+  const dep = readFileSync(join(modules, 'modules.dep'), 'utf8');
   const byName = new Map(dep.split('\n').filter(Boolean).map((l) => { const [m, d = ''] = l.split(':'); return [m.split('/').pop().replace(/\.ko(\.xz)?$/, '').replace(/-/g, '_'), { path: m, deps: d.trim().split(/\s+/).filter(Boolean) }]; }));
   const want = (await $`modinfo -F depends ${ko}`).stdout.trim().split(',').filter(Boolean);
   const order = [];
@@ -296,7 +300,7 @@ async function dependencies(ko) {
   const files = [];
   for (const rel of order) {
     const out = join(LOGS, rel.split('/').pop().replace(/\.xz$/, ''));
-    await $`xz -dc ${join(kernels.new.modules, rel)} > ${out}`;
+    await $`xz -dc ${join(modules, rel)} > ${out}`;
     files.push(out);
   }
   return files;
@@ -322,13 +326,21 @@ try {
   const debIn = (dir, pkg) => { const f = findDeb(dir, pkg); mkdirSync(join(ROOT, 'root/debs'), { recursive: true }); copyFileSync(join(dir, f), join(ROOT, 'root/debs', f)); return `/root/debs/${f}`; };
   // The check hook looks at 6.12.107's modules (a chroot's `uname -r` is the host's kernel).
   writeFileSync(join(ROOT, 'etc/default/modbtf'), `MODBTF_CHECK_FROM=${K107}\n`);
-  const node = (await must(ROOT, 'dpkg-query -W -f=\'${Version}\' nodejs npm dkms dwarves && echo && node --version')).stdout.trim().replace(/\n/g, ' ');
-  log(`in the chroot: nodejs, npm, dkms, dwarves ${node}`);
+  const node = (await must(ROOT, 'dpkg-query -W -f=\'${Package} ${Version}\\n\' nodejs npm dkms dwarves && node --version')).stdout.trim().replace(/\n/g, ', ');
+  log(`in the chroot: ${node}`);
 
   // 1. npm i -g, --dry-run, setup / again / --remove byte for byte.
   const before = snapshot(SYSTEM);
   const packed = (await $({ cwd: repo })`npm pack --ignore-scripts --silent --pack-destination ${join(ROOT, 'root')}`).stdout.trim().split('\n').pop();
-  const npm = await sh(ROOT, 'cd /root && npm i -g ./modbtf-*.tgz && command -v modbtf && modbtf --version && modbtf setup --dry-run', { logName: 'npm-install' });
+  // npm fetches the package's dependencies from the registry: where this machine trusts an
+  // extra CA for that (NODE_EXTRA_CA_CERTS, e.g. a TLS-inspecting proxy), the chroot's npm
+  // gets the same file (outside the directories compared below).
+  const caEnv = {};
+  if (process.env.NODE_EXTRA_CA_CERTS && existsSync(process.env.NODE_EXTRA_CA_CERTS)) {
+    copyFileSync(process.env.NODE_EXTRA_CA_CERTS, join(ROOT, 'root/host-extra-ca.crt'));
+    caEnv.NODE_EXTRA_CA_CERTS = '/root/host-extra-ca.crt';
+  }
+  const npm = await sh(ROOT, 'cd /root && npm i -g ./modbtf-*.tgz && command -v modbtf && modbtf --version && modbtf setup --dry-run', { logName: 'npm-install', env: caEnv });
   result(npm.exitCode === 0 && npm.stdout.includes('/usr/local/bin/modbtf\n') && /would hook \/usr\/src\/linux-headers-6\.12\.107\+deb12-amd64\/Makefile/.test(npm.stdout) && npm.stdout.includes('would install /etc/kernel/header_postinst.d/00-modbtf') && npm.stdout.includes('dry run: nothing written'),
     `npm i -g ./${packed} && modbtf setup --dry-run, on Debian's node and npm`, npm.exitCode === 0 ? '' : npm.stdout.trim().split('\n').slice(-6).join('\n'));
   result(differences(before, snapshot(SYSTEM)).length === 0, 'the dry run changed nothing', differences(before, snapshot(SYSTEM)).slice(0, 8).join('\n'));

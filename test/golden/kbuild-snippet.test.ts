@@ -100,6 +100,8 @@ describe('Makefile.snippet: one modbtf process per kbuild run', () => {
     expect(r.out.match(/ {2}BTF \[M\] /g)).toHaveLength(2);
     const calls = t.calls();
     expect(calls.filter((c) => c.startsWith('pahole'))).toHaveLength(2);
+    // No CONFIG_PAHOLE_VERSION (as for pahole < 1.27) on a 6.x tree: pahole without the tree's -j.
+    expect(calls.filter((c) => c.startsWith('pahole')).map((c) => c.split(' ').slice(0, 3).join(' '))).toEqual(['pahole -J --btf_base', 'pahole -J --btf_base']);
     expect(calls.filter((c) => c.startsWith('resolve_btfids'))).toHaveLength(0);
     const modbtf = calls.filter((c) => c.startsWith('modbtf'));
     expect(modbtf).toEqual([`modbtf kbuild finalize-batch ${t.mod}/a.ko ${t.mod}/b.ko`]);
@@ -112,6 +114,18 @@ describe('Makefile.snippet: one modbtf process per kbuild run', () => {
     const again = t.make();
     expect(again.status, again.out).toBe(0);
     expect(t.calls().filter((c) => c.startsWith('modbtf'))).toEqual([]);
+  });
+
+  it('pahole -j: dropped for CONFIG_PAHOLE_VERSION 124 (not reproducible before 1.27), kept for 132, as the per-module form does', () => {
+    for (const [version, want] of [['124', 'pahole -J'], ['132', 'pahole -J -j']] as const) {
+      const t = tree();
+      const r = t.make({ CONFIG_PAHOLE_VERSION: version });
+      expect(r.status, r.out).toBe(0);
+      expect(t.calls().filter((c) => c.startsWith('pahole')).map((c) => c.split(' --btf_base ')[0])).toEqual([want, want]);
+      const per = tree();
+      expect(per.make({ CONFIG_PAHOLE_VERSION: version, MODBTF_BATCH: '0' }).status).toBe(0);
+      expect(per.calls().filter((c) => c.startsWith('pahole')).map((c) => c.split(' --btf_base ')[0])).toEqual([want, want]);
+    }
   });
 
   it('MODBTF_BATCH=0: the per-module form, one modbtf kbuild modfinal per module, the same bytes', () => {
