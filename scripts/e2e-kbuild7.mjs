@@ -236,10 +236,18 @@ function keyLine(text) {
   return (lines.find((l) => /^\s*(error|modbtf|fatal|failed)\b|\berror:/i.test(l) && !/^make(\[\d+\])?: \*\*\*/.test(l)) ?? lines.at(-1)).trim();
 }
 
-/** Modules (basenames) modbtf ran for, by the node processes traced: `kbuild modfinal X.ko`, `resolve-btfids ... X.ko`. */
+/**
+ * Modules (basenames) modbtf ran for, by the node processes traced: `kbuild modfinal X.ko`
+ * and `kbuild finalize-batch X.ko Y.ko...` (the snippet's one process per build, which
+ * finishes each as modfinal would) count as modfinal; `resolve-btfids ... X.ko`.
+ */
 function modbtfRuns(trace, kind) {
   const ran = new Set();
   for (const { argv: a } of trace) {
+    if (a[0] === 'kbuild' && a[1] === 'finalize-batch') {
+      if (kind === 'modfinal') for (const m of a.slice(2).filter((x) => x.endsWith('.ko'))) ran.add(basename(m));
+      continue;
+    }
     const k = a[0] === 'kbuild' && a[1] === 'modfinal' ? 'modfinal' : a[0] === 'resolve-btfids' ? 'resolve-btfids' : a.slice(0, 2).join(' ');
     if (k === kind) ran.add(basename(a.at(-1)));
   }
