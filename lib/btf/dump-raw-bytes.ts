@@ -10,6 +10,7 @@
  */
 import type { Btf } from './btf.js';
 import { BtfKind, kindName } from './kinds.js';
+import { blobWords } from './wire.js';
 import { dumpRawChunks, enumEncodingName, funcLinkageName, intEncodingName, varLinkageName } from './dump-raw.js';
 
 const HOST_LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
@@ -41,7 +42,7 @@ export function* dumpRawBytes(btf: Btf): Generator<Uint8Array, void, undefined> 
   const layers: StrLayer[] = [];
   for (let b: Btf | undefined = btf; b !== undefined; b = b.base) layers.push({ from: b.startStrOff, end: b.startStrOff + b.header.strLen, bytes: b.bytes, start: b.strStart });
   const bytes = btf.bytes;
-  const w = bytes.byteOffset % 4 === 0 ? new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >>> 2) : new Uint32Array(bytes.slice(0, bytes.byteLength & ~3).buffer);
+  const w = blobWords(bytes);
   const offs = btf.typeOffsets;
   const startId = btf.startId;
   const typeCount = btf.typeCount;

@@ -48,3 +48,16 @@ export function makeIntData(encoding: number, offset: number, bits: number): num
 /** Member offset with kflag set: bitfield size (24..31), bit offset (0..23). */
 export function memberBitfieldSize(offset: number, kflag: boolean): number { return kflag ? offset >>> 24 : 0; }
 export function memberBitOffset(offset: number, kflag: boolean): number { return kflag ? offset & 0xffffff : offset; }
+
+/**
+ * The blob as host-order 32-bit words (type records are 4-byte aligned within it): a view
+ * when the blob is 4-byte aligned in its buffer, else an aligned copy. The copy is made
+ * explicitly: a section of a module read from disk is a Node Buffer, whose slice() is a
+ * view into the whole file, not a copy.
+ */
+export function blobWords(bytes: Uint8Array): Uint32Array {
+  if (bytes.byteOffset % 4 === 0) return new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >>> 2);
+  const copy = new Uint8Array(bytes.byteLength & ~3);
+  copy.set(bytes.subarray(0, copy.length));
+  return new Uint32Array(copy.buffer);
+}

@@ -14,6 +14,7 @@ import { parseElf, type ElfFile } from '../elf/index.js';
 import { relocateBtf } from '../relocate/index.js';
 import { BTF_BASE_SECTION, BTF_SECTION } from '../btf/source.js';
 import type { BtfType } from '../btf/types.js';
+import { blobWords } from '../btf/wire.js';
 
 /** libbpf's LIBBPF_ERRNO__FORMAT: strerror() prints "Unknown error 4001". */
 export const LIBBPF_ERRNO_FORMAT = 4001;
@@ -80,9 +81,7 @@ function rawSanityOk(btf: Btf): boolean {
   const start = btf.startId;
   const bytes = btf.bytes;
   // Type records are 4-byte aligned within the blob: read them as host (little-endian) words.
-  const w = bytes.byteOffset % 4 === 0
-    ? new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >>> 2)
-    : new Uint32Array(bytes.slice(0, bytes.byteLength & ~3).buffer);
+  const w = blobWords(bytes);
   const offs = btf.typeOffsets;
   // Literal case labels on a shape class: in a one-shot run this loop starts out in the
   // interpreter, where each `case BtfKind.X` is a property load per comparison.

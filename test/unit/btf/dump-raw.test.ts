@@ -13,6 +13,7 @@ import { makeInfo, makeIntData } from '../../../lib/btf/wire.js';
 import { writeBtf } from '../../../lib/btf/write.js';
 import type { BtfType } from '../../../lib/btf/types.js';
 import { dumpRaw } from '../../../lib/btf/dump-raw.js';
+import { dumpRawBytes } from '../../../lib/btf/dump-raw-bytes.js';
 import { bpftoolJsonString, dumpJson } from '../../../lib/btf/dump-json.js';
 
 type Draft = (s: (name: string) => number, id: number) => BtfType;
@@ -186,6 +187,17 @@ const ALL_KINDS_JSON = `{"types":[${[
 describe('dumpRaw', () => {
   it('prints every kind as bpftool 7.1 does', () => {
     expect(dumpRaw(build(ALL_KINDS))).toBe(ALL_KINDS_TEXT);
+  });
+
+  it('dumpRawBytes (what the CLI writes) gives the same text for a blob at any offset of a larger Node Buffer, as a module section read from disk is', () => {
+    const blob = build(ALL_KINDS).bytes;
+    for (const pad of [0, 1, 2, 3, 5]) {
+      // Filler that is not this BTF: reading words from the start of the file shows at once.
+      const file = Buffer.alloc(pad + blob.length + 8, 0xa5);
+      file.set(blob, pad);
+      const btf = Btf.parse(file.subarray(pad, pad + blob.length));
+      expect(Buffer.concat([...dumpRawBytes(btf)]).toString('utf8'), `blob at offset ${pad}`).toBe(ALL_KINDS_TEXT);
+    }
   });
 
   it('gives the same text for a big-endian blob', () => {
