@@ -25,13 +25,12 @@ import { Btf } from '../../lib/btf/btf.js';
 import { dumpRaw } from '../../lib/btf/dump-raw.js';
 import { dumpJson } from '../../lib/btf/dump-json.js';
 import { parseElf, type ElfFile } from '../../lib/elf/index.js';
-import { scanBtfIds } from '../../lib/btfids/index.js';
 import { distill } from '../../lib/distill/index.js';
 import { formatLibbpfFailure, relocationTarget, tryRelocate } from '../../lib/relocate/index.js';
-import { kernel7Btf } from '../../lib/pipeline/kernel7.js';
 import { runResolveBtfids } from '../../cli/commands/resolve-btfids.js';
 import { fixtureBytes, fixturePath, firstDiff } from '../helpers/fixtures.js';
 import { expectSame, toolRun } from '../helpers/reference.js';
+import { expectKernel7BtfAsTool } from '../helpers/kernel7.js';
 
 type Arch = 'arm64' | 's390x';
 const ARCHES: Arch[] = ['arm64', 's390x'];
@@ -44,7 +43,6 @@ function vmlinux(tag: string): Btf {
   if (!b) vmlinuxCache.set(tag, (b = Btf.parse(bytes(`vmlinux-${tag}.btf`), { file: `vmlinux-${tag}` })));
   return b;
 }
-const WRITER_BSWAP = 'bswap_32 .BTF_ids data from host to target endianness';
 const vmlinuxInChroot = (arch: Arch): string => `/usr/src/linux-headers-7.2.13+deb14-${arch}/vmlinux`;
 
 function section(elf: ElfFile, name: string): Uint8Array {
@@ -82,19 +80,7 @@ describe('kernel7Btf equals resolve_btfids 7.2.13 on arm64 and s390x', () => {
   for (const [name, ko, vm, btfOf, verbose] of inputs) {
     for (const variant of ['distill', 'nodistill'] as const) {
       it(`${name}, ${variant === 'distill' ? '--distill_base' : 'in-tree (no distill)'}`, () => {
-        const elf = parseElf(bytes(ko), { file: ko });
-        const scan = scanBtfIds(elf, { abi: 7, verbose });
-        const base = vmlinux(vm);
-        const input = Btf.parse(btfOf(elf), { base });
-        const r = kernel7Btf(elf, scan, input, base, { distill: variant === 'distill', verbose });
-        expectSame(`${name} .BTF`, r.btf, bytes(`${name}.${variant}.BTF`));
-        if (variant === 'distill') expectSame(`${name} .BTF.base`, r.btfBase, bytes(`${name}.${variant}.BTF.base`));
-        else expect(r.btfBase).toBeUndefined();
-        expectSame(`${name} .BTF_ids`, r.btfIds, bytes(`${name}.${variant}.BTF_ids`));
-        // The tool's last lines come from writing its files (the command's part, tested below).
-        const printed = [...scan.diagnostics, ...r.diagnostics].filter((d) => d.extension !== true).map((d) => `${d.message}\n`).join('');
-        const ref = reference(`${name}.${variant}.stderr`).stderr.split('\n').filter((l) => !l.startsWith('Dumped ') && !l.startsWith(WRITER_BSWAP)).join('\n');
-        expect(printed).toBe(ref);
+        expectKernel7BtfAsTool({ name, ko: bytes(ko), btfOf, vmlinux: vmlinux(vm), variant, verbose, bytes, text });
       });
     }
   }

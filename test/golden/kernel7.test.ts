@@ -21,12 +21,11 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Btf } from '../../lib/btf/btf.js';
 import { parseElf } from '../../lib/elf/index.js';
-import { scanBtfIds } from '../../lib/btfids/index.js';
 import { findModuleSignature } from '../../lib/module/signature.js';
-import { kernel7Btf } from '../../lib/pipeline/kernel7.js';
 import { runResolveBtfids } from '../../cli/commands/resolve-btfids.js';
 import { fixtureBytes, fixturePath, firstDiff } from '../helpers/fixtures.js';
 import { expectSame, toolRun } from '../helpers/reference.js';
+import { expectKernel7BtfAsTool } from '../helpers/kernel7.js';
 
 const K7 = 'kernel7';
 const VMLINUX_IN_CHROOT = '/usr/src/linux-headers-7.2.13+deb14-amd64/vmlinux';
@@ -34,7 +33,6 @@ const vmlinux = Btf.parse(fixtureBytes(`${K7}/vmlinux-7.2.13.btf.gz`), { file: '
 const k7 = (name: string): Uint8Array => fixtureBytes(`${K7}/${name}.gz`);
 const text = (name: string): string => readFileSync(fixturePath(`${K7}/${name}`), 'utf8');
 const SHIPPED = ['tcp_bbr', 'nf_conntrack', 'fou'];
-
 
 const reference = (name: string): { stderr: string; exit: number } => toolRun(text(name), name);
 
@@ -45,20 +43,9 @@ describe('kernel7Btf equals resolve_btfids 7.2.13', () => {
   ];
   for (const [name, ko, btfOf] of inputs) {
     for (const variant of ['distill', 'nodistill'] as const) {
+      // Only k7fix was run with -v.
       it(`${name}, ${variant === 'distill' ? '--distill_base' : 'in-tree (no distill)'}`, () => {
-        const elf = parseElf(k7(ko), { file: ko });
-        const verbose = name === 'k7fix' ? 1 : 0;
-        const scan = scanBtfIds(elf, { abi: 7, verbose });
-        const input = Btf.parse(btfOf(elf), { base: vmlinux });
-        const r = kernel7Btf(elf, scan, input, vmlinux, { distill: variant === 'distill', verbose });
-        expectSame(`${name} .BTF`, r.btf, k7(`${name}.${variant}.BTF`));
-        if (variant === 'distill') expectSame(`${name} .BTF.base`, r.btfBase, k7(`${name}.${variant}.BTF.base`));
-        else expect(r.btfBase).toBeUndefined();
-        expectSame(`${name} .BTF_ids`, r.btfIds, k7(`${name}.${variant}.BTF_ids`));
-        // What the tool printed before its "Dumped" lines (only k7fix was run with -v).
-        const printed = [...scan.diagnostics, ...r.diagnostics].filter((d) => d.extension !== true).map((d) => `${d.message}\n`).join('');
-        const ref = reference(`${name}.${variant}.stderr`).stderr.split('\n').filter((l) => !l.startsWith('Dumped ')).join('\n');
-        expect(printed).toBe(ref);
+        expectKernel7BtfAsTool({ name, ko: k7(ko), btfOf, vmlinux, variant, verbose: name === 'k7fix' ? 1 : 0, bytes: k7, text });
       });
     }
   }
