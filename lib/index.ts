@@ -34,3 +34,4 @@ export { checkModule, distilledPair, loadModuleBtf, type ModuleCheck, type Check
 export { expandModulePaths } from './module/walk.js';
 export { resolveKernelBtfPath } from './module/kernel.js';
 export { locateObjcopy, rewriteBtfSections, writeFileAtomic, type ObjcopyTool } from './objcopy/index.js';
+export { dedupBtf, DedupError, DEDUP_BEHAVIOURS, parseDedupBehaviour, type DedupBehaviour, type DedupOptions, type DedupResult, type DedupErrorCode } from './dedup/index.js';

@@ -98,20 +98,32 @@ export class StringTableBuilder {
   /** First offset of `s` in the base's string sections (libbpf btf__find_str). */
   private findInBase(s: string): number | undefined {
     if (!this.base) return undefined;
-    this.baseIndex ??= new BaseStringIndex(this.base);
+    this.baseIndex ??= BaseStringIndex.of(this.base);
     return this.baseIndex.find(encoder.encode(s));
   }
 }
 
 /**
  * The base's strings by their bytes, first offset wins (as the strcmp of libbpf's
- * strset): an open-addressing table of offsets keyed by an FNV-1a hash, built in one
+ * strset, and btf__find_str's walk down a chain of bases): an open-addressing table of offsets keyed by an FNV-1a hash, built in one
  * pass over the string sections. A Map from decoded strings cost vmlinux's ~100k string
  * objects, ~190 ms and as much again in garbage collection, in every run that adds a
  * string over vmlinux (kernel 7.x's resolve_btfids pipeline), for the few hundred a
  * module looks up.
  */
-class BaseStringIndex {
+export class BaseStringIndex {
+  private static readonly cache = new WeakMap<Btf, BaseStringIndex>();
+
+  /** The index of a base, built once per parsed base (a batch deduplicates or encodes many modules over one vmlinux). */
+  static of(base: Btf): BaseStringIndex {
+    let idx = BaseStringIndex.cache.get(base);
+    if (idx === undefined) {
+      idx = new BaseStringIndex(base);
+      BaseStringIndex.cache.set(base, idx);
+    }
+    return idx;
+  }
+
   /** Per slot: 1 + the index into `layers`'s flattened offsets, 0 when empty. */
   private readonly slots: Int32Array;
   private readonly hashes: Int32Array;

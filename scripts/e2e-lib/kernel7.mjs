@@ -73,11 +73,13 @@ function experimentalApt(args, { cwd = '/', nothrow = false } = {}) {
 }
 
 /** `apt-get download name=version` from experimental (apt-get update of experimental's lists first, once). */
-async function experimentalDownload(spec, log) {
+export async function experimentalDownload(spec, log = console.log) {
   const [pkg, version] = spec.split('=');
-  const file = `${pkg}_${version.replace(/^\d+:/, '')}_amd64.deb`;
-  const host = sidPath(join(EXP_DEBS, file));
-  if (existsSync(host)) return host;
+  // amd64 packages and arch: all ones (linux-source-7.3) alike.
+  const prefix = `${pkg}_${version.replace(/^\d+:/, '')}_`;
+  const find = () => (existsSync(sidPath(EXP_DEBS)) ? readdirSync(sidPath(EXP_DEBS)).find((f) => f.startsWith(prefix) && /_(amd64|all)\.deb$/.test(f)) : undefined);
+  const found = find();
+  if (found) return sidPath(join(EXP_DEBS, found));
   mkdirSync(sidPath(join(EXP_DIR, 'parts.d')), { recursive: true });
   mkdirSync(sidPath(join(EXP_LISTS, 'partial')), { recursive: true });
   mkdirSync(sidPath(EXP_DEBS), { recursive: true });
@@ -87,9 +89,10 @@ async function experimentalDownload(spec, log) {
   if (!readdirSync(sidPath(EXP_LISTS)).some((f) => f.endsWith('_Packages'))) await experimentalApt('update -qq');
   // Lists from an earlier run may predate the pinned version: update once and retry.
   else if ((await download(true)).exitCode !== 0) await experimentalApt('update -qq');
-  if (!existsSync(host)) await download();
-  if (!existsSync(host)) throw new Error(`apt-get download ${spec} gave no ${file} in ${EXP_DEBS}`);
-  return host;
+  if (!find()) await download();
+  const got = find();
+  if (!got) throw new Error(`apt-get download ${spec} gave no ${prefix}{amd64,all}.deb in ${EXP_DEBS}`);
+  return sidPath(join(EXP_DEBS, got));
 }
 
 /** dpkg-deb -x of a host .deb into ROOT7, once (stamp ROOT7/.<deb>.unpacked). */
