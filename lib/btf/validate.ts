@@ -238,7 +238,8 @@ export function validateBtf(btf: Btf, opts: ValidateOptions = {}): BtfValidation
         return;
       case BtfKind.Func:
         noKflag(); requireName(IDENT);
-        if (vlen > 2) bad(`Invalid func linkage ${vlen}`, off);
+        // btf_func_check_meta: static or global only (BTF_FUNC_EXTERN is for BPF objects).
+        if (vlen > 1) bad(`Invalid func linkage ${vlen}`, off);
         if (st < typeCount && st !== 0 && btf.kind(st) !== BtfKind.FuncProto) bad(`Invalid type_id: FUNC must refer to a FUNC_PROTO, not ${kindName(btf.kind(st))}`, off);
         return;
       case BtfKind.FuncProto:
@@ -254,7 +255,8 @@ export function validateBtf(btf: Btf, opts: ValidateOptions = {}): BtfValidation
       case BtfKind.Var: {
         noVlen(); noKflag(); requireName(DOTTED);
         const linkage = dv.getUint32(off + 12, le);
-        if (linkage > 2) bad(`Linkage not supported ${linkage}`, off + 12);
+        // btf_var_check_meta: BTF_VAR_STATIC or BTF_VAR_GLOBAL_ALLOCATED, never extern.
+        if (linkage > 1) bad(`Linkage not supported ${linkage}`, off + 12);
         return;
       }
       case BtfKind.Datasec: {
