@@ -432,7 +432,7 @@ try {
     const present = g.lines.some((l) => l.startsWith(`BTF ${mod} present`));
     result(loaded && present, `${mod} (dkms, 6.12.107) on 6.12.117: loaded (forced), /sys/kernel/btf/${mod} present`, g.lines.filter((l) => l.includes(mod)).join('\n'));
     const rel = join(g.dir, `${mod}.modbtf-relocate.btf`);
-    const r = await hostModbtf(['relocate', '-b', vmlinuxBtf, '-o', rel, ko]);
+    const r = await hostModbtf(['relocate', '-k', vmlinuxBtf, '-o', rel, ko]);
     const guestBtf = join(g.dir, `${mod}.btf`);
     result(present && r.exitCode === 0 && existsSync(guestBtf) && readFileSync(rel).equals(readFileSync(guestBtf)), `the guest's ${mod} BTF == modbtf relocate of the module onto 6.12.117`, r.stderr.trim());
   }
