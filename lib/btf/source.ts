@@ -41,7 +41,7 @@ function parseSection(elf: ElfFile, name: string, base: Btf | undefined, file: s
     if (isModbtfError(e)) {
       e.withContext(ctx);
       if (e.code === 'BTF_BAD_STRINGS' && !base && name === BTF_SECTION) {
-        throw new BtfFormatError('BTF_NEEDS_BASE', `${e.message}; this looks like split (module) BTF: give its base, e.g. --base /sys/kernel/btf/vmlinux or the build's vmlinux`, e.context);
+        throw new BtfFormatError('BTF_NEEDS_BASE', `${e.message}; this looks like split (module) BTF: give the kernel it was built against, -b/--base (its vmlinux, /sys/kernel/btf/vmlinux or a release)`, e.context);
       }
     }
     throw e;

@@ -119,9 +119,13 @@ export function createFinalizer(init: FinalizeBatchInit): Finalizer {
     if (init.basePath !== undefined) return cached(paths, init.basePath, () => resolveKernelBtfPath(init.basePath as string));
     const rel = moduleKernelRelease(mod.elf);
     if (rel === undefined) {
-      return Promise.reject(new ModuleError('MODULE_NO_VERMAGIC', 'no vermagic in .modinfo to find its kernel: pass --base VMLINUX', { file: mod.path }));
+      return Promise.reject(new ModuleError('MODULE_NO_VERMAGIC', 'no vermagic in .modinfo to find the kernel it was built against: give -b/--base (its vmlinux or release)', { file: mod.path }));
     }
-    return cached(paths, rel, () => resolveKernelBtfPath(rel));
+    // Said about the module: its vermagic chose the kernel that is not there.
+    return cached(paths, rel, () => resolveKernelBtfPath(rel)).catch((err: unknown) => {
+      if (!isModbtfError(err) || err.code !== 'KERNEL_NOT_FOUND') throw err;
+      throw new ModuleError('KERNEL_NOT_FOUND', `its vermagic names ${rel}: ${err.message.replace(/; install .*$/, '')}; install linux-headers-${rel}, or give -b/--base the vmlinux (or release) it was built against`, { file: mod.path }, { cause: err });
+    });
   };
 
   return {

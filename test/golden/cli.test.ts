@@ -36,7 +36,7 @@ describe('modbtf dump', () => {
   it('split BTF without a base: exit 2 and a hint', () => {
     const r = modbtf('dump', fixturePath('modules/tcp_bbr.ko.xz'));
     expect(r.status).toBe(2);
-    expect(r.stderr).toMatch(/tcp_bbr\.ko\.xz: \.BTF\+0x[0-9a-f]+: .*give its base/);
+    expect(r.stderr).toMatch(/tcp_bbr\.ko\.xz: \.BTF\+0x[0-9a-f]+: .*give the kernel it was built against, -b\/--base/);
     expect(r.stdout).toBe('');
   });
 

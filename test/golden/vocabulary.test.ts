@@ -243,6 +243,19 @@ describe('finalize', () => {
     }
   });
 
+  it('without -b: the release the vermagic names, looked up; not found, said about the module', () => {
+    const ko = place('btfids/tcp_bbr.pristine.ko.gz', 'tcp_bbr.ko');
+    const r = modbtf(['finalize', '--distill', ko]);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(firstDiff(readFileSync(ko), fixtureBytes('btfids/tcp_bbr.distilled.resolved.ko.gz'))).toBeUndefined();
+    const other = place('btfids/tcp_bbr.pristine.ko.gz', 'tcp_bbr.ko');
+    const nowhere = join(dir, `nowhere${n++}`);
+    const m = modbtf(['finalize', other], { env: { MODBTF_ROOT: nowhere } });
+    expect(m.status).toBe(2);
+    expect(m.stderr).toBe(`modbtf: ${other}: its vermagic names ${R107}: no vmlinux BTF found for kernel ${R107} (looked at ${nowhere}/usr/src/linux-headers-${R107}/vmlinux, ${nowhere}/lib/modules/${R107}/build/vmlinux, ${nowhere}/usr/lib/debug/boot/vmlinux-${R107}, ${nowhere}/usr/lib/debug/lib/modules/${R107}/vmlinux); install linux-headers-${R107}, or give -b/--base the vmlinux (or release) it was built against\n`);
+  });
+
   it('-n/--dry-run writes nothing; -j/--jobs, --json', () => {
     for (const args of [['-n', '-j', '1'], ['--dry-run', '--jobs', '2']]) {
       const ko = place('btfids/tcp_bbr.pristine.ko.gz', 'tcp_bbr.ko');
