@@ -365,10 +365,13 @@ describe('kbuild', () => {
     expect(u.stdout).toBe(`removed modbtf from ${kdir}\n`);
   });
 
-  it('modfinal: an option kbuild never passes is named', () => {
+  it('modfinal: an option kbuild never passes is named; no module: said so, with the help to read', () => {
     const r = modbtf(['kbuild', 'modfinal', '--bogus=1', 'm.ko']);
     expect(r.status).toBe(2);
     expect(r.stderr).toBe('modbtf: kbuild: unknown option --bogus\nTry \'modbtf kbuild --help\'.\n');
+    const none = modbtf(['kbuild', 'modfinal']);
+    expect(none.status).toBe(2);
+    expect(none.stderr).toBe('modbtf: kbuild: modfinal needs a module\nTry \'modbtf kbuild --help\'.\n');
   });
 
   it('finalize-batch with nothing recorded: exit 0 with a note', () => {
