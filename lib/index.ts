@@ -32,6 +32,6 @@ export {
 } from './relocate/index.js';
 export { checkModule, distilledPair, loadModuleBtf, type ModuleCheck, type CheckStatus, type CheckOptions } from './module/check.js';
 export { expandModulePaths } from './module/walk.js';
-export { resolveKernelBtfPath } from './module/kernel.js';
+export { loadKernelBtf, resolveKernelBtfPath, kernelOrigin, type KernelOrigin } from './module/kernel.js';
 export { locateObjcopy, rewriteBtfSections, writeFileAtomic, type ObjcopyTool } from './objcopy/index.js';
 export { dedupBtf, DedupError, DEDUP_BEHAVIOURS, parseDedupBehaviour, type DedupBehaviour, type DedupOptions, type DedupResult, type DedupErrorCode } from './dedup/index.js';
