@@ -1,6 +1,7 @@
 import type { Argv, CommandModule } from 'yargs';
 import { runCommand, EXIT_OK } from '../exit.js';
 import { writeOut } from '../output.js';
+import { KERNEL_ABI_CHOICES } from '../../lib/pipeline/profile.js';
 
 interface DistillArgs {
   module: string;
@@ -19,7 +20,7 @@ export const distillCommand: CommandModule<object, DistillArgs> = {
       .positional('module', { type: 'string', demandOption: true, describe: 'module with .BTF over vmlinux (.ko[.xz|.zst|.gz])' })
       .option('base', { alias: ['b', 'btf-base', 'btf_base'], type: 'string', demandOption: true, describe: 'vmlinux the module was built against (ELF or raw BTF)' })
       .option('output', { alias: 'o', type: 'string', describe: 'directory for <name>.BTF and <name>.BTF.base (raw BTF)' })
-      .option('kernel-abi', { type: 'string', choices: ['6', '7'], describe: 'whose distill to reproduce: 6 (libbpf btf__distill_base) or 7 (resolve_btfids --distill_base: KF_IMPLICIT_ARGS rewrite, 32-byte header, name-sorted split); default: from the module\'s vermagic' })
+      .option('kernel-abi', { type: 'string', choices: KERNEL_ABI_CHOICES, describe: 'whose distill to reproduce: 6 (libbpf btf__distill_base), 7.2 (resolve_btfids 7.0-7.2 --distill_base: KF_IMPLICIT_ARGS rewrite, 32-byte header, name-sorted split; `7` means 7.2) or 7.3 (resolve_btfids 7.3: also kfunc decl tags, arena prototypes, btf__dedup first); default: from the module\'s vermagic (a kernel newer than 7.3: exit 2)' })
       .option('in-place', { type: 'boolean', default: false, describe: 'write .BTF/.BTF.base into the module instead (same as `modbtf finalize --distill`, which also remaps .BTF_ids)' })
       // Not .conflicts(): a boolean with a default always counts as given.
       .check((a) => (a['in-place'] && a.output !== undefined ? 'give -o DIR or --in-place, not both' : a['in-place'] || a.output !== undefined ? true : 'give -o DIR or --in-place'))
@@ -34,11 +35,12 @@ export const distillCommand: CommandModule<object, DistillArgs> = {
         import('node:path'),
       ]);
       const base = await loadBaseBtf(argv.base);
-      const [{ moduleProfile, finalizeLoaded }, { loadModuleFile }, { pipelineProfile }] = await Promise.all([
+      const [{ moduleProfile, finalizeLoaded }, { loadModuleFile }, { pipelineProfile, parseKernelAbi }] = await Promise.all([
         import('../../lib/module/finalize.js'), import('../../lib/module/load.js'), import('../../lib/pipeline/profile.js'),
       ]);
       const mod = await loadModuleFile(argv.module);
-      const profile = argv.kernelAbi !== undefined ? pipelineProfile(argv.kernelAbi === '7' ? 7 : 6) : moduleProfile(mod.elf);
+      const forced = argv.kernelAbi !== undefined ? parseKernelAbi(argv.kernelAbi) : undefined;
+      const profile = forced !== undefined ? pipelineProfile(forced) : moduleProfile(mod.elf, argv.module);
       if (argv.inPlace) {
         const r = await finalizeLoaded(mod, { vmlinux: base, distill: true, profile });
         await writeOut(`${argv.module}: ${r.action === 'unchanged' ? 'already distilled' : `distilled in place (.BTF.base ${r.distilledBaseSize ?? 0} bytes)`}\n`);

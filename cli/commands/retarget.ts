@@ -1,4 +1,5 @@
 import type { Argv, CommandModule } from 'yargs';
+import { KERNEL_ABI_CHOICES } from '../../lib/pipeline/profile.js';
 import { runCommand, EXIT_OK, EXIT_FOUND_PROBLEMS, EXIT_INPUT, formatError } from '../exit.js';
 import { writeOut } from '../output.js';
 import { printDiagnostics } from '../diagnostics.js';
@@ -26,7 +27,7 @@ export const retargetCommand: CommandModule<object, RetargetArgs> = {
       .option('objcopy', { type: 'string', describe: 'objcopy to run (default: $LLVM_OBJCOPY, $OBJCOPY, llvm-objcopy, objcopy)' })
       .option('strip-signature', { type: 'boolean', default: false, describe: 'retarget signed modules, dropping the signature (sign again afterwards)' })
       .option('dry-run', { alias: 'n', type: 'boolean', default: false, describe: 'compute and verify everything, write nothing' })
-      .option('kernel-abi', { type: 'string', choices: ['6', '7'], describe: 'for modules without .BTF.base: distill as this kernel generation\'s pipeline does (6: libbpf btf__distill_base; 7: resolve_btfids --distill_base, name-sorted); default: from each module\'s vermagic' })
+      .option('kernel-abi', { type: 'string', choices: KERNEL_ABI_CHOICES, describe: 'for modules without .BTF.base: distill as this kernel pipeline does (6: libbpf btf__distill_base; 7.2 or 7: resolve_btfids 7.0-7.2 --distill_base, name-sorted; 7.3: resolve_btfids 7.3, with its kfunc tags and btf__dedup); default: from each module\'s vermagic (a kernel newer than 7.3: refused)' })
       .option('json', { type: 'boolean', default: false, describe: 'per-module report as JSON' })
       .example('$0 retarget --kernel 6.12.117+deb12-amd64 mymod.ko', 'make a finalized module\'s BTF final for that kernel')
       .epilog('.BTF becomes the module\'s BTF relocated onto the kernel (as the kernel would relocate it at load), .BTF.base is removed, and the distilled base, split and .BTF_ids are kept in .BTF.base.modbtf, .BTF.modbtf and .BTF_ids.modbtf, which the kernel ignores, so the module can be retargeted again. A module whose BTF does not relocate is left untouched.\nExit status: 0 done; 1 relocation fails for some module (every reason listed, nothing written for it); 2 input errors; 3 objcopy/xz/zstd missing or failed.') as unknown as Argv<RetargetArgs>,
@@ -46,8 +47,9 @@ export const retargetCommand: CommandModule<object, RetargetArgs> = {
       const target = relocationTarget(await loadBaseBtf(kernelPath));
       const builtWith = argv.builtWith !== undefined ? await loadBaseBtf(argv.builtWith) : undefined;
       const files = await expandModulePaths(argv.modules);
-      const { pipelineProfile } = await import('../../lib/pipeline/profile.js');
-      const profile = argv.kernelAbi !== undefined ? pipelineProfile(argv.kernelAbi === '7' ? 7 : 6) : undefined;
+      const { pipelineProfile, parseKernelAbi } = await import('../../lib/pipeline/profile.js');
+      const forced = argv.kernelAbi !== undefined ? parseKernelAbi(argv.kernelAbi) : undefined;
+      const profile = forced !== undefined ? pipelineProfile(forced) : undefined;
       const objcopy = objcopyChooser(argv.objcopy !== undefined ? { command: argv.objcopy } : {});
       let errors = 0, refused = 0, written = 0;
       const reports: unknown[] = [];

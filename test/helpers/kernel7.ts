@@ -1,9 +1,10 @@
-/** kernel7Btf (lib/pipeline) on a linked module, against resolve_btfids 7.2's outputs for it. */
+/** kernel7Btf (lib/pipeline) on a linked module, against resolve_btfids 7.x's outputs for it. */
 import { expect } from 'vitest';
 import { Btf } from '../../lib/btf/btf.js';
 import { scanBtfIds } from '../../lib/btfids/index.js';
 import { parseElf, type ElfFile } from '../../lib/elf/index.js';
 import { kernel7Btf } from '../../lib/pipeline/kernel7.js';
+import { pipelineProfile, type ProfileName } from '../../lib/pipeline/profile.js';
 import { expectSame, toolRun } from './reference.js';
 
 /** Lines the tool prints while writing its files (the resolve-btfids command's part, not kernel7Btf's). */
@@ -19,6 +20,8 @@ export interface Kernel7Case {
   variant: 'distill' | 'nodistill';
   /** The -v level the tool ran with. */
   verbose: number;
+  /** Whose resolve_btfids made the fixtures (default 7.2). */
+  pipeline?: ProfileName;
   /** A fixture's bytes, by file name. */
   bytes: (file: string) => Uint8Array;
   /** A fixture's text, by file name. */
@@ -30,7 +33,7 @@ export function expectKernel7BtfAsTool(c: Kernel7Case): void {
   const elf = parseElf(c.ko, { file: c.name });
   const scan = scanBtfIds(elf, { abi: 7, verbose: c.verbose });
   const input = Btf.parse(c.btfOf(elf), { base: c.vmlinux });
-  const r = kernel7Btf(elf, scan, input, c.vmlinux, { distill: c.variant === 'distill', verbose: c.verbose });
+  const r = kernel7Btf(elf, scan, input, c.vmlinux, { profile: pipelineProfile(c.pipeline ?? '7.2'), distill: c.variant === 'distill', verbose: c.verbose });
   const out = `${c.name}.${c.variant}`;
   expectSame(`${c.name} .BTF`, r.btf, c.bytes(`${out}.BTF`));
   if (c.variant === 'distill') expectSame(`${c.name} .BTF.base`, r.btfBase, c.bytes(`${out}.BTF.base`));
