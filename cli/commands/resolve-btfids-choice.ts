@@ -5,9 +5,12 @@
  *  2. A 7.x-only option (--distill_base, --patch_btfids) makes it 7.x; otherwise OBJECT's
  *     vermagic does: a 7.x kernel (or one newer than every pipeline) 7.x, else 6.12.
  *  3. As 7.x, the pipeline is the one of OBJECT's kernel (7.0-7.2: 7.2.13's bytes, 7.3:
- *     7.3's). A kernel newer than every pipeline modbtf knows, or an object that names no
- *     7.x kernel, is refused (exit 255) rather than given some other kernel's bytes;
- *     --patch_btfids, the same in every 7.x, needs no pipeline.
+ *     7.3's). An object that names no 7.x kernel is refused (exit 255) rather than given
+ *     some kernel's bytes; --patch_btfids, the same in every 7.x, needs no pipeline.
+ *  4. OBJECT of a kernel newer than every pipeline modbtf knows: the tree's own
+ *     resolve_btfids runs instead, with the same arguments (`$objtree/tools/bpf/resolve_btfids/
+ *     resolve_btfids`, objtree from kbuild's environment or --btf_base's directory), after
+ *     one `modbtf: warning:`; without it, or with MODBTF_STRICT=1, it is refused (exit 255).
  */
 import { knownPipelines, parseKernelAbi, pipelineProfile, profileForRelease, type PipelineProfile, type ProfileName } from '../../lib/pipeline/profile.js';
 import { OPTIONS_6, OPTIONS_7, parseResolveBtfidsArgs } from './resolve-btfids-options.js';
@@ -76,6 +79,25 @@ export function sevenProfile(object: string, release: string | undefined, forced
   return { refuse: `FAILED modbtf: ${object} ${what}: cannot tell which kernel 7.x resolve_btfids to be. Set ${ENV}=7.2 (kernels 7.0-7.2) or ${ENV}=7.3` };
 }
 
+/** An object built for a kernel newer than every pipeline: its release and the newest profile; undefined otherwise. */
+export async function newerObject(object: string): Promise<{ release: string; newest: PipelineProfile; what: string } | undefined> {
+  const release = await objectRelease(object);
+  const choice = release !== undefined ? profileForRelease(release) : undefined;
+  if (choice?.kind !== 'newer') return undefined;
+  return { release: choice.release, newest: choice.newest, what: `${object} was built for kernel ${choice.release}, newer than every resolve_btfids modbtf knows (${knownPipelines()}; the newest: ${choice.newest.tool})` };
+}
+
+/** The tree's own resolve_btfids: under kbuild's $objtree, or next to the --btf_base file (a tree's vmlinux). */
+export async function treeResolveBtfids(env: Readonly<Record<string, string | undefined>>, base: string | undefined): Promise<string | undefined> {
+  const [{ access, constants }, { dirname, join }] = await Promise.all([import('node:fs/promises'), import('node:path')]);
+  const dirs = [env['objtree'], base !== undefined ? dirname(base) : undefined].filter((d): d is string => d !== undefined && d !== '');
+  for (const d of dirs) {
+    const p = join(d, 'tools', 'bpf', 'resolve_btfids', 'resolve_btfids');
+    try { await access(p, constants.X_OK); return p; } catch { /* next */ }
+  }
+  return undefined;
+}
+
 /** How the interface is chosen, for help texts. */
 export const INTERFACE_CHOICE_HELP = ` modbtf resolve-btfids is the resolve_btfids of the kernel OBJECT was built for:
    6.12 (kernels up to 6.19): resolves OBJECT's .BTF_ids in place;
@@ -85,7 +107,8 @@ export const INTERFACE_CHOICE_HELP = ` modbtf resolve-btfids is the resolve_btfi
    7.3  (kernel 7.3): as 7.2, and adds the kfuncs' bpf_kfunc/bpf_fastcall decl tags and
         arena prototypes and runs btf__dedup first, as 7.3's resolve_btfids does.
  It is 7.x when the line has --distill_base or --patch_btfids or OBJECT's vermagic names a
- 7.x kernel, 6.12 otherwise; which 7.x comes from the vermagic. An object of a kernel newer
- than 7.3 is refused (exit 255): use that kernel's own resolve_btfids.
- ${ENV}=6, 7.2 or 7.3 forces one (7 means 7.2).
+ 7.x kernel, 6.12 otherwise; which 7.x comes from the vermagic. For an object of a kernel
+ newer than 7.3 the tree's own tools/bpf/resolve_btfids runs (under $objtree, or next to the
+ --btf_base vmlinux), with a warning; without one (or with MODBTF_STRICT=1) it is refused
+ (exit 255). ${ENV}=6, 7.2 or 7.3 forces one (7 means 7.2).
 `;

@@ -77,6 +77,20 @@ export async function runResolveBtfids(argv: readonly string[], io: ResolveBtfid
   }
   const a = parsed.args;
   if ('abi' in choice && choice.abi === 7) {
+    if (choice.forced === undefined) {
+      const { newerObject, treeResolveBtfids } = await import('./resolve-btfids-choice.js');
+      const newer = await newerObject(a.object);
+      if (newer !== undefined) {
+        const own = ['1', 'y', 'yes', 'true'].includes((env['MODBTF_STRICT'] ?? '').trim().toLowerCase()) ? undefined : await treeResolveBtfids(env, a.base);
+        const what = newer.what;
+        if (own === undefined) {
+          io.stderr(`FAILED modbtf: ${what}. Run that kernel's own tools/bpf/resolve_btfids, or set MODBTF_KERNEL_ABI=${newer.newest.name} to force the newest\n`);
+          return RESOLVE_BTFIDS_EXIT_FAILED;
+        }
+        io.stderr(`modbtf: warning: ${what}: running the tree's own ${own}\n`);
+        return runTool(own, argv, io);
+      }
+    }
     const { runResolveBtfids7 } = await import('./resolve-btfids-7.js');
     return runResolveBtfids7(a, io, choice.forced);
   }
@@ -207,6 +221,18 @@ export async function runResolveBtfids(argv: readonly string[], io: ResolveBtfid
   if (a.verbose >= 1) out.line(msg.updateOk(a.object));
   const warned = result.diagnostics.some((d) => d.level === 'warning' && shown(d));
   return finish(a.fatalWarnings && warned ? RESOLVE_BTFIDS_EXIT_FAILED : RESOLVE_BTFIDS_EXIT_OK);
+}
+
+/** Runs a tool with these arguments, its output passed on; its exit status (128 + signal number when killed). */
+async function runTool(file: string, argv: readonly string[], io: ResolveBtfidsIo): Promise<number> {
+  const [{ spawn }, { constants }] = await Promise.all([import('node:child_process'), import('node:os')]);
+  return new Promise((resolve) => {
+    const child = spawn(file, [...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.on('data', (c: Buffer) => io.stdout(c.toString('utf8')));
+    child.stderr.on('data', (c: Buffer) => io.stderr(c.toString('utf8')));
+    child.on('error', (err) => { io.stderr(`FAILED modbtf: cannot run ${file}: ${err.message}\n`); resolve(RESOLVE_BTFIDS_EXIT_FAILED); });
+    child.on('close', (code, signal) => resolve(code ?? 128 + ((signal !== null ? constants.signals[signal] : undefined) ?? 0)));
+  });
 }
 
 /**

@@ -170,7 +170,7 @@ describe('a module built for a kernel newer than every pipeline (vermagic 7.4.0)
     expect(existsSync(out)).toBe(false);
   });
 
-  it('resolve-btfids: refused (exit 255) naming both versions, no file written; MODBTF_KERNEL_ABI=7.3 forces 7.3', async () => {
+  it('resolve-btfids: the tree\'s own resolve_btfids runs (with a warning), else refused (exit 255) naming both versions, no file written; MODBTF_KERNEL_ABI=7.3 forces 7.3', async () => {
     const { runResolveBtfids } = await import('../../cli/commands/resolve-btfids.js');
     const s = setup();
     const elfBtf = parseElf(s.bytes).sectionByName('.BTF');
@@ -181,6 +181,22 @@ describe('a module built for a kernel newer than every pipeline (vermagic 7.4.0)
     expect(await runResolveBtfids(argv, io, {})).toBe(255);
     expect(stderr).toBe(`FAILED modbtf: ${s.ko} was built for kernel 7.4.0+modbtftest64, newer than every resolve_btfids modbtf knows (6.x, 7.2, 7.3; the newest: 7.3-rc7). Run that kernel's own tools/bpf/resolve_btfids, or set MODBTF_KERNEL_ABI=7.3 to force the newest\n`);
     expect(['.BTF', '.BTF.base', '.BTF_ids'].filter((x) => existsSync(`${s.ko}${x}`))).toEqual([]);
+    // The tree's own resolve_btfids, where kbuild's $objtree has one: it runs, with the same arguments.
+    const tree = join(s.dir, 'tree');
+    mkdirSync(join(tree, 'tools', 'bpf', 'resolve_btfids'), { recursive: true });
+    const own = join(tree, 'tools', 'bpf', 'resolve_btfids', 'resolve_btfids');
+    writeFileSync(own, `#!/bin/sh\necho "tree's resolve_btfids $*" >&2\nexit 3\n`);
+    chmodSync(own, 0o755);
+    stderr = '';
+    expect(await runResolveBtfids(argv, io, { objtree: tree })).toBe(3);
+    expect(stderr).toBe(`modbtf: warning: ${s.ko} was built for kernel 7.4.0+modbtftest64, newer than every resolve_btfids modbtf knows (6.x, 7.2, 7.3; the newest: 7.3-rc7): running the tree's own ${own}\ntree's resolve_btfids ${argv.join(' ')}\n`);
+    stderr = '';
+    expect(await runResolveBtfids(['--patch_btfids', 'x', s.ko], io, { objtree: tree })).toBe(3);
+    expect(stderr).toMatch(/running the tree's own .*\ntree's resolve_btfids --patch_btfids x /);
+    // MODBTF_STRICT=1: refused even so.
+    stderr = '';
+    expect(await runResolveBtfids(argv, io, { objtree: tree, MODBTF_STRICT: '1' })).toBe(255);
+    expect(stderr).toMatch(/^FAILED modbtf: .* newer than every resolve_btfids modbtf knows/);
     stderr = '';
     expect(await runResolveBtfids(argv, io, { MODBTF_KERNEL_ABI: '7.3' })).toBe(0);
     expect(existsSync(`${s.ko}.BTF`)).toBe(true);
