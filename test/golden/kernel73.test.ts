@@ -213,6 +213,18 @@ describe('finalize in the 7.3 profile equals resolve_btfids 7.3 (sections of the
       expect(firstDiff(readFileSync(ko), after)).toBeUndefined();
     });
 
+    it(`${m}: distill -o DIR (the 7.3 profile from the vermagic) writes the tool's --distill_base files`, () => {
+      const dir = scratch();
+      const vm = join(dir, 'vmlinux');
+      writeFileSync(vm, k73('vmlinux-7.3.btf'));
+      const ko = join(dir, `${m}.ko`);
+      writeFileSync(ko, k73(`${m}.pristine.ko`));
+      const r = modbtf('distill', '-b', vm, '-o', join(dir, 'out'), ko);
+      expect(r.status, r.stderr).toBe(0);
+      expectSame(`${m}.BTF`, new Uint8Array(readFileSync(join(dir, 'out', `${m}.BTF`))), k73(`${m}.distill.BTF`));
+      expectSame(`${m}.BTF.base`, new Uint8Array(readFileSync(join(dir, 'out', `${m}.BTF.base`))), k73(`${m}.distill.BTF.base`));
+    });
+
     it(`${m}: --kernel-abi 7.3 --no-distill leaves the shipped module's ELF as it is (deliberately: the tool would reorder its strings)`, () => {
       const dir = scratch();
       const vm = join(dir, 'vmlinux');
