@@ -161,7 +161,16 @@ if (only === undefined || only === 'b73') {
     const ids = elf.sectionByName('.BTF_ids');
     const pristine = recoverPristine(layout, resolveNames(layout, own), elf.sectionData(ids), 7);
     if (pristine === undefined) throw new Error('nf_conntrack: no pristine .BTF_ids');
-    bytes.set(pristine, ids.offset);
+    // As linked: 0 but in set8 header and pair flags.
+    const linkedIds = new Uint8Array(pristine.length);
+    const pv = new DataView(pristine.buffer, pristine.byteOffset, pristine.byteLength);
+    const lv = new DataView(linkedIds.buffer);
+    for (const set of layout.sets.values()) {
+      if (set.kind !== 'set8') continue;
+      const off = Number(set.addr - layout.sectionAddr);
+      for (const at of [off + 4, ...Array.from({ length: set.cnt }, (_, i) => off + 12 + i * 8)]) lv.setUint32(at, pv.getUint32(at, true), true);
+    }
+    bytes.set(linkedIds, ids.offset);
     fs.writeFileSync(sidPath(`${W}/nf.ko`), bytes);
     fs.copyFileSync(cloudV, sidPath(`${W}/cloud-vmlinux`));
     await sidSh(`pahole -J ${PF} --btf_base cloud-vmlinux --btf_encode_detached=nf.ko.BTF.1 nf.ko`, { cwd: W });

@@ -10,9 +10,10 @@
 // Input, per module X.ko (the unstripped module: DWARF, symbols, .BTF_ids as resolved by the
 // 7.3 build): pahole 1.32's --btf_encode_detached output X.BTF.1 with the 7.3 tree's flags over
 // the cloud kernel's vmlinux (linux-headers-7.3-cloud-amd64; cached in
-// $MODBTF_CACHE/dbg73-pahole, keyed by the flags), and X.ko with .BTF_ids back in its pristine
-// layout (modbtf's recoverPristine; "pristine ok" when the tool, given the module's own .BTF,
-// writes the module's .BTF_ids byte for byte from it).
+// $MODBTF_CACHE/dbg73-pahole, keyed by the flags), and X.ko with .BTF_ids back as linked (the
+// pristine layout of modbtf's recoverPristine with every word but the set8 flags zeroed;
+// "confirmed" when the tool, given the module's own .BTF, writes the module's .BTF_ids byte
+// for byte from it).
 // Reference: `resolve_btfids [--distill_base] --btf_base vmlinux --btf X.BTF.1 X.ko` (7.3, in
 // the sid chroot). Ours on the same input: `modbtf resolve-btfids` with the same arguments
 // (files, stderr, exit status), and `modbtf finalize --kernel-abi 7.3 --distill / --no-distill`
@@ -78,6 +79,24 @@ const { scanBtfIds, resolveNames, recoverPristine } = await import(join(repo, 'd
 const vmElf = parseElf(new Uint8Array(readFileSync(vmlinux)));
 const vmBtf = Btf.parse(vmElf.sectionData(vmElf.sectionByName('.BTF')));
 
+/**
+ * `.BTF_ids` as the linker leaves it: 0 everywhere but in set8 header and pair flags (the
+ * pristine layout recoverPristine gives still holds the ids in their symbols' slots).
+ */
+function asLinked(layout, p) {
+  const out = new Uint8Array(p.length);
+  const dv = new DataView(p.buffer, p.byteOffset, p.byteLength);
+  const ov = new DataView(out.buffer);
+  const copy = (at) => { if (at + 4 <= p.length) ov.setUint32(at, dv.getUint32(at, true), true); };
+  for (const set of layout.sets.values()) {
+    if (set.kind !== 'set8') continue;
+    const off = Number(set.addr - layout.sectionAddr);
+    copy(off + 4);
+    for (let i = 0; i < set.cnt; i++) copy(off + 12 + i * 8);
+  }
+  return out;
+}
+
 // pahole 1.32 with what the 7.3 tree's Makefile.btf passes it (-j1: the lanes run in parallel).
 const FLAGS = '-j1 --btf_features=encode_force,var,float,enum64,decl_tag,type_tag,optimized_func,consistent_func --btf_features=layout --lang_exclude=rust';
 const paholeCache = join(CACHE, 'dbg73-pahole');
@@ -130,7 +149,7 @@ await eachConcurrently(files.map((f, i) => [f, i]), jobs, async ([file, i]) => {
   if (layout !== undefined && ids !== undefined && own !== undefined) {
     const p = recoverPristine(layout, resolveNames(layout, Btf.parse(elf.sectionData(own), { base: vmBtf })), elf.sectionData(ids), 7);
     if (p === undefined) noPristine++;
-    else pristine.set(p, ids.offset);
+    else pristine.set(asLinked(layout, p), ids.offset);
   }
   mkdirSync(host(String(i)), { recursive: true });
   writeFileSync(host(`${i}/m.ko`), pristine);

@@ -29,7 +29,7 @@ import { isModbtfError } from '../errors.js';
 import { BtfIdsError } from '../btfids/errors.js';
 import type { BtfIdsScan } from '../btfids/layout.js';
 import { msg, strerror, type Diagnostic } from '../btfids/messages.js';
-import { isUnresolved, recoverPristine, resolveNames, resolveScanned, type ResolveResult } from '../btfids/resolve.js';
+import { isUnresolved, recoverPristine, resolveNames, resolveScanned, type NameResolution, type ResolveResult } from '../btfids/resolve.js';
 import { btf2btf } from './btf2btf.js';
 import { forEachStrField, recordSize } from '../btf/fields.js';
 import { infoKind, infoVlen } from '../btf/wire.js';
@@ -66,6 +66,9 @@ export interface Kernel7Result {
   readonly warnings: number;
 }
 
+/** A resolution that names no id: where the slots are, for isUnresolved. */
+const NO_IDS: NameResolution = { ids: new Map(), diagnostics: [] };
+
 function fileOf(btf: Btf): { file?: string } {
   return btf.source.file !== undefined ? { file: btf.source.file } : {};
 }
@@ -89,13 +92,12 @@ export function kernel7Btf(elf: ElfFile | undefined, scan: BtfIdsScan, input: Bt
   // recovered with the ids its own BTF gives: btf2btf reads the kfunc flags there.
   let pristine: Uint8Array | undefined;
   const extension: Diagnostic[] = [];
-  if (opts.rerunSafe === true && layout !== undefined && current !== undefined) {
-    const before = resolveNames(layout, input);
-    if (!isUnresolved(layout, before, current)) {
-      pristine = recoverPristine(layout, before, current, 7);
-      if (pristine === undefined) {
-        extension.push({ level: 'warning', code: 'BTFIDS_SET8_FLAGS_LOST', extension: true, message: `WARN: modbtf: ${BTF_IDS_SECTION} was resolved against other BTF than the module's own .BTF: set8 flags cannot be matched to their kfuncs again and are kept where they are` });
-      }
+  // A section never resolved has 0 in every id and count slot: known without resolving any
+  // name (a walk over all of vmlinux's types, and a name index on the second walk).
+  if (opts.rerunSafe === true && layout !== undefined && current !== undefined && !isUnresolved(layout, NO_IDS, current)) {
+    pristine = recoverPristine(layout, resolveNames(layout, input), current, 7);
+    if (pristine === undefined) {
+      extension.push({ level: 'warning', code: 'BTFIDS_SET8_FLAGS_LOST', extension: true, message: `WARN: modbtf: ${BTF_IDS_SECTION} was resolved against other BTF than the module's own .BTF: set8 flags cannot be matched to their kfuncs again and are kept where they are` });
     }
   }
 
