@@ -22,6 +22,7 @@ export type ErrorFamily =
   | 'DwarfFormatError'
   | 'DistillError'
   | 'DedupError'
+  | 'EncodeError'
   | 'RelocateError'
   | 'BtfIdsError'
   | 'ToolError'
