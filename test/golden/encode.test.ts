@@ -6,13 +6,21 @@
  *  - k7fix (test/fixtures/kernel7: the fixture module built against 7.2.13, with kfunc sets,
  *    so bpf_kfunc decl tags; its linked object and pahole's output as gen-btf.sh's V=1
  *    command wrote it, see kernel7/PROVENANCE.md).
+ *  - test/fixtures/encode (scripts/gen-encode-fixtures.mjs): two CUs of small C with gcc 16,
+ *    DWARF 5 and DWARF 4, over a base pahole encoded, with three flag sets (7.2.13's, a pahole
+ *    <= 1.25 tree's, none), run through `modbtf pahole` itself (its argv parsing included).
  */
-import { describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runPahole } from '../../cli/commands/pahole.js';
 import { Btf } from '../../lib/btf/btf.js';
 import { parseElf } from '../../lib/elf/index.js';
 import { encodeModule, FeatureParser } from '../../lib/encode/index.js';
 import { parseLanguages } from '../../lib/encode/languages.js';
-import { fixtureBytes, firstDiff } from '../helpers/fixtures.js';
+import { fixtureBytes, fixturePath, firstDiff } from '../helpers/fixtures.js';
 
 const vmlinux72 = Btf.parse(fixtureBytes('kernel7/vmlinux-7.2.13.btf.gz'), { file: 'vmlinux-7.2.13' });
 
@@ -37,4 +45,34 @@ describe('encodeModule equals pahole 1.32 --btf_encode_detached', () => {
     expect(firstDiff(r.bytes as Uint8Array, want)).toBeUndefined();
     expect(r.bytes?.length).toBe(want.length);
   });
+});
+
+/** The flag sets of scripts/gen-encode-fixtures.mjs. */
+const FLAG_SETS: Record<string, string> = {
+  kbuild72: '-j --btf_features=encode_force,var,float,enum64,decl_tag,type_tag,optimized_func,consistent_func,decl_tag_kfuncs --btf_features=attributes --btf_features=layout -j --lang_exclude=rust',
+  kbuild125: '-j --btf_gen_floats --skip_encoding_btf_inconsistent_proto --btf_gen_optimized',
+  plain: '',
+};
+
+describe('modbtf pahole equals pahole 1.32 on small gcc objects (test/fixtures/encode)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'modbtf-encode-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  for (const variant of ['gcc-dwarf5', 'gcc-dwarf4']) {
+    for (const [set, flags] of Object.entries(FLAG_SETS)) {
+      it(`${variant}, ${set} flags`, async () => {
+        const ko = join(dir, `${variant}.ko`);
+        writeFileSync(ko, gunzipSync(readFileSync(fixturePath(`encode/${variant}/ab.ko.gz`))));
+        const out = join(dir, `${variant}.${set}.btf`);
+        let stderr = '';
+        const argv = ['-J', ...flags.split(' ').filter((a) => a !== ''), '--btf_base', fixturePath(`encode/${variant}/base.btf`), `--btf_encode_detached=${out}`, ko];
+        const code = await runPahole(argv, { stdout: () => undefined, stderr: (t) => { stderr += t; }, env: {} });
+        expect(stderr).toBe('');
+        expect(code).toBe(0);
+        const want = fixtureBytes(`encode/${variant}/ab.${set}.btf`);
+        const got = new Uint8Array(readFileSync(out));
+        expect(firstDiff(got, want)).toBeUndefined();
+        expect(got.length).toBe(want.length);
+      });
+    }
+  }
 });

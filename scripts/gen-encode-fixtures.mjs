@@ -1,0 +1,71 @@
+#!/usr/bin/env node
+// Golden fixtures for lib/encode: small C files (test/fixtures/encode/src) compiled in the sid
+// chroot and encoded by the real pahole 1.32 (libbpf 1.7.0, libdw 0.196), so the expected bytes
+// are pahole's. For each compiler variant: base.o -> base.btf (pahole -J, the "vmlinux" of the
+// test), a.o + b.o -> ab.ko (ld -r, two CUs, like a module), then ab.ko encoded over base.btf
+// with each flag set below (--btf_encode_detached). Writes test/fixtures/encode/<variant>/ and
+// PROVENANCE.md (tool versions, command lines, sha256 of every file).
+//
+//   node scripts/gen-encode-fixtures.mjs        (root: the sid chroot)
+import { createHash } from 'node:crypto';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { ensureSid, SID_BASE_PACKAGES, sidPath, sidSh } from './e2e-lib/sid.mjs';
+import { repo } from './lib/corpus.mjs';
+
+const FIX = join(repo, 'test/fixtures/encode');
+const WORK = '/tmp/modbtf-encode-fixtures';
+/** Flag sets: what a 7.2.13 build passes (gen-btf.sh), what a pahole <= 1.25 tree passes, none. */
+export const FLAG_SETS = {
+  kbuild72: '-j --btf_features=encode_force,var,float,enum64,decl_tag,type_tag,optimized_func,consistent_func,decl_tag_kfuncs --btf_features=attributes --btf_features=layout -j --lang_exclude=rust',
+  kbuild125: '-j --btf_gen_floats --skip_encoding_btf_inconsistent_proto --btf_gen_optimized',
+  plain: '',
+};
+const VARIANTS = {
+  'gcc-dwarf5': 'gcc -g -O2',
+  'gcc-dwarf4': 'gcc -gdwarf-4 -O2',
+  'clang-dwarf5': 'clang -g -O2',
+};
+
+await ensureSid(SID_BASE_PACKAGES);
+const have = async (tool) => (await sidSh(`command -v ${tool}`, { nothrow: true })).exitCode === 0;
+const versions = (await sidSh("pahole --version; gcc --version | head -1; (clang --version 2>/dev/null | head -1 || true); dpkg-query -W -f='${Package} ${Version}\\n' libbpf1 libdw1t64 pahole 2>/dev/null || dpkg-query -W -f='${Package} ${Version}\\n' libbpf1 libdw1 pahole")).stdout.trim();
+const lines = [
+  '# test/fixtures/encode', '',
+  'Made by `scripts/gen-encode-fixtures.mjs` in the Debian sid chroot (never edited by hand):', '',
+  '```', versions, '```', '',
+  'Per variant directory: `base.btf` (pahole -J of src/base.c), `ab.ko.gz` (src/a.c and src/b.c',
+  'compiled and joined with `ld -r`: two CUs, kfunc set in .BTF_ids), `ab.<flags>.btf` (pahole -J',
+  '<flags> --btf_base base.btf --btf_encode_detached=... ab.ko). Flag sets:', '',
+  ...Object.entries(FLAG_SETS).map(([k, v]) => `- \`${k}\`: \`${v || '(none)'}\``), '',
+  '| file | bytes | sha256 |', '| --- | --- | --- |',
+];
+for (const [variant, cc] of Object.entries(VARIANTS)) {
+  if (!(await have(cc.split(' ')[0]))) {
+    console.log(`[gen-encode-fixtures] ${variant}: ${cc.split(' ')[0]} not installed in the chroot, skipped`);
+    continue;
+  }
+  rmSync(sidPath(WORK), { recursive: true, force: true });
+  mkdirSync(sidPath(WORK), { recursive: true });
+  for (const f of readdirSync(join(FIX, 'src'))) copyFileSync(join(FIX, 'src', f), sidPath(join(WORK, f)));
+  const steps = [
+    `${cc} -c base.c -o base.o`, 'pahole -J --btf_encode_detached=base.btf base.o',
+    `${cc} -c a.c -o a.o`, `${cc} -c b.c -o b.o`, 'ld -r a.o b.o -o ab.ko',
+    ...Object.entries(FLAG_SETS).map(([k, v]) => `pahole -J ${v} --btf_base base.btf --btf_encode_detached=ab.${k}.btf ab.ko`),
+  ];
+  await sidSh(steps.join(' && '), { cwd: WORK });
+  const out = join(FIX, variant);
+  rmSync(out, { recursive: true, force: true });
+  mkdirSync(out, { recursive: true });
+  const put = (name, bytes) => {
+    writeFileSync(join(out, name), bytes);
+    lines.push(`| \`${variant}/${name}\` | ${bytes.length} | \`${createHash('sha256').update(bytes).digest('hex')}\` |`);
+  };
+  put('base.btf', readFileSync(sidPath(join(WORK, 'base.btf'))));
+  put('ab.ko.gz', gzipSync(readFileSync(sidPath(join(WORK, 'ab.ko'))), { level: 9 }));
+  for (const k of Object.keys(FLAG_SETS)) put(`ab.${k}.btf`, readFileSync(sidPath(join(WORK, `ab.${k}.btf`))));
+  console.log(`[gen-encode-fixtures] ${variant}: ${cc}`);
+}
+writeFileSync(join(FIX, 'PROVENANCE.md'), `${lines.join('\n')}\n`);
+rmSync(sidPath(WORK), { recursive: true, force: true });
