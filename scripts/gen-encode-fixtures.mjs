@@ -67,5 +67,29 @@ for (const [variant, cc] of Object.entries(VARIANTS)) {
   for (const k of Object.keys(FLAG_SETS)) put(`ab.${k}.btf`, readFileSync(sidPath(join(WORK, `ab.${k}.btf`))));
   console.log(`[gen-encode-fixtures] ${variant}: ${cc}`);
 }
+// Command-line cases: pahole's exit status, stdout and stderr, in the gcc-dwarf5 work files.
+// Arguments are split on spaces; the test runs `modbtf pahole` on the same words.
+const CASES = [
+  '--version', '--numeric_version', '--supported_btf_features',
+  '-J --foo ab.ko', '-J -k ab.ko', '-J --btf ab.ko', '-J --btf_encode_detached', '-J -C', '-J --quiet=3 ab.ko',
+  '-J --lang_exclude=klingon --btf_base base.btf ab.ko',
+  '-J --btf_base base.btf --btf_features_strict=foo ab.ko',
+  '-J --btf_base base.btf --btf_features_strict=var,bogus --btf_encode_detached=s.btf ab.ko',
+  '-J --btf_base nonexistent.btf --btf_encode_detached=n.btf ab.ko',
+  '-J --btf_base base.btf --btf_encode_detached=n.btf nonexistent.ko',
+  '-J --btf_base base.btf --btf_encode_detached=/nonexistent/dir/x.btf ab.ko',
+];
+rmSync(sidPath(WORK), { recursive: true, force: true });
+mkdirSync(sidPath(WORK), { recursive: true });
+for (const f of readdirSync(join(FIX, 'src'))) copyFileSync(join(FIX, 'src', f), sidPath(join(WORK, f)));
+await sidSh('gcc -g -O2 -c base.c -o base.o && pahole -J --btf_encode_detached=base.btf base.o && gcc -g -O2 -c a.c -o a.o && gcc -g -O2 -c b.c -o b.o && ld -r a.o b.o -o ab.ko', { cwd: WORK });
+const esc = (t) => t.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n');
+const rows = ['# argv\texit\tstdout\tstderr (\\n, \\t, \\\\ escaped); made by scripts/gen-encode-fixtures.mjs with pahole 1.32'];
+for (const c of CASES) {
+  const r = await sidSh(`pahole ${c}`, { cwd: WORK, nothrow: true });
+  rows.push([c, String(r.exitCode), esc(r.stdout), esc(r.stderr)].join('\t'));
+}
+writeFileSync(join(FIX, 'cli-cases.tsv'), `${rows.join('\n')}\n`);
+lines.push('', '`cli-cases.tsv`: pahole\'s exit status, stdout and stderr for command lines run in the gcc-dwarf5 work directory (base.btf, ab.ko).');
 writeFileSync(join(FIX, 'PROVENANCE.md'), `${lines.join('\n')}\n`);
 rmSync(sidPath(WORK), { recursive: true, force: true });

@@ -26,6 +26,15 @@ export interface PaholeIo {
 }
 
 const EXIT_USAGE = 64;
+
+/** The errno name (ENOENT...) of a failure, looking through the `cause` chain modbtf's errors keep. */
+function errnoOf(err: unknown): string | undefined {
+  for (let e: unknown = err, i = 0; e !== undefined && e !== null && i < 5; e = (e as { cause?: unknown }).cause, i++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) return code;
+  }
+  return undefined;
+}
 const EXIT_FAILURE = 1;
 
 const processIo: PaholeIo = {
@@ -157,22 +166,26 @@ async function encodeOne(job: EncodeJob): Promise<number> {
   try {
     base = await loadBaseBtf(job.baseFile);
   } catch (err: unknown) {
-    io.stderr(`Failed to parse base BTF '${job.baseFile}': ${isModbtfError(err) ? err.describe() : String(err)}\n`);
+    // libbpf's btf__parse error (-errno), as pahole prints it; the reason itself with -V.
+    const code = errnoOf(err);
+    const errno = code === 'ENOENT' ? -2 : code === 'EACCES' ? -13 : code === 'EISDIR' ? -21 : -22;
+    io.stderr(`Failed to parse base BTF '${job.baseFile}': ${errno}\n`);
+    if (job.verbose) io.stderr(`modbtf pahole: ${isModbtfError(err) ? err.describe() : String(err)}\n`);
     return EXIT_FAILURE;
   }
   let bytes: Uint8Array;
   try {
     bytes = new Uint8Array(readFileSync(job.file));
   } catch (err: unknown) {
-    // pahole -J on a file it cannot load writes nothing and exits 0.
-    io.stderr(`modbtf pahole: ${job.file}: ${(err as { code?: string }).code ?? String(err)}: nothing encoded (pahole exits 0 here too)\n`);
+    // pahole -J on a file it cannot load writes nothing, says nothing and exits 0 (-V: why).
+    if (job.verbose) io.stderr(`modbtf pahole: ${job.file}: ${(err as { code?: string }).code ?? String(err)}: nothing encoded (pahole exits 0 here too)\n`);
     return 0;
   }
   let elf;
   try {
     elf = parseElf(bytes, { file: job.file });
   } catch (err: unknown) {
-    io.stderr(`modbtf pahole: ${isModbtfError(err) ? err.describe() : String(err)}: nothing encoded (pahole exits 0 on files it cannot load)\n`);
+    if (job.verbose) io.stderr(`modbtf pahole: ${isModbtfError(err) ? err.describe() : String(err)}: nothing encoded (pahole exits 0 on files it cannot load)\n`);
     return 0;
   }
   const dedup = job.io.env['MODBTF_DEDUP'] === 'fixed' ? 'fixed' : '1.7.0';
@@ -203,7 +216,9 @@ async function writeDetached(path: string, bytes: Uint8Array, io: PaholeIo): Pro
   try {
     await writeFileAtomic(path, bytes, { mode, durable: false });
   } catch (err: unknown) {
-    io.stderr(`btf_encoder__write_raw_file: Couldn't open ${path} for writing the raw BTF info: ${err instanceof Error ? err.message : String(err)}\nFailed to encode BTF\n`);
+    const code = errnoOf(err);
+    const text: Record<string, string> = { ENOENT: 'No such file or directory', EACCES: 'Permission denied', EISDIR: 'Is a directory', EROFS: 'Read-only file system', ENOSPC: 'No space left on device' };
+    io.stderr(`btf_encoder__write_raw_file: Couldn't open ${path} for writing the raw BTF info: ${(code !== undefined ? text[code] : undefined) ?? (err instanceof Error ? err.message : String(err))}\nFailed to encode BTF\n`);
     return EXIT_FAILURE;
   }
   return 0;

@@ -26,6 +26,8 @@ export interface EncodeFeatures {
   trueSignature: boolean;
   /** layout: only for base BTF, and only with a libbpf that has btf__new_empty_opts. */
   layout: boolean;
+  /** force_cu_merging: load all CUs as one (the LTO path, cus__merge_and_process_cu). */
+  forceCuMerging: boolean;
 }
 
 type Key = keyof EncodeFeatures;
@@ -56,6 +58,7 @@ export const BTF_FEATURES: readonly FeatureRow[] = [
   { name: 'global_var', key: 'globalVar', initial: false, inDefault: false, available: true },
   { name: 'attributes', key: 'attributes', initial: false, inDefault: false, available: true },
   { name: 'true_signature', key: 'trueSignature', initial: false, inDefault: false, available: true },
+  { name: 'force_cu_merging', key: 'forceCuMerging', initial: false, inDefault: false, available: true },
   { name: 'layout', key: 'layout', initial: false, inDefault: false, available: false },
 ];
 
@@ -64,7 +67,7 @@ export function defaultFeatures(): EncodeFeatures {
   return {
     force: false, skipVars: false, genFloats: false, skipDeclTag: false, skipTypeTag: false, skipEnum64: false,
     genOptimized: false, skipInconsistentProto: false, tagKfuncs: false, reproducibleBuild: false,
-    distilledBase: false, globalVar: false, attributes: false, trueSignature: false, layout: false,
+    distilledBase: false, globalVar: false, attributes: false, trueSignature: false, layout: false, forceCuMerging: false,
   };
 }
 

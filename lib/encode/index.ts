@@ -9,6 +9,7 @@ import type { ElfFile } from '../elf/file.js';
 import { ModuleEncoder } from './encoder.js';
 import type { EncodeFeatures } from './features.js';
 import { CuLoader } from './loader.js';
+import { EncodeError } from './errors.js';
 
 export { EncodeError, type EncodeErrorCode } from './errors.js';
 export { BTF_FEATURES, FeatureParser, defaultFeatures, supportedFeatures, type EncodeFeatures } from './features.js';
@@ -42,6 +43,9 @@ function cuFiltered(lang: number, l: EncodeOptions['languages']): boolean {
 /** Encodes the module `elf` (ET_REL with DWARF) as split BTF over `base`. */
 export function encodeModule(elf: ElfFile, base: Btf, opts: EncodeOptions): EncodeResult {
   if (!hasDwarf(elf)) return { bytes: undefined, raw: undefined, warnings: [], skipped: [] };
+  if (opts.features.forceCuMerging) {
+    throw new EncodeError('ENCODE_UNSUPPORTED', 'the force_cu_merging BTF feature (all CUs loaded as one, pahole\'s LTO path) is not implemented by modbtf\'s encoder', { file: elf.file });
+  }
   const d = openDwarf(elf);
   const f = opts.features;
   const loader = new CuLoader(d, {

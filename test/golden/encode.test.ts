@@ -76,3 +76,27 @@ describe('modbtf pahole equals pahole 1.32 on small gcc objects (test/fixtures/e
     }
   }
 });
+
+describe('modbtf pahole speaks pahole 1.32\'s command line (test/fixtures/encode/cli-cases.tsv)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'modbtf-encode-cli-'));
+  const cwd = process.cwd();
+  afterAll(() => {
+    process.chdir(cwd);
+    rmSync(dir, { recursive: true, force: true });
+  });
+  writeFileSync(join(dir, 'ab.ko'), gunzipSync(readFileSync(fixturePath('encode/gcc-dwarf5/ab.ko.gz'))));
+  writeFileSync(join(dir, 'base.btf'), readFileSync(fixturePath('encode/gcc-dwarf5/base.btf')));
+  const unescape = (t: string): string => t.replace(/\\(.)/g, (_, c: string) => (c === 'n' ? '\n' : c === 't' ? '\t' : c));
+  const rows = readFileSync(fixturePath('encode/cli-cases.tsv'), 'utf8').split('\n').filter((l) => l !== '' && !l.startsWith('#'));
+  for (const row of rows) {
+    const [argv, exit, stdout, stderr] = row.split('\t') as [string, string, string, string];
+    it(`pahole ${argv}`, async () => {
+      process.chdir(dir);
+      let out = '';
+      let err = '';
+      const code = await runPahole(argv.split(' '), { stdout: (t) => { out += t; }, stderr: (t) => { err += t; }, env: {} });
+      process.chdir(cwd);
+      expect({ code, out, err }).toEqual({ code: Number(exit), out: unescape(stdout), err: unescape(stderr) });
+    });
+  }
+});
