@@ -17,7 +17,7 @@
  * --btf_base) is refused with a `modbtf pahole:` message and status 64 (an option) or 1.
  * MODBTF_DEDUP=fixed deduplicates like the libbpf kernel 7.3 carries instead of 1.7.0.
  */
-import { parsePaholeArgs, type ParsedOption } from './pahole-options.js';
+import { parsePaholeArgs, type ParsedOption } from '../../lib/encode/pahole-argv.js';
 
 export interface PaholeIo {
   stdout(text: string): void;

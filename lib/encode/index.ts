@@ -14,6 +14,7 @@ import { EncodeError } from './errors.js';
 export { EncodeError, type EncodeErrorCode } from './errors.js';
 export { BTF_FEATURES, FeatureParser, defaultFeatures, supportedFeatures, type EncodeFeatures } from './features.js';
 export { parseLanguages } from './languages.js';
+export { PAHOLE_OPTIONS, encodeSettingsFromArgs, parsePaholeArgs, type PaholeArgs, type PaholeOption, type ParsedOption } from './pahole-argv.js';
 
 export interface EncodeOptions {
   features: EncodeFeatures;

@@ -8,6 +8,8 @@
  * Only the BTF encoding options are implemented by `modbtf pahole`; the others are known so
  * that they parse as pahole parses them, and refused afterwards with a clear message.
  */
+import { FeatureParser } from './features.js';
+import { parseLanguages } from './languages.js';
 
 export type ArgKind = 'none' | 'required' | 'optional';
 
@@ -132,4 +134,36 @@ export function parsePaholeArgs(argv: readonly string[]): PaholeArgs {
     operands.push(a);
   }
   return { ok: true, options, operands };
+}
+
+/**
+ * The encoder settings a pahole command line asks for (features in argv order, languages),
+ * for callers that run lib/encode where kbuild would run pahole with these flags. Returns the
+ * first option this encoder cannot honour instead (an option pahole has for something else).
+ */
+export function encodeSettingsFromArgs(words: readonly string[]): { features: import('./features.js').EncodeFeatures; languages: { ids: ReadonlySet<number>; exclude: boolean } | undefined } | { refused: string } {
+  const parsed = parsePaholeArgs(words);
+  if (!parsed.ok) return { refused: parsed.message.split('\n')[0] ?? parsed.message };
+  const fp = new FeatureParser();
+  let languages: { ids: ReadonlySet<number>; exclude: boolean } | undefined;
+  for (const { option, value, spelled } of parsed.options) {
+    if (!option.supported) return { refused: `${spelled} (pahole's --${option.name})` };
+    switch (option.name) {
+      case 'btf_features': fp.btfFeatures(value ?? ''); break;
+      case 'btf_features_strict': {
+        const bad = fp.btfFeatures(value ?? '', true);
+        if (bad !== undefined) return { refused: `--btf_features_strict: unknown feature '${bad}'` };
+        break;
+      }
+      case 'lang': case 'lang_exclude': {
+        const l = parseLanguages(value ?? '');
+        if ('unknown' in l) return { refused: `unknown language "${l.unknown}"` };
+        languages = { ids: l.ids, exclude: option.name === 'lang_exclude' };
+        break;
+      }
+      default:
+        fp.flag(option.name);
+    }
+  }
+  return { features: fp.features, languages };
 }
