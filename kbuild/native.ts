@@ -49,7 +49,7 @@ export async function encodeForTree(v: KbuildVars, tree: KernelTree, base: Btf):
   if ('refused' in settings) {
     throw new EncodeError('ENCODE_UNSUPPORTED', `the tree's pahole flags ask for what modbtf's encoder does not do: ${settings.refused}`, { file: v.module });
   }
-  const elf = parseElf(new Uint8Array(await readFile(v.module)), { file: v.module });
+  const elf = parseElf(await readFile(v.module), { file: v.module });
   const r = encodeModule(elf, base, { features: settings.features, ...(settings.languages !== undefined ? { languages: settings.languages } : {}) });
   if (r.bytes === undefined) {
     throw new EncodeError('ENCODE_UNSUPPORTED', 'the module has no DWARF to encode (built without CONFIG_DEBUG_INFO?)', { file: v.module });

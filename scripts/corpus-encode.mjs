@@ -6,7 +6,7 @@
 // tree, see kernel7/PROVENANCE.md) and the package kernel's vmlinux as --btf_base; the detached
 // outputs must be byte-identical.
 //
-//   node scripts/corpus-encode.mjs [--set cloud|amd64] [--count N] [--jobs N] [--only TEXT] [--show N]
+//   node scripts/corpus-encode.mjs [--set cloud|amd64] [--count N] [--jobs N] [--only TEXT] [--show N] [--fresh | --recheck]
 //
 //   cloud   linux-image-7.2.13+deb14-cloud-amd64-dbg (1,018 modules) over the vmlinux of
 //           linux-headers-7.2.13+deb14-cloud-amd64 (default)
@@ -16,7 +16,8 @@
 // (/var/lib/modbtf-dbg/<package>_<version>, stamp <...>.unpacked); pahole's output for each module
 // is kept in /var/lib/modbtf-encode/<set>/ref/ (a rerun only runs pahole on modules it has not
 // done), and each result line goes to results.tsv there as it is known, so an interrupted run
-// goes on where it stopped (--fresh starts over). Differing outputs are kept next to the reference
+// goes on where it stopped (--fresh starts over; --recheck encodes again the modules that were not
+// identical). Differing outputs are kept next to the reference
 // (<module>.ours.btf). Prints: identical I, different D, pahole wrote nothing N (with whether we
 // did too), failed F; exit 1 on any difference. Needs root (the chroot).
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync, appendFileSync } from 'node:fs';
@@ -36,6 +37,7 @@ const { values } = parseArgs({
     only: { type: 'string' },
     show: { type: 'string', default: '20' },
     fresh: { type: 'boolean', default: false },
+    recheck: { type: 'boolean', default: false },
   },
 });
 $.verbose = false;
@@ -142,6 +144,11 @@ for (let i = 0; i < flags.length; i++) {
 const results = sidPath(`${WORK}/results.tsv`);
 const done = new Map();
 if (existsSync(results)) for (const line of readFileSync(results, 'utf8').split('\n')) if (line) done.set(line.split('\t')[0], line);
+// --recheck: encode again what was not identical (after a fix), keeping the identical ones.
+if (values.recheck) {
+  for (const [rel, line] of [...done]) if (line.split('\t')[1] !== 'identical') done.delete(rel);
+  writeFileSync(results, [...done.values()].map((l) => `${l}\n`).join(''));
+}
 const counts = { identical: 0, different: 0, none: 0, failed: 0 };
 const diffs = [];
 let ms = 0;
@@ -153,7 +160,7 @@ for (const [i, rel] of rels.entries()) {
     let detail = '';
     const t = performance.now();
     try {
-      const elf = parseElf(new Uint8Array(readFileSync(join(tree, rel))), { file: rel });
+      const elf = parseElf(readFileSync(join(tree, rel)), { file: rel });
       const r = encodeModule(elf, base, { features: fp.features, languages: { ids: rust.ids, exclude: true } });
       if (ref === undefined) {
         status = r.bytes === undefined ? 'none' : 'different';

@@ -37,7 +37,8 @@ const lines = [
   '```', versions, '```', '',
   'Per variant directory: `base.btf` (pahole -J of src/base.c), `ab.ko.gz` (src/a.c and src/b.c',
   'compiled and joined with `ld -r`: two CUs, kfunc set in .BTF_ids), `ab.<flags>.btf` (pahole -J',
-  '<flags> --btf_base base.btf --btf_encode_detached=... ab.ko). Flag sets:', '',
+  '<flags> --btf_base base.btf --btf_encode_detached=... ab.ko), `amb.ko` (src/amb1.c, src/amb2.c with',
+  '-fno-toplevel-reorder: same-named static functions at different addresses) and its BTF. Flag sets:', '',
   ...Object.entries(FLAG_SETS).map(([k, v]) => `- \`${k}\`: \`${v || '(none)'}\``), '',
   '| file | bytes | sha256 |', '| --- | --- | --- |',
 ];
@@ -53,6 +54,8 @@ for (const [variant, cc] of Object.entries(VARIANTS)) {
     `${cc} -c base.c -o base.o`, 'pahole -J --btf_encode_detached=base.btf base.o',
     `${cc} -c a.c -o a.o`, `${cc} -c b.c -o b.o`, 'ld -r a.o b.o -o ab.ko',
     ...Object.entries(FLAG_SETS).map(([k, v]) => `pahole -J ${v} --btf_base base.btf --btf_encode_detached=ab.${k}.btf ab.ko`),
+    `${cc} -fno-toplevel-reorder -c amb1.c -o amb1.o`, `${cc} -fno-toplevel-reorder -c amb2.c -o amb2.o`, 'ld -r amb1.o amb2.o -o amb.ko',
+    `pahole -J ${FLAG_SETS.kbuild72} --btf_base base.btf --btf_encode_detached=amb.kbuild72.btf amb.ko`,
   ];
   await sidSh(steps.join(' && '), { cwd: WORK });
   const out = join(FIX, variant);
@@ -65,6 +68,8 @@ for (const [variant, cc] of Object.entries(VARIANTS)) {
   put('base.btf', readFileSync(sidPath(join(WORK, 'base.btf'))));
   put('ab.ko.gz', gzipSync(readFileSync(sidPath(join(WORK, 'ab.ko'))), { level: 9 }));
   for (const k of Object.keys(FLAG_SETS)) put(`ab.${k}.btf`, readFileSync(sidPath(join(WORK, `ab.${k}.btf`))));
+  put('amb.ko.gz', gzipSync(readFileSync(sidPath(join(WORK, 'amb.ko'))), { level: 9 }));
+  put('amb.kbuild72.btf', readFileSync(sidPath(join(WORK, 'amb.kbuild72.btf'))));
   console.log(`[gen-encode-fixtures] ${variant}: ${cc}`);
 }
 // Command-line cases: pahole's exit status, stdout and stderr, in the gcc-dwarf5 work files.

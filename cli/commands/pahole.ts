@@ -175,7 +175,7 @@ async function encodeOne(job: EncodeJob): Promise<number> {
   }
   let bytes: Uint8Array;
   try {
-    bytes = new Uint8Array(readFileSync(job.file));
+    bytes = readFileSync(job.file);
   } catch (err: unknown) {
     // pahole -J on a file it cannot load writes nothing, says nothing and exits 0 (-V: why).
     if (job.verbose) io.stderr(`modbtf pahole: ${job.file}: ${(err as { code?: string }).code ?? String(err)}: nothing encoded (pahole exits 0 here too)\n`);

@@ -109,8 +109,21 @@ export class BtfOut {
   private setLastInfo(info: number): void { this.w[(this.offs[this.n - 1] as number) + 1] = info; }
   private lastInfo(): number { return this.n === 0 ? 0 : (this.w[(this.offs[this.n - 1] as number) + 1] as number); }
 
+  /** Offsets already given out (base or own): btf__add_str looks a name up once per type in every CU. */
+  private readonly known = new Map<string, number>();
+
+  /** btf__add_str, remembered. */
+  addStr(s: string): number {
+    let off = this.known.get(s);
+    if (off === undefined) {
+      off = this.strings.add(s);
+      this.known.set(s, off);
+    }
+    return off;
+  }
+
   private name(s: string | undefined | null): number {
-    return s === undefined || s === null || s === '' ? 0 : this.strings.add(s);
+    return s === undefined || s === null || s === '' ? 0 : this.addStr(s);
   }
 
   private checkId(id: number, what: string): void {

@@ -28,6 +28,8 @@ export interface TagCommon {
   /** Recoded tag->type: a small id of the types table (0: void). */
   type: number;
   topLevel: boolean;
+  /** The tag's index in its table (dwarf_tag.small_id); 0 for a top-level unspecified type. */
+  small: number;
 }
 
 export interface BaseTypeTag extends TagCommon {

@@ -260,7 +260,7 @@ export class ModuleEncoder {
       }
       // btf__add_str of every kept parameter name, now: the string section keeps this order.
       const name = p.name ?? '';
-      this.btf.strings.add(name);
+      this.btf.addStr(name);
       s.parms.push({ name, type: p.type === 0 ? 0 : this.typeIdOff + p.type });
     }
     if (fn.unspecParms) s.parms.push({ name: '', type: 0 });
@@ -268,7 +268,7 @@ export class ModuleEncoder {
     s.parms.length = Math.min(s.parms.length, s.nrParms);
     while (s.parms.length < s.nrParms) s.parms.push({ name: '', type: 0 });
     s.annots = fn.annots.slice();
-    for (const a of s.annots) if (a.value !== undefined) this.btf.strings.add(a.value);
+    for (const a of s.annots) if (a.value !== undefined) this.btf.addStr(a.value);
     this.states.push(s);
   }
 

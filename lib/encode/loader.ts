@@ -53,9 +53,10 @@ import {
   BT_FP_CMPLX, BT_FP_IMGRY, BT_FP_SINGLE, isTypeTag, VSCOPE_GLOBAL, VSCOPE_LOCAL, VSCOPE_OPTIMIZED,
   VSCOPE_REGISTER, VSCOPE_UNKNOWN,
   type Annotation, type AnnotTypeTag, type ArrayTag, type Cu, type FtypeTag, type FunctionTag, type MemberTag, type ParameterTag,
-  type PointerTag, type Tag, type TypeTag, type VariableTag,
+  type PointerTag, type Tag, type TypeTag, type VariableTag, type TagCommon, type PlainTag, type OtherTag, type BaseTypeTag, type NamespaceTag, type Enumerator,
 } from './cu.js';
 import { EncodeError } from './errors.js';
+import { A, DieReader } from './die-reader.js';
 
 const DW_TAG_interface_type = 0x38;
 const DW_ATE_complex_float = 0x03;
@@ -134,117 +135,85 @@ export class CuLoader {
   /** dwarf_cu hash_types / hash_tags: DIE offset -> tag (with its small id). */
   private hashTypes = new Map<number, Tag>();
   private hashTags = new Map<number, Tag>();
-  private smallIds = new Map<Tag, number>();
   private unit!: DwarfUnit;
 
   private warn(m: string): void {
     if (this.warnings.length < 200) this.warnings.push(m);
   }
 
+  private r!: DieReader;
+
   private load(u: DwarfUnit): LoadedCu {
-    const d = this.d;
     this.unit = u;
     this.hashTypes = new Map();
     this.hashTags = new Map();
-    this.smallIds = new Map();
-    const root = u.dieOffset;
+    this.byteSizeCache = new Map();
+    const r = new DieReader(this.d, u, this.strings);
+    this.r = r;
+    const root = 0;
     const reg = registerParams(this.machine);
-    const name = this.str(root, DW_AT_name) ?? '';
+    r.load(root);
     const cu: Cu = {
-      name, language: 0, producerClang: false, addrSize: u.addressSize, littleEndian: this.littleEndian,
+      name: r.str(A.name) ?? '', language: 0, producerClang: false, addrSize: u.addressSize, littleEndian: this.littleEndian,
       nrRegisterParams: reg.nr, registerParams: reg.regs, aggUseTwoRegs: this.machine !== EM_S390,
       types: [undefined], tags: [], functions: [],
     };
     this.cu = cu;
-    const tag = d.tag(root);
+    const tag = r.tag(root);
     if (tag === DW_TAG_skeleton_unit || tag === DW_TAG_partial_unit) return { cu, filtered: false };
     if (tag !== DW_TAG_compile_unit && tag !== DW_TAG_type_unit) {
-      throw new EncodeError('ENCODE_UNSUPPORTED', `unit at 0x${u.offset.toString(16)}: DW_TAG_compile_unit or DW_TAG_type_unit expected, got tag 0x${tag.toString(16)} (pahole stops: die__process)`, { file: d.file, section: '.debug_info', offset: root, die: root });
+      throw new EncodeError('ENCODE_UNSUPPORTED', `unit at 0x${u.offset.toString(16)}: DW_TAG_compile_unit or DW_TAG_type_unit expected, got tag 0x${tag.toString(16)} (pahole stops: die__process)`, { file: this.d.file, section: '.debug_info', offset: u.dieOffset, die: u.dieOffset });
     }
-    cu.language = Number(this.numeric(root, DW_AT_language));
-    const producer = this.str(root, DW_AT_producer);
+    cu.language = Number(this.numeric(A.language));
+    const producer = r.str(A.producer);
     cu.producerClang = producer !== undefined && producer.includes('clang');
     if (this.opts.filtered?.(cu.language) === true) return { cu, filtered: true };
-    for (const child of d.children(root)) this.processUnitChild(child);
+    for (let c = r.firstChild(root); c >= 0; c = r.next(c)) this.processUnitChild(c);
     this.recode();
     this.resolveFuncRetTypesOptimized();
     this.finalize();
     return { cu, filtered: false };
   }
 
-  // ---- attribute helpers (attr_numeric, attr_string, attr_type...) --------------------------
+  // ---- attributes of the DIE made current with r.load(i) -------------------------------------
 
-  private str(die: number, at: number): string | undefined {
-    try {
-      return this.d.attrString(die, at);
-    } catch {
-      return undefined;
-    }
-  }
+  /** Decoded strings by .debug_str offset, for the whole module (names repeat in every CU). */
+  private readonly strings = new Map<number, string>();
+  private byteSizeCache = new Map<number, number>();
 
   /** attr_numeric: addr, constants and flags; anything else is 0 (pahole prints the form). */
-  private numeric(die: number, at: number): bigint {
-    const a = this.d.attr(die, at);
-    if (a === undefined) return 0n;
-    try {
-      switch (a.form) {
-        case DW_FORM_addr: return a.addr() ?? 0n;
-        case DW_FORM_implicit_const: case DW_FORM_data1: case DW_FORM_data2: case DW_FORM_data4:
-        case DW_FORM_data8: case DW_FORM_sdata: case DW_FORM_udata:
-          return a.udata() ?? 0n;
-        case DW_FORM_flag: case DW_FORM_flag_present:
-          return a.flag() === true ? 1n : 0n;
-        default:
-          this.warn(`DW_AT_<0x${at.toString(16)}>=0x${a.form.toString(16)}`);
-          return 0n;
-      }
-    } catch {
-      return 0n;
+  private numeric(s: A): bigint {
+    const f = this.r.formOf(s);
+    if (f === 0) return 0n;
+    switch (f) {
+      case DW_FORM_addr: case DW_FORM_implicit_const: case DW_FORM_data1: case DW_FORM_data2: case DW_FORM_data4:
+      case DW_FORM_data8: case DW_FORM_sdata: case DW_FORM_udata: case DW_FORM_flag: case DW_FORM_flag_present:
+        return this.r.numeric(s);
+      default:
+        this.warn(`DW_AT slot ${s}: form 0x${f.toString(16)}`);
+        return 0n;
     }
   }
 
-  private num(die: number, at: number): number {
-    return Number(BigInt.asUintN(64, this.numeric(die, at)) & 0xffffffffffffn);
-  }
-
-  private has(die: number, at: number): boolean { return this.d.hasAttr(die, at); }
-
-  /** attr_type: the referenced DIE's offset (0 when absent or unresolvable) and whether it was a ref_sig8. */
-  private ref(die: number, at: number): { off: number; sig8: boolean } {
-    const a = this.d.attr(die, at);
-    if (a === undefined) return { off: 0, sig8: false };
-    try {
-      const off = a.ref();
-      return off === undefined ? { off: 0, sig8: false } : { off, sig8: a.form === DW_FORM_ref_sig8 };
-    } catch {
-      return { off: 0, sig8: false };
-    }
+  private num(s: A): number {
+    return this.r.isConstant(s) || this.r.formOf(s) === DW_FORM_flag || this.r.formOf(s) === DW_FORM_flag_present ? this.r.num(s) : Number(this.numeric(s) & 0xffffffffffffn);
   }
 
   /** __attr_offset: a constant, or the DW_OP_plus_uconst / DW_OP_constu operand of a block. */
-  private attrOffset(die: number, at: number): number {
-    const a = this.d.attr(die, at);
-    if (a === undefined) return 0;
-    try {
-      switch (a.form) {
-        case DW_FORM_implicit_const: case DW_FORM_data1: case DW_FORM_data2: case DW_FORM_data4:
-        case DW_FORM_data8: case DW_FORM_sdata: case DW_FORM_udata:
-          return toU64Number(a.udata() ?? 0n);
-        default: {
-          const b = a.block();
-          if (b === undefined) return 0;
-          return dwarfExpr(b, (m) => this.warn(m));
-        }
-      }
-    } catch {
-      return 0;
-    }
+  private attrOffset(s: A): number {
+    const r = this.r;
+    if (!r.has(s)) return 0;
+    if (r.isConstant(s)) return Number(r.numeric(s) & 0xffffffffn);
+    const b = r.block(s);
+    if (b === undefined) return 0;
+    return dwarfExpr(b, (m) => this.warn(m));
   }
 
-  private common(die: number, tag: number): Omit<import('./cu.js').TagCommon, never> {
-    const t = this.ref(die, tag === DW_TAG_imported_module || tag === DW_TAG_imported_declaration ? DW_AT_import : DW_AT_type);
-    const o = this.ref(die, DW_AT_abstract_origin);
-    return { tag, die, dwType: t.off, dwTypeSig8: t.sig8, dwOrigin: o.off, dwSpec: 0, type: 0, topLevel: false };
+  /** The common part of every tag for the current DIE (index i). */
+  private common(i: number, tag: number): TagCommon {
+    const r = this.r;
+    const ts = tag === DW_TAG_imported_module || tag === DW_TAG_imported_declaration ? A.import : A.type;
+    return { tag, die: r.off(i), dwType: r.ref(ts), dwTypeSig8: r.refIsSig8(ts), dwOrigin: r.ref(A.abstractOrigin), dwSpec: 0, type: 0, topLevel: false, small: 0 };
   }
 
   // ---- tables (cu__table_add_tag, cu__hash) --------------------------------------------------
@@ -252,13 +221,13 @@ export class CuLoader {
   private tableAdd(t: Tag): void {
     const cu = this.cu;
     if (isTypeTag(t.tag)) {
-      this.smallIds.set(t, cu.types.length);
+      t.small = cu.types.length;
       cu.types.push(t);
     } else if (t.kind === 'function') {
-      this.smallIds.set(t, cu.functions.length);
+      t.small = cu.functions.length;
       cu.functions.push(t);
     } else {
-      this.smallIds.set(t, cu.tags.length);
+      t.small = cu.tags.length;
       cu.tags.push(t);
     }
   }
@@ -267,16 +236,16 @@ export class CuLoader {
     (isTypeTag(t.tag) ? this.hashTypes : this.hashTags).set(t.die, t);
   }
 
-  private smallId(t: Tag): number { return this.smallIds.get(t) ?? 0; }
+  private smallId(t: Tag): number { return t.small; }
 
-  // ---- DIE processing --------------------------------------------------------------------
+  // ---- DIE processing (index i of the unit's DIEs) -----------------------------------------
 
   /** die__process_unit */
-  private processUnitChild(die: number): void {
-    const t = this.processTag(die, true);
+  private processUnitChild(i: number): void {
+    const t = this.processTag(i, true);
     if (t === 'unsupported') return;
     if (t.tag !== DW_TAG_unspecified_type) this.tableAdd(t);
-    else this.smallIds.set(t, 0);
+    else t.small = 0;
     this.hash(t);
   }
 
@@ -287,68 +256,74 @@ export class CuLoader {
   }
 
   /** __die__process_tag: the tag for a DIE, or 'unsupported' (pahole's unsupported_tag). */
-  private processTag(die: number, topLevel: boolean): Tag | 'unsupported' {
-    const tag = this.d.tag(die);
+  private processTag(i: number, topLevel: boolean): Tag | 'unsupported' {
+    const r = this.r;
+    const tag = r.tag(i);
+    r.load(i);
     let t: Tag | 'unsupported';
     switch (tag) {
       case DW_TAG_imported_unit:
-        throw new EncodeError('ENCODE_UNSUPPORTED', 'DW_TAG_imported_unit (pahole does not support imported units and fails)', { file: this.d.file, section: '.debug_info', offset: die, die });
-      case DW_TAG_array_type: t = this.newArray(die); break;
-      case DW_TAG_string_type: t = { ...this.common(die, tag), kind: 'plain' }; break;
-      case DW_TAG_base_type: t = this.newBaseType(die); break;
-      case DW_TAG_const_type: case DW_TAG_imported_declaration: case DW_TAG_imported_module:
+        throw new EncodeError('ENCODE_UNSUPPORTED', 'DW_TAG_imported_unit (pahole does not support imported units and fails)', { file: this.d.file, section: '.debug_info', offset: r.off(i), die: r.off(i) });
+      case DW_TAG_array_type: t = this.newArray(i); break;
+      case DW_TAG_string_type: case DW_TAG_const_type: case DW_TAG_imported_declaration: case DW_TAG_imported_module:
       case DW_TAG_reference_type: case DW_TAG_restrict_type: case DW_TAG_volatile_type:
-      case DW_TAG_atomic_type: case DW_TAG_unspecified_type:
-        t = { ...this.common(die, tag), kind: 'plain' };
+      case DW_TAG_atomic_type: case DW_TAG_unspecified_type: case DW_TAG_ptr_to_member_type: {
+        const p: PlainTag = Object.assign(this.common(i, tag), { kind: 'plain' as const });
+        t = p;
         break;
-      case DW_TAG_pointer_type: t = this.newPointer(die); break;
-      case DW_TAG_ptr_to_member_type: t = { ...this.common(die, tag), kind: 'plain' }; break;
-      case DW_TAG_enumeration_type: t = this.newEnumeration(die); break;
-      case DW_TAG_namespace: t = this.newNamespace(die); break;
+      }
+      case DW_TAG_base_type: t = this.newBaseType(i); break;
+      case DW_TAG_pointer_type: t = this.newPointer(i); break;
+      case DW_TAG_enumeration_type: t = this.newEnumeration(i); break;
+      case DW_TAG_namespace: t = this.newNamespace(i); break;
       case DW_TAG_class_type: case DW_TAG_interface_type: case DW_TAG_structure_type:
-        t = this.newClass(die, true);
+        t = this.newClass(i, true);
         break;
-      case DW_TAG_subprogram: t = this.newFunction(die); break;
-      case DW_TAG_subroutine_type: t = this.newSubroutineType(die); break;
-      case DW_TAG_rvalue_reference_type: case DW_TAG_typedef: t = this.newTypedef(die); break;
-      case DW_TAG_union_type: t = this.newClass(die, false); break;
-      case DW_TAG_variable: t = this.newVariable(die, topLevel); break;
-      case DW_TAG_constant: t = { ...this.common(die, tag), kind: 'other' }; break;
+      case DW_TAG_subprogram: t = this.newFunction(i); break;
+      case DW_TAG_subroutine_type: t = this.newSubroutineType(i); break;
+      case DW_TAG_rvalue_reference_type: case DW_TAG_typedef: t = this.newTypedef(i); break;
+      case DW_TAG_union_type: t = this.newClass(i, false); break;
+      case DW_TAG_variable: t = this.newVariable(i, topLevel); break;
+      case DW_TAG_constant: { const o: OtherTag = Object.assign(this.common(i, tag), { kind: 'other' as const }); t = o; break; }
       case DW_TAG_label: t = 'unsupported'; break; // ignore_labels
       case DW_TAG_GNU_annotation: case DW_TAG_dwarf_procedure: t = 'unsupported'; break;
       default:
-        this.warn(`DW_TAG 0x${tag.toString(16)} @ <0x${die.toString(16)}> not handled`);
+        this.warn(`DW_TAG 0x${tag.toString(16)} @ <0x${r.off(i).toString(16)}> not handled`);
         t = 'unsupported';
     }
     if (t !== 'unsupported') t.topLevel = topLevel;
     return t;
   }
 
-  private newBaseType(die: number): Tag {
-    const enc = Number(this.numeric(die, DW_AT_encoding));
+  private newBaseType(i: number): Tag {
+    const r = this.r;
+    const enc = Number(this.numeric(A.encoding));
     const floatType = enc === DW_ATE_complex_float ? BT_FP_CMPLX : enc === DW_ATE_float ? BT_FP_SINGLE : enc === DW_ATE_imaginary_float ? BT_FP_IMGRY : 0;
-    return {
-      ...this.common(die, DW_TAG_base_type), kind: 'base', name: this.str(die, DW_AT_name),
-      bitSize: Number(BigInt.asUintN(16, this.numeric(die, DW_AT_byte_size) * 8n)),
+    const b: BaseTypeTag = Object.assign(this.common(i, DW_TAG_base_type), {
+      kind: 'base' as const, name: r.str(A.name),
+      bitSize: Number(BigInt.asUintN(16, this.numeric(A.byteSize) * 8n)),
       isSigned: enc === DW_ATE_signed || enc === DW_ATE_signed_char, isBool: enc === DW_ATE_boolean, floatType,
-    };
+    });
+    return b;
   }
 
   /** die__create_new_array: one nr_entries per DW_TAG_subrange_type child (attr_upper_bound). */
-  private newArray(die: number): Tag {
-    const dims: number[] = [];
-    for (const c of this.d.children(die)) {
-      if (this.d.tag(c) !== DW_TAG_subrange_type) continue;
-      dims.push(this.upperBound(c));
+  private newArray(i: number): Tag {
+    const r = this.r;
+    const outer: ArrayTag = Object.assign(this.common(i, DW_TAG_array_type), { kind: 'array' as const, dims: [] as number[], inner: undefined as ArrayTag | undefined });
+    const dims = outer.dims;
+    for (let c = r.firstChild(i); c >= 0; c = r.next(c)) {
+      if (r.tag(c) !== DW_TAG_subrange_type) continue;
+      r.load(c);
+      dims.push(this.upperBound());
       if (dims.length === 64) break;
     }
-    const outer: ArrayTag = { ...this.common(die, DW_TAG_array_type), kind: 'array', dims, inner: undefined };
     if (dims.length <= 1) return outer;
     // One BTF array per dimension: the innermost (last subrange) first, each taking its types
     // slot now, before the DIE's own tag (the outermost dimension) is added by the caller.
     let inner: ArrayTag | undefined;
-    for (let i = dims.length - 1; i >= 1; i--) {
-      const a: ArrayTag = { ...this.common(die, DW_TAG_array_type), kind: 'array', dims: [dims[i] as number], inner };
+    for (let d = dims.length - 1; d >= 1; d--) {
+      const a: ArrayTag = { ...outer, dims: [dims[d] as number], inner };
       this.tableAdd(a);
       inner = a;
     }
@@ -357,127 +332,147 @@ export class CuLoader {
     return outer;
   }
 
-  /** attr_upper_bound: upper bound + 1, else count, else 0 (uint32). */
-  private upperBound(die: number): number {
-    const ub = this.d.attr(die, DW_AT_upper_bound);
-    try {
-      if (ub !== undefined) {
-        const v = ub.udata();
-        return v === undefined ? 0 : Number(BigInt.asUintN(32, v + 1n));
-      }
-      const c = this.d.attr(die, DW_AT_count);
-      if (c !== undefined) {
-        const v = c.udata();
-        return v === undefined ? 0 : Number(BigInt.asUintN(32, v));
-      }
-    } catch {
-      return 0;
-    }
+  /** attr_upper_bound of the current DIE: upper bound + 1, else count, else 0 (uint32). */
+  private upperBound(): number {
+    const r = this.r;
+    const ok = (s: A): boolean => r.isConstant(s);
+    if (r.has(A.upperBound)) return ok(A.upperBound) ? Number(BigInt.asUintN(32, r.numeric(A.upperBound) + 1n)) : 0;
+    if (r.has(A.count)) return ok(A.count) ? Number(BigInt.asUintN(32, r.numeric(A.count))) : 0;
     return 0;
   }
 
   /** die__create_new_pointer_tag: with btf_type_tag annotations when type tags are encoded. */
-  private newPointer(die: number): Tag {
-    const p: PointerTag = { ...this.common(die, DW_TAG_pointer_type), kind: 'pointer', typeTags: undefined };
+  private newPointer(i: number): Tag {
+    const r = this.r;
+    const p: PointerTag = Object.assign(this.common(i, DW_TAG_pointer_type), { kind: 'pointer' as const, typeTags: undefined as AnnotTypeTag[] | undefined });
     if (this.opts.skipTypeTag) return p;
-    const d = this.d;
-    if (d.hasChildren(die)) {
-      for (const c of d.children(die)) {
-        const ct = d.tag(c);
+    const gnu = r.ref(A.gnuAnnotation);
+    if (r.hasChildren(i)) {
+      for (let c = r.firstChild(i); c >= 0; c = r.next(c)) {
+        const ct = r.tag(c);
         if (ct !== DW_TAG_LLVM_annotation && ct !== DW_TAG_GNU_annotation) continue;
-        if (this.str(c, DW_AT_name) !== 'btf_type_tag') continue;
+        r.load(c);
+        if (r.str(A.name) !== 'btf_type_tag') continue;
         p.typeTags ??= [];
         p.typeTags.unshift(this.newTypeTagAnnot(c));
       }
     }
     if (p.typeTags !== undefined) return p;
-    let at = die;
-    for (;;) {
-      const r = this.ref(at, DW_AT_GNU_annotation);
-      if (r.off === 0 || d.tag(r.off) !== DW_TAG_GNU_annotation) break;
-      if (this.str(r.off, DW_AT_name) !== 'btf_type_tag') break;
+    let next = gnu;
+    while (next !== 0) {
+      const j = r.indexOf(next);
+      if (j < 0 || r.tag(j) !== DW_TAG_GNU_annotation) break;
+      r.load(j);
+      if (r.str(A.name) !== 'btf_type_tag') break;
+      const after = r.ref(A.gnuAnnotation);
       p.typeTags ??= [];
-      p.typeTags.push(this.newTypeTagAnnot(r.off));
-      at = r.off;
+      p.typeTags.push(this.newTypeTagAnnot(j));
+      next = after;
     }
     return p;
   }
 
   /** die__create_new_btf_type_tag_type, added to the tables before its pointer. */
-  private newTypeTagAnnot(die: number): AnnotTypeTag {
-    const a: AnnotTypeTag = { ...this.common(die, DW_TAG_LLVM_annotation), kind: 'typetag', value: this.str(die, DW_AT_const_value) };
+  private newTypeTagAnnot(i: number): AnnotTypeTag {
+    const r = this.r;
+    r.load(i);
+    const a: AnnotTypeTag = Object.assign(this.common(i, DW_TAG_LLVM_annotation), { kind: 'typetag' as const, value: r.str(A.constValue) });
     this.tableAdd(a);
     this.hash(a);
     return a;
   }
 
-  private typeCommon(die: number, tag: number): TypeTag {
-    const t: TypeTag = {
-      ...this.common(die, tag), kind: 'type', name: this.str(die, DW_AT_name),
-      size: this.num(die, DW_AT_byte_size), declaration: this.numeric(die, DW_AT_declaration) !== 0n,
-      nrMembers: 0, members: [], enumerators: [], isSignedEnum: false, annots: [], nested: [], alignment: 0,
+  private typeCommon(i: number, tag: number): TypeTag {
+    const r = this.r;
+    const t: TypeTag = Object.assign(this.common(i, tag), {
+      kind: 'type' as const, name: r.str(A.name),
+      size: this.num(A.byteSize), declaration: this.numeric(A.declaration) !== 0n,
+      nrMembers: 0, members: [] as MemberTag[], enumerators: [] as Enumerator[], isSignedEnum: false, annots: [] as Annotation[], nested: [] as Tag[], alignment: 0,
       packedInferred: false, isPacked: false,
-    };
-    t.dwSpec = this.ref(die, DW_AT_specification).off;
-    const ty = this.ref(die, DW_AT_type).off;
+    });
+    t.dwSpec = r.ref(A.specification);
+    const ty = t.dwType;
     if (ty !== 0) {
-      const enc = this.numeric(ty, DW_AT_encoding);
+      const enc = this.encodingOf(ty);
       if (enc === BigInt(DW_ATE_signed) || enc === BigInt(DW_ATE_signed_char)) t.isSignedEnum = true;
+      r.load(i);
     }
     return t;
   }
 
-  /** btf_decl_tag annotations: add_tag_annotation (only name "btf_decl_tag"). */
-  private annotation(die: number, componentIdx: number, into: Annotation[]): void {
+  /** attr_numeric(DW_AT_encoding) of another DIE. */
+  private encodingOf(off: number): bigint {
+    const r = this.r;
+    const j = r.indexOf(off);
+    if (j < 0) {
+      try {
+        return this.d.attrUdata(off, DW_AT_encoding) ?? 0n;
+      } catch {
+        return 0n;
+      }
+    }
+    r.load(j);
+    return this.numeric(A.encoding);
+  }
+
+  /** btf_decl_tag annotations: add_tag_annotation (only name "btf_decl_tag") of DIE i. */
+  private annotation(i: number, componentIdx: number, into: Annotation[]): void {
     if (this.opts.skipDeclTag) return;
-    if (this.str(die, DW_AT_name) !== 'btf_decl_tag') return;
-    into.push({ value: this.str(die, DW_AT_const_value), componentIdx });
+    const r = this.r;
+    r.load(i);
+    if (r.str(A.name) !== 'btf_decl_tag') return;
+    into.push({ value: r.str(A.constValue), componentIdx });
   }
 
   /** add_child_llvm_annotations */
-  private childAnnotations(die: number, componentIdx: number, into: Annotation[]): void {
-    if (!this.d.hasChildren(die)) return;
-    for (const c of this.d.children(die)) {
-      const ct = this.d.tag(c);
+  private childAnnotations(i: number, componentIdx: number, into: Annotation[]): void {
+    const r = this.r;
+    if (!r.hasChildren(i)) return;
+    for (let c = r.firstChild(i); c >= 0; c = r.next(c)) {
+      const ct = r.tag(c);
       if (ct !== DW_TAG_LLVM_annotation && ct !== DW_TAG_GNU_annotation) continue;
       this.annotation(c, componentIdx, into);
     }
   }
 
-  /** add_gnu_annotation_chain */
-  private gnuAnnotations(die: number, componentIdx: number, into: Annotation[]): void {
-    let at = die;
-    for (;;) {
-      const r = this.ref(at, DW_AT_GNU_annotation);
-      if (r.off === 0 || this.d.tag(r.off) !== DW_TAG_GNU_annotation) return;
-      this.annotation(r.off, componentIdx, into);
-      at = r.off;
+  /** add_gnu_annotation_chain from DIE i (its DW_AT_GNU_annotation). */
+  private gnuAnnotations(i: number, componentIdx: number, into: Annotation[]): void {
+    const r = this.r;
+    r.load(i);
+    let next = r.ref(A.gnuAnnotation);
+    while (next !== 0) {
+      const j = r.indexOf(next);
+      if (j < 0 || r.tag(j) !== DW_TAG_GNU_annotation) return;
+      this.annotation(j, componentIdx, into);
+      r.load(j);
+      next = r.ref(A.gnuAnnotation);
     }
   }
 
   /** die__create_new_class (struct/class/interface) and die__create_new_union. */
-  private newClass(die: number, isClass: boolean): Tag {
-    const tag = this.d.tag(die);
-    const t = this.typeCommon(die, tag);
-    if (this.d.hasChildren(die)) this.processClass(die, t);
-    if (isClass) this.gnuAnnotations(die, -1, t.annots);
+  private newClass(i: number, isClass: boolean): Tag {
+    const r = this.r;
+    const t = this.typeCommon(i, r.tag(i));
+    if (r.hasChildren(i)) this.processClass(i, t);
+    if (isClass) this.gnuAnnotations(i, -1, t.annots);
     return t;
   }
 
   /** die__process_class */
-  private processClass(die: number, t: TypeTag): void {
+  private processClass(i: number, t: TypeTag): void {
+    const r = this.r;
     const isUnion = t.tag === DW_TAG_union_type;
     let memberIdx = 0;
-    for (const c of this.d.children(die)) {
-      const ct = this.d.tag(c);
+    for (let c = r.firstChild(i); c >= 0; c = r.next(c)) {
+      const ct = r.tag(c);
       switch (ct) {
         case DW_TAG_GNU_template_parameter_pack: case DW_TAG_GNU_formal_parameter_pack:
         case DW_TAG_GNU_template_template_param: case DW_TAG_subrange_type: case DW_TAG_variant_part:
         case DW_TAG_template_type_parameter: case DW_TAG_template_value_parameter:
           continue;
         case DW_TAG_inheritance: case DW_TAG_member: {
-          const m = this.newMember(c, isUnion);
-          if (m.isStatic) t.nrMembers += 0; else t.nrMembers++;
+          const m = this.newMember(c, ct, isUnion);
+          if (!m.isStatic) t.nrMembers++;
           t.members.push(m);
           this.childAnnotations(c, memberIdx, t.annots);
           this.gnuAnnotations(c, memberIdx, t.annots);
@@ -499,32 +494,34 @@ export class CuLoader {
   }
 
   /** class_member__new */
-  private newMember(die: number, inUnion: boolean): MemberTag {
-    const tr = this.ref(die, DW_AT_type);
+  private newMember(i: number, tag: number, inUnion: boolean): MemberTag {
+    const r = this.r;
+    r.load(i);
     const m: MemberTag = {
-      tag: this.d.tag(die), die, dwType: tr.off, dwTypeSig8: tr.sig8, type: 0, name: this.str(die, DW_AT_name),
+      tag, die: r.off(i), dwType: r.ref(A.type), dwTypeSig8: r.refIsSig8(A.type), type: 0, name: r.str(A.name),
       isStatic: false, hasBitOffset: false, bitOffset: 0, byteOffset: 0, bitfieldOffset: 0, bitfieldSize: 0,
       byteSize: 0, bitSize: 0,
     };
-    m.hasBitOffset = this.has(die, DW_AT_data_bit_offset);
+    m.hasBitOffset = r.has(A.dataBitOffset);
     if (m.hasBitOffset) {
-      m.bitOffset = this.attrOffset(die, DW_AT_data_bit_offset);
+      m.bitOffset = this.attrOffset(A.dataBitOffset) >>> 0;
     } else {
-      if (this.has(die, DW_AT_data_member_location)) m.byteOffset = this.attrOffset(die, DW_AT_data_member_location);
+      if (r.has(A.dataMemberLocation)) m.byteOffset = this.attrOffset(A.dataMemberLocation);
       else m.isStatic = !inUnion;
-      // byte_offset is a uint32_t and bit_offset a uint32_t: both wrap as in C.
+      // byte_offset and bit_offset are uint32_t: both wrap as in C.
       m.byteOffset = m.byteOffset >>> 0;
       m.bitOffset = (m.byteOffset * 8) >>> 0;
-      m.bitfieldOffset = Number(BigInt.asIntN(8, this.numeric(die, DW_AT_bit_offset)));
+      m.bitfieldOffset = Number(BigInt.asIntN(8, this.numeric(A.bitOffset)));
     }
-    m.byteSize = Number(BigInt.asUintN(32, this.numeric(die, DW_AT_byte_size)));
-    m.bitfieldSize = Number(BigInt.asUintN(8, this.numeric(die, DW_AT_bit_size)));
+    m.byteSize = Number(BigInt.asUintN(32, this.numeric(A.byteSize)));
+    m.bitfieldSize = Number(BigInt.asUintN(8, this.numeric(A.bitSize)));
     return m;
   }
 
-  private newNamespace(die: number): Tag {
-    const ns: import('./cu.js').NamespaceTag = { ...this.common(die, DW_TAG_namespace), kind: 'namespace', nested: [] };
-    for (const c of this.d.children(die)) {
+  private newNamespace(i: number): Tag {
+    const r = this.r;
+    const ns: NamespaceTag = Object.assign(this.common(i, DW_TAG_namespace), { kind: 'namespace' as const, nested: [] as Tag[] });
+    for (let c = r.firstChild(i); c >= 0; c = r.next(c)) {
       const n = this.processTag(c, false);
       if (n === 'unsupported') continue;
       this.tableAdd(n);
@@ -534,38 +531,40 @@ export class CuLoader {
     return ns;
   }
 
-  private newTypedef(die: number): Tag {
-    const t = this.typeCommon(die, this.d.tag(die));
-    this.childAnnotations(die, -1, t.annots);
+  private newTypedef(i: number): Tag {
+    const t = this.typeCommon(i, this.r.tag(i));
+    this.childAnnotations(i, -1, t.annots);
     return t;
   }
 
   /** die__create_new_enumeration: size in bits (32 when absent). */
-  private newEnumeration(die: number): Tag {
-    const t = this.typeCommon(die, DW_TAG_enumeration_type);
+  private newEnumeration(i: number): Tag {
+    const r = this.r;
+    const t = this.typeCommon(i, DW_TAG_enumeration_type);
     t.size = t.size === 0 ? 32 : (t.size * 8) >>> 0;
-    if (!this.d.hasChildren(die)) return t;
-    for (const c of this.d.children(die)) {
-      if (this.d.tag(c) !== DW_TAG_enumerator) continue;
-      t.enumerators.push({ name: this.str(c, DW_AT_name), value: BigInt.asIntN(64, this.numeric(c, DW_AT_const_value)) });
+    if (!r.hasChildren(i)) return t;
+    for (let c = r.firstChild(i); c >= 0; c = r.next(c)) {
+      if (r.tag(c) !== DW_TAG_enumerator) continue;
+      r.load(c);
+      t.enumerators.push({ name: r.str(A.name), value: BigInt.asIntN(64, this.numeric(A.constValue)) });
       t.nrMembers++;
     }
     return t;
   }
 
-  private newFtype(die: number, tag: number): FtypeTag {
+  private ftypeFields(): Omit<FtypeTag, keyof TagCommon | 'kind'> {
     return {
-      ...this.common(die, tag), kind: 'ftype', params: [], unspecParms: false,
-      byteSize: this.num(die, DW_AT_byte_size), optimizedParms: false, unexpectedReg: false,
+      params: [], unspecParms: false, byteSize: this.num(A.byteSize), optimizedParms: false, unexpectedReg: false,
       inconsistentProto: false, uncertainParmLoc: false, reorderedParm: false, signatureChanged: false,
     };
   }
 
   /** die__create_new_subroutine_type */
-  private newSubroutineType(die: number): Tag {
-    const f = this.newFtype(die, DW_TAG_subroutine_type);
-    for (const c of this.d.children(die)) {
-      switch (this.d.tag(c)) {
+  private newSubroutineType(i: number): Tag {
+    const r = this.r;
+    const f: FtypeTag = Object.assign(this.common(i, DW_TAG_subroutine_type), { kind: 'ftype' as const }, this.ftypeFields());
+    for (let c = r.firstChild(i); c >= 0; c = r.next(c)) {
+      switch (r.tag(c)) {
         case DW_TAG_subrange_type: continue;
         case DW_TAG_formal_parameter: {
           const p = this.newParameter(c, true, -1);
@@ -585,37 +584,51 @@ export class CuLoader {
   }
 
   /** parameter__new */
-  private newParameter(die: number, withFtype: boolean, idx: number): ParameterTag {
-    const p: ParameterTag = {
-      ...this.common(die, DW_TAG_formal_parameter), kind: 'parameter', name: this.str(die, DW_AT_name), idx,
+  private newParameter(i: number, withFtype: boolean, idx: number): ParameterTag {
+    const r = this.r;
+    r.load(i);
+    const p: ParameterTag = Object.assign(this.common(i, DW_TAG_formal_parameter), {
+      kind: 'parameter' as const, name: r.str(A.name), idx,
       locReg: UNKNOWN_REG, typeByteSize: 0, passedInMemory: false, hasConstValue: false, hasLoc: false,
       locConstValue: false, locStack: false, firstRegFields: 0, secondRegFields: 0, optimized: false, unexpectedReg: false,
-    };
+    });
     if (!withFtype) return p;
     const cu = this.cu;
-    p.typeByteSize = this.typeByteSize(die);
+    p.hasConstValue = r.has(A.constValue);
+    p.hasLoc = r.has(A.location);
+    p.typeByteSize = r.has(A.abstractOrigin) ? (p.dwOrigin === 0 ? 0 : this.typeByteSizeOf(p.dwOrigin, 0)) : this.typeByteSizeAt(p.dwType, 0);
     p.passedInMemory = p.typeByteSize > (cu.aggUseTwoRegs ? 2 * cu.addrSize : cu.addrSize);
-    p.hasConstValue = this.has(die, DW_AT_const_value);
-    p.hasLoc = this.has(die, DW_AT_location);
-    if (p.hasLoc) this.decodeLocation(die, p);
+    if (p.hasLoc) this.decodeLocation(p.die, p);
     return p;
   }
 
-  /** get_type_byte_size / __get_type_byte_size (int: the byte size, 0 when unknown). */
-  private typeByteSize(die: number): number {
-    const o = this.ref(die, DW_AT_abstract_origin);
-    if (this.has(die, DW_AT_abstract_origin)) return o.off === 0 ? 0 : this.typeByteSizeOf(o.off, 0);
-    return this.typeByteSizeOf(die, 0);
+  /** __get_type_byte_size of the DIE at `off`: follows its DW_AT_type. */
+  private typeByteSizeOf(off: number, depth: number): number {
+    const r = this.r;
+    const j = r.indexOf(off);
+    if (j < 0) return 0;
+    r.load(j);
+    return this.typeByteSizeAt(r.ref(A.type), depth);
   }
 
-  private typeByteSizeOf(die: number, depth: number): number {
-    if (depth > 64) return 0;
-    const t = this.ref(die, DW_AT_type).off;
-    if (t === 0) return 0;
-    if (this.d.tag(t) === DW_TAG_pointer_type) return this.cu.addrSize;
-    const b = this.numeric(t, DW_AT_byte_size);
-    if (b === 0n) return this.typeByteSizeOf(t, depth + 1);
-    return Number(BigInt.asIntN(32, b));
+  /** __get_type_byte_size given the DW_AT_type target `t`: pointers are addr_size, else byte_size, else its type's. */
+  private typeByteSizeAt(t: number, depth: number): number {
+    if (t === 0 || depth > 64) return 0;
+    const cached = this.byteSizeCache.get(t);
+    if (cached !== undefined) return cached;
+    const r = this.r;
+    const j = r.indexOf(t);
+    if (j < 0) return 0;
+    let v: number;
+    if (r.tag(j) === DW_TAG_pointer_type) {
+      v = this.cu.addrSize;
+    } else {
+      r.load(j);
+      const b = this.numeric(A.byteSize);
+      v = b === 0n ? this.typeByteSizeAt(r.ref(A.type), depth + 1) : Number(BigInt.asIntN(32, b));
+    }
+    this.byteSizeCache.set(t, v);
+    return v;
   }
 
   /** parameter__decode_location: every entry of DW_AT_location, as dwarf_getlocations gives them. */
@@ -696,19 +709,18 @@ export class CuLoader {
   }
 
   /** die__create_new_function + die__process_function */
-  private newFunction(die: number): Tag {
-    const f: FunctionTag = {
-      ...this.newFtype(die, DW_TAG_subprogram), kind: 'function', name: this.str(die, DW_AT_name),
-      declaration: this.has(die, DW_AT_declaration), external: this.has(die, DW_AT_external),
-      hasAbstractOrigin: this.has(die, DW_AT_abstract_origin), inlined: Number(this.numeric(die, DW_AT_inline)),
-      addr: 0n, annots: [],
-    };
-    f.dwSpec = this.ref(die, DW_AT_specification).off;
-    const low = this.lowPc(die);
-    f.addr = low ?? 0n;
-    if (this.cu.producerClang) f.signatureChanged = this.signatureChanged(f, die);
-    this.processFunctionBody(die, f);
-    this.gnuAnnotations(die, -1, f.annots);
+  private newFunction(i: number): Tag {
+    const r = this.r;
+    const f: FunctionTag = Object.assign(this.common(i, DW_TAG_subprogram), { kind: 'function' as const }, this.ftypeFields(), {
+      name: r.str(A.name), declaration: r.has(A.declaration), external: r.has(A.external),
+      hasAbstractOrigin: r.has(A.abstractOrigin), inlined: Number(this.numeric(A.inline)),
+      addr: 0n, annots: [] as Annotation[],
+    });
+    f.dwSpec = r.ref(A.specification);
+    f.addr = r.formOf(A.lowPc) === DW_FORM_addr ? r.numeric(A.lowPc) : (r.has(A.lowPc) ? this.lowPc(f.die) ?? 0n : 0n);
+    if (this.cu.producerClang) f.signatureChanged = this.signatureChanged(f);
+    this.processFunctionBody(i, f);
+    this.gnuAnnotations(i, -1, f.annots);
     return f;
   }
 
@@ -720,21 +732,25 @@ export class CuLoader {
     }
   }
 
-  /** function__signature_changed (clang: DW_AT_calling_convention DW_CC_nocall). */
-  private signatureChanged(f: FunctionTag, die: number): boolean {
+  /** function__signature_changed (clang: DW_AT_calling_convention DW_CC_nocall) of the current DIE. */
+  private signatureChanged(f: FunctionTag): boolean {
     if (f.inlined !== 0) return false;
-    if (!f.hasAbstractOrigin) return this.numeric(die, DW_AT_calling_convention) === BigInt(DW_CC_nocall);
-    const o = this.ref(die, DW_AT_abstract_origin).off;
-    return o !== 0 && this.numeric(o, DW_AT_calling_convention) === BigInt(DW_CC_nocall);
+    if (!f.hasAbstractOrigin) return this.numeric(A.callingConvention) === BigInt(DW_CC_nocall);
+    const o = f.dwOrigin;
+    const j = o === 0 ? -1 : this.r.indexOf(o);
+    if (j < 0) return false;
+    this.r.load(j);
+    const v = this.numeric(A.callingConvention) === BigInt(DW_CC_nocall);
+    return v;
   }
 
-  /** die__process_function for a subprogram (ftype set) or a lexical block (ftype undefined). */
-  private processFunctionBody(die: number, f: FunctionTag | undefined): void {
-    const d = this.d;
-    if (!d.hasChildren(die)) return;
+  /** die__process_function for a subprogram (f set) or a lexical block (f undefined). */
+  private processFunctionBody(i: number, f: FunctionTag | undefined): void {
+    const r = this.r;
+    if (!r.hasChildren(i)) return;
     let paramIdx = 0;
-    for (const c of d.children(die)) {
-      const ct = d.tag(c);
+    for (let c = r.firstChild(i); c >= 0; c = r.next(c)) {
+      const ct = r.tag(c);
       switch (ct) {
         case DW_TAG_call_site: case DW_TAG_call_site_parameter: case DW_TAG_GNU_call_site:
         case DW_TAG_GNU_call_site_parameter: case DW_TAG_dwarf_procedure:
@@ -756,6 +772,7 @@ export class CuLoader {
           continue;
         }
         case DW_TAG_variable: {
+          r.load(c);
           const v = this.newVariable(c, false);
           this.addNested(v);
           continue;
@@ -763,10 +780,13 @@ export class CuLoader {
         case DW_TAG_unspecified_parameters:
           if (f !== undefined) f.unspecParms = true;
           continue;
-        case DW_TAG_inlined_subroutine:
+        case DW_TAG_inlined_subroutine: {
+          r.load(c);
+          const o: OtherTag = Object.assign(this.common(c, ct), { kind: 'other' as const });
           this.processInlineExpansion(c);
-          this.addNested({ ...this.common(c, ct), kind: 'other' });
+          this.addNested(o);
           continue;
+        }
         case DW_TAG_lexical_block:
           this.processFunctionBody(c, undefined);
           continue;
@@ -783,11 +803,11 @@ export class CuLoader {
   }
 
   /** die__process_inline_expansion: its types and nested expansions take their slots too. */
-  private processInlineExpansion(die: number): void {
-    const d = this.d;
-    if (!d.hasChildren(die)) return;
-    for (const c of d.children(die)) {
-      const ct = d.tag(c);
+  private processInlineExpansion(i: number): void {
+    const r = this.r;
+    if (!r.hasChildren(i)) return;
+    for (let c = r.firstChild(i); c >= 0; c = r.next(c)) {
+      const ct = r.tag(c);
       switch (ct) {
         case DW_TAG_call_site: case DW_TAG_call_site_parameter: case DW_TAG_GNU_call_site:
         case DW_TAG_GNU_call_site_parameter: case DW_TAG_formal_parameter: case DW_TAG_label:
@@ -795,10 +815,13 @@ export class CuLoader {
         case DW_TAG_lexical_block:
           this.processFunctionBody(c, undefined);
           continue;
-        case DW_TAG_inlined_subroutine:
+        case DW_TAG_inlined_subroutine: {
+          r.load(c);
+          const o: OtherTag = Object.assign(this.common(c, ct), { kind: 'other' as const });
           this.processInlineExpansion(c);
-          this.addNested({ ...this.common(c, ct), kind: 'other' });
+          this.addNested(o);
           continue;
+        }
         default: {
           const n = this.processTag(c, false);
           if (n === 'unsupported') continue;
@@ -808,18 +831,23 @@ export class CuLoader {
     }
   }
 
-  /** variable__new + dwarf__location */
-  private newVariable(die: number, topLevel: boolean): VariableTag {
-    const v: VariableTag = {
-      ...this.common(die, DW_TAG_variable), kind: 'variable', name: this.str(die, DW_AT_name),
-      external: this.has(die, DW_AT_external), declaration: this.has(die, DW_AT_declaration),
-      hasSpecification: this.has(die, DW_AT_specification), artificial: this.has(die, DW_AT_artificial),
-      scope: VSCOPE_UNKNOWN, addr: 0n, spec: undefined, annots: [],
-    };
+  /** variable__new + dwarf__location, for the current DIE i. */
+  private newVariable(i: number, topLevel: boolean): VariableTag {
+    const r = this.r;
+    const v: VariableTag = Object.assign(this.common(i, DW_TAG_variable), {
+      kind: 'variable' as const, name: r.str(A.name),
+      external: r.has(A.external), declaration: r.has(A.declaration),
+      hasSpecification: r.has(A.specification), artificial: r.has(A.artificial),
+      scope: VSCOPE_UNKNOWN, addr: 0n, spec: undefined as VariableTag | undefined, annots: [] as Annotation[],
+    });
     v.topLevel = topLevel;
-    if (!v.declaration) this.location(die, v);
-    if (v.hasSpecification) v.dwSpec = this.ref(die, DW_AT_specification).off;
-    this.childAnnotations(die, -1, v.annots);
+    if (v.hasSpecification) v.dwSpec = r.ref(A.specification);
+    const hasLoc = r.has(A.location);
+    if (!v.declaration) {
+      if (!hasLoc) v.scope = VSCOPE_OPTIMIZED;
+      else this.location(v.die, v);
+    }
+    this.childAnnotations(i, -1, v.annots);
     return v;
   }
 

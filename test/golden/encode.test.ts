@@ -77,6 +77,20 @@ describe('modbtf pahole equals pahole 1.32 on small gcc objects (test/fixtures/e
   }
 });
 
+describe('same-named static functions at different addresses (pahole\'s "ambiguous address")', () => {
+  it('amb.ko: amb_cb skipped, zz_last (the last name in sort order, never flagged by pahole) encoded', () => {
+    for (const variant of ['gcc-dwarf5', 'gcc-dwarf4']) {
+      const elf = parseElf(fixtureBytes(`encode/${variant}/amb.ko.gz`), { file: 'amb.ko' });
+      const base = Btf.parse(fixtureBytes(`encode/${variant}/base.btf`), { file: 'base.btf' });
+      const r = encodeModule(elf, base, { features: kbuild72().features, languages: { ids: rust.ids, exclude: true } });
+      const want = fixtureBytes(`encode/${variant}/amb.kbuild72.btf`);
+      expect(firstDiff(r.bytes as Uint8Array, want), variant).toBeUndefined();
+      expect(r.skipped.map((l) => l.split(' ')[0])).toContain('amb_cb');
+      expect(r.skipped.map((l) => l.split(' ')[0])).not.toContain('zz_last');
+    }
+  });
+});
+
 describe('modbtf pahole speaks pahole 1.32\'s command line (test/fixtures/encode/cli-cases.tsv)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'modbtf-encode-cli-'));
   const cwd = process.cwd();
