@@ -11,7 +11,7 @@
  */
 import type { Btf } from '../btf/btf.js';
 import { BtfKind } from '../btf/kinds.js';
-import { StringTableBuilder } from '../btf/strings.js';
+import { BaseStringIndex } from '../btf/strings.js';
 import { infoKflag, infoKind, infoVlen, makeInfo } from '../btf/wire.js';
 import { dataViewOf } from '../bytes.js';
 import { EncodeError } from './errors.js';
@@ -27,7 +27,11 @@ export { BTF_INT_BOOL, BTF_INT_CHAR, BTF_INT_SIGNED };
 export class BtfOut {
   readonly base: Btf;
   readonly littleEndian: boolean;
-  readonly strings: StringTableBuilder;
+  /** Own string section (btf__add_str's strset): bytes in one growing buffer. */
+  private strBytes = new Uint8Array(1 << 16);
+  private strLen = 0;
+  private readonly startStrOff: number;
+  private readonly baseStrings: BaseStringIndex;
   /** First own id (the base's type count). */
   readonly startId: number;
   private w = new Uint32Array(1 << 16);
@@ -39,7 +43,8 @@ export class BtfOut {
   constructor(base: Btf, littleEndian: boolean, file?: string) {
     this.base = base;
     this.littleEndian = littleEndian;
-    this.strings = new StringTableBuilder(base);
+    this.startStrOff = base.startStrOff + base.header.strLen;
+    this.baseStrings = BaseStringIndex.of(base);
     this.startId = base.typeCount;
     this.ctx = file === undefined ? {} : { file };
   }
@@ -65,8 +70,11 @@ export class BtfOut {
   extra(id: number, k: number): number { return this.word(id, 3 + k); }
   /** The string at a (split-aware) offset: own strings or the base's. */
   str(off: number): string {
-    if (off < this.strings.startStrOff) return this.base.strOrUndefined(off) ?? '';
-    return this.strings.at(off) ?? '';
+    if (off < this.startStrOff) return this.base.strOrUndefined(off) ?? '';
+    const rel = off - this.startStrOff;
+    if (rel >= this.strLen) return '';
+    const end = this.strBytes.indexOf(0, rel);
+    return Buffer.from(this.strBytes.buffer, this.strBytes.byteOffset + rel, end - rel).toString('utf8');
   }
 
   // ---- construction ------------------------------------------------------------------------
@@ -112,13 +120,30 @@ export class BtfOut {
   /** Offsets already given out (base or own): btf__add_str looks a name up once per type in every CU. */
   private readonly known = new Map<string, number>();
 
-  /** btf__add_str, remembered. */
+  /**
+   * btf__add_str: a string the base has resolves to the base's offset (btf__find_str); an own
+   * one is appended once, in first-use order (split BTF's own section starts empty). "" is 0.
+   */
   addStr(s: string): number {
     let off = this.known.get(s);
+    if (off !== undefined) return off;
+    if (s === '') return 0;
+    const bytes = Buffer.from(s, 'utf8');
+    off = this.baseStrings.find(bytes);
     if (off === undefined) {
-      off = this.strings.add(s);
-      this.known.set(s, off);
+      if (this.strLen + bytes.length + 1 > this.strBytes.length) {
+        let cap = this.strBytes.length * 2;
+        while (cap < this.strLen + bytes.length + 1) cap *= 2;
+        const g = new Uint8Array(cap);
+        g.set(this.strBytes.subarray(0, this.strLen));
+        this.strBytes = g;
+      }
+      off = this.startStrOff + this.strLen;
+      this.strBytes.set(bytes, this.strLen);
+      this.strLen += bytes.length;
+      this.strBytes[this.strLen++] = 0;
     }
+    this.known.set(s, off);
     return off;
   }
 
@@ -264,7 +289,7 @@ export class BtfOut {
   /** btf__raw_data(): 24-byte header, types, strings, in the target byte order. */
   bytes(): Uint8Array {
     const typeLen = this.used * 4;
-    const strs = this.strings.bytes();
+    const strs = this.strBytes.subarray(0, this.strLen);
     const out = new Uint8Array(24 + typeLen + strs.length);
     const dv = dataViewOf(out);
     const le = this.littleEndian;

@@ -47,7 +47,8 @@ export function encodeModule(elf: ElfFile, base: Btf, opts: EncodeOptions): Enco
   if (opts.features.forceCuMerging) {
     throw new EncodeError('ENCODE_UNSUPPORTED', 'the force_cu_merging BTF feature (all CUs loaded as one, pahole\'s LTO path) is not implemented by modbtf\'s encoder', { file: elf.file });
   }
-  const d = openDwarf(elf);
+  // One unit at a time: keep only the current unit's DIE index.
+  const d = openDwarf(elf, { indexCache: 2 });
   const f = opts.features;
   const loader = new CuLoader(d, {
     skipDeclTag: f.skipDeclTag,

@@ -133,8 +133,8 @@ export class CuLoader {
   // ---- per CU state ------------------------------------------------------------------------
   private cu!: Cu;
   /** dwarf_cu hash_types / hash_tags: DIE offset -> tag (with its small id). */
-  private hashTypes = new Map<number, Tag>();
-  private hashTags = new Map<number, Tag>();
+  private hashTypes: (Tag | undefined)[] = [];
+  private hashTags: (Tag | undefined)[] = [];
   private unit!: DwarfUnit;
 
   private warn(m: string): void {
@@ -145,8 +145,9 @@ export class CuLoader {
 
   private load(u: DwarfUnit): LoadedCu {
     this.unit = u;
-    this.hashTypes = new Map();
-    this.hashTags = new Map();
+    const count = u.index().count;
+    this.hashTypes = new Array<Tag | undefined>(count);
+    this.hashTags = new Array<Tag | undefined>(count);
     this.byteSizeCache = new Map();
     const r = new DieReader(this.d, u, this.strings);
     this.r = r;
@@ -233,7 +234,8 @@ export class CuLoader {
   }
 
   private hash(t: Tag): void {
-    (isTypeTag(t.tag) ? this.hashTypes : this.hashTags).set(t.die, t);
+    const i = this.r.indexOf(t.die);
+    if (i >= 0) (isTypeTag(t.tag) ? this.hashTypes : this.hashTags)[i] = t;
   }
 
   private smallId(t: Tag): number { return t.small; }
@@ -888,11 +890,14 @@ export class CuLoader {
 
   private findType(off: number, sig8: boolean): Tag | undefined {
     if (off === 0 || sig8) return undefined;
-    return this.hashTypes.get(off);
+    const i = this.r.indexOf(off);
+    return i < 0 ? undefined : this.hashTypes[i];
   }
 
   private findTag(off: number): Tag | undefined {
-    return off === 0 ? undefined : this.hashTags.get(off);
+    if (off === 0) return undefined;
+    const i = this.r.indexOf(off);
+    return i < 0 ? undefined : this.hashTags[i];
   }
 
   private typeIdOf(off: number, sig8: boolean, who: number): number {
