@@ -782,13 +782,11 @@ export class CuLoader {
         case DW_TAG_unspecified_parameters:
           if (f !== undefined) f.unspecParms = true;
           continue;
-        case DW_TAG_inlined_subroutine: {
-          r.load(c);
-          const o: OtherTag = Object.assign(this.common(c, ct), { kind: 'other' as const });
+        case DW_TAG_inlined_subroutine:
+          // Its tags_table slot is never read back (variables are found by tag kind, and
+          // nothing refers to an expansion): only what it holds matters.
           this.processInlineExpansion(c);
-          this.addNested(o);
           continue;
-        }
         case DW_TAG_lexical_block:
           this.processFunctionBody(c, undefined);
           continue;
@@ -817,13 +815,9 @@ export class CuLoader {
         case DW_TAG_lexical_block:
           this.processFunctionBody(c, undefined);
           continue;
-        case DW_TAG_inlined_subroutine: {
-          r.load(c);
-          const o: OtherTag = Object.assign(this.common(c, ct), { kind: 'other' as const });
+        case DW_TAG_inlined_subroutine:
           this.processInlineExpansion(c);
-          this.addNested(o);
           continue;
-        }
         default: {
           const n = this.processTag(c, false);
           if (n === 'unsupported') continue;
@@ -845,9 +839,12 @@ export class CuLoader {
     v.topLevel = topLevel;
     if (v.hasSpecification) v.dwSpec = r.ref(A.specification);
     const hasLoc = r.has(A.location);
+    // Only top-level variables can be encoded (btf_encoder__encode_cu_variables): a local's
+    // scope is never read, so its location (often a list) is not decoded.
     if (!v.declaration) {
       if (!hasLoc) v.scope = VSCOPE_OPTIMIZED;
-      else this.location(v.die, v);
+      else if (topLevel) this.location(v.die, v);
+      else v.scope = VSCOPE_LOCAL;
     }
     this.childAnnotations(i, -1, v.annots);
     return v;
