@@ -22,15 +22,18 @@ export const FLAG_SETS = {
   kbuild125: '-j --btf_gen_floats --skip_encoding_btf_inconsistent_proto --btf_gen_optimized',
   plain: '',
 };
+/** Compiler command and linker per variant (cross: arm64, and s390x for a big-endian module). */
 const VARIANTS = {
-  'gcc-dwarf5': 'gcc -g -O2',
-  'gcc-dwarf4': 'gcc -gdwarf-4 -O2',
-  'clang-dwarf5': 'clang -g -O2',
+  'gcc-dwarf5': ['gcc -g -O2', 'ld'],
+  'gcc-dwarf4': ['gcc -gdwarf-4 -O2', 'ld'],
+  'clang-dwarf5': ['clang -g -O2', 'ld'],
+  'aarch64-gcc-dwarf5': ['aarch64-linux-gnu-gcc-16 -g -O2', 'aarch64-linux-gnu-ld'],
+  's390x-gcc-dwarf5': ['s390x-linux-gnu-gcc-16 -g -O2', 's390x-linux-gnu-ld'],
 };
 
 await ensureSid(SID_BASE_PACKAGES);
 const have = async (tool) => (await sidSh(`command -v ${tool}`, { nothrow: true })).exitCode === 0;
-const versions = (await sidSh("pahole --version; gcc --version | head -1; (clang --version 2>/dev/null | head -1 || true); dpkg-query -W -f='${Package} ${Version}\\n' libbpf1 libdw1t64 pahole 2>/dev/null || dpkg-query -W -f='${Package} ${Version}\\n' libbpf1 libdw1 pahole")).stdout.trim();
+const versions = (await sidSh("pahole --version; gcc --version | head -1; (aarch64-linux-gnu-gcc-16 --version 2>/dev/null | head -1 || true); (s390x-linux-gnu-gcc-16 --version 2>/dev/null | head -1 || true); (clang --version 2>/dev/null | head -1 || true); dpkg-query -W -f='${Package} ${Version}\\n' libbpf1 libdw1t64 pahole 2>/dev/null || dpkg-query -W -f='${Package} ${Version}\\n' libbpf1 libdw1 pahole")).stdout.trim();
 const lines = [
   '# test/fixtures/encode', '',
   'Made by `scripts/gen-encode-fixtures.mjs` in the Debian sid chroot (never edited by hand):', '',
@@ -42,7 +45,7 @@ const lines = [
   ...Object.entries(FLAG_SETS).map(([k, v]) => `- \`${k}\`: \`${v || '(none)'}\``), '',
   '| file | bytes | sha256 |', '| --- | --- | --- |',
 ];
-for (const [variant, cc] of Object.entries(VARIANTS)) {
+for (const [variant, [cc, ld]] of Object.entries(VARIANTS)) {
   if (!(await have(cc.split(' ')[0]))) {
     console.log(`[gen-encode-fixtures] ${variant}: ${cc.split(' ')[0]} not installed in the chroot, skipped`);
     continue;
@@ -52,9 +55,9 @@ for (const [variant, cc] of Object.entries(VARIANTS)) {
   for (const f of readdirSync(join(FIX, 'src'))) copyFileSync(join(FIX, 'src', f), sidPath(join(WORK, f)));
   const steps = [
     `${cc} -c base.c -o base.o`, 'pahole -J --btf_encode_detached=base.btf base.o',
-    `${cc} -c a.c -o a.o`, `${cc} -c b.c -o b.o`, 'ld -r a.o b.o -o ab.ko',
+    `${cc} -c a.c -o a.o`, `${cc} -c b.c -o b.o`, `${ld} -r a.o b.o -o ab.ko`,
     ...Object.entries(FLAG_SETS).map(([k, v]) => `pahole -J ${v} --btf_base base.btf --btf_encode_detached=ab.${k}.btf ab.ko`),
-    `${cc} -fno-toplevel-reorder -c amb1.c -o amb1.o`, `${cc} -fno-toplevel-reorder -c amb2.c -o amb2.o`, 'ld -r amb1.o amb2.o -o amb.ko',
+    `${cc} -fno-toplevel-reorder -c amb1.c -o amb1.o`, `${cc} -fno-toplevel-reorder -c amb2.c -o amb2.o`, `${ld} -r amb1.o amb2.o -o amb.ko`,
     `pahole -J ${FLAG_SETS.kbuild72} --btf_base base.btf --btf_encode_detached=amb.kbuild72.btf amb.ko`,
   ];
   await sidSh(steps.join(' && '), { cwd: WORK });

@@ -7,7 +7,8 @@
  *    so bpf_kfunc decl tags; its linked object and pahole's output as gen-btf.sh's V=1
  *    command wrote it, see kernel7/PROVENANCE.md).
  *  - test/fixtures/encode (scripts/gen-encode-fixtures.mjs): two CUs of small C with gcc 16,
- *    DWARF 5 and DWARF 4, over a base pahole encoded, with three flag sets (7.2.13's, a pahole
+ *    DWARF 5 and DWARF 4, and cross-compiled for arm64 and s390x (big-endian), over a base
+ *    pahole encoded, with three flag sets (7.2.13's, a pahole
  *    <= 1.25 tree's, none), run through `modbtf pahole` itself (its argv parsing included).
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -57,7 +58,7 @@ const FLAG_SETS: Record<string, string> = {
 describe('modbtf pahole equals pahole 1.32 on small gcc objects (test/fixtures/encode)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'modbtf-encode-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
-  for (const variant of ['gcc-dwarf5', 'gcc-dwarf4']) {
+  for (const variant of ['gcc-dwarf5', 'gcc-dwarf4', 'aarch64-gcc-dwarf5', 's390x-gcc-dwarf5']) {
     for (const [set, flags] of Object.entries(FLAG_SETS)) {
       it(`${variant}, ${set} flags`, async () => {
         const ko = join(dir, `${variant}.ko`);
@@ -79,7 +80,7 @@ describe('modbtf pahole equals pahole 1.32 on small gcc objects (test/fixtures/e
 
 describe('same-named static functions at different addresses (pahole\'s "ambiguous address")', () => {
   it('amb.ko: amb_cb skipped, zz_last (the last name in sort order, never flagged by pahole) encoded', () => {
-    for (const variant of ['gcc-dwarf5', 'gcc-dwarf4']) {
+    for (const variant of ['gcc-dwarf5', 'gcc-dwarf4', 'aarch64-gcc-dwarf5', 's390x-gcc-dwarf5']) {
       const elf = parseElf(fixtureBytes(`encode/${variant}/amb.ko.gz`), { file: 'amb.ko' });
       const base = Btf.parse(fixtureBytes(`encode/${variant}/base.btf`), { file: 'base.btf' });
       const r = encodeModule(elf, base, { features: kbuild72().features, languages: { ids: rust.ids, exclude: true } });
