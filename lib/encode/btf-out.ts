@@ -85,7 +85,7 @@ export class BtfOut {
 
   private reserve(words: number): void {
     if (this.used + words > this.w.length) {
-      let cap = this.w.length * 2;
+      let cap = Math.ceil(this.w.length * 1.5);
       while (cap < this.used + words) cap *= 2;
       const g = new Uint32Array(cap);
       g.set(this.w.subarray(0, this.used));

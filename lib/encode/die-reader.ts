@@ -202,7 +202,7 @@ export class DieReader {
         const off = u.offsetSize === 8 ? Number(this.view.getBigUint64(p, this.le)) : this.view.getUint32(p, this.le);
         let v = this.strings.get(off);
         if (v === undefined) {
-          v = this.d.stringAt('.debug_str', off, this.off(this.cur));
+          v = this.debugStr(off);
           this.strings.set(off, v);
         }
         return v;
@@ -214,6 +214,24 @@ export class DieReader {
       default:
         return this.d.attrString(this.off(this.cur), this.abbrev.names[this.abbrevIndex(s)] as number);
     }
+  }
+
+  private strSec: { data: Uint8Array; size: number } | undefined;
+
+  /**
+   * The .debug_str string at `off` as one flat string (a string built a character at a time
+   * is a chain of V8 cons strings: ~1M of them stayed alive for xfs.ko's names).
+   */
+  private debugStr(off: number): string {
+    if (this.strSec === undefined) {
+      const sec = this.d.section('.debug_str');
+      if (sec === undefined) return this.d.stringAt('.debug_str', off, this.off(this.cur));
+      this.strSec = { data: sec.data, size: sec.stringSize };
+    }
+    const { data, size } = this.strSec;
+    if (off >= size) return this.d.stringAt('.debug_str', off, this.off(this.cur));
+    const end = data.indexOf(0, off);
+    return Buffer.from(data.buffer, data.byteOffset + off, end - off).toString('utf8');
   }
 
   private abbrevIndex(s: A): number {
