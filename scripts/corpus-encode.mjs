@@ -6,7 +6,7 @@
 // tree, see kernel7/PROVENANCE.md) and the package kernel's vmlinux as --btf_base; the detached
 // outputs must be byte-identical.
 //
-//   node scripts/corpus-encode.mjs [--set cloud|amd64] [--count N] [--jobs N] [--only TEXT] [--show N] [--fresh | --recheck]
+//   node scripts/corpus-encode.mjs [--set cloud|amd64] [--count N] [--jobs N] [--only TEXT] [--show N] [--fresh | --recheck] [--pipeline]
 //
 //   cloud   linux-image-7.2.13+deb14-cloud-amd64-dbg (1,018 modules) over the vmlinux of
 //           linux-headers-7.2.13+deb14-cloud-amd64 (default)
@@ -38,14 +38,15 @@ const { values } = parseArgs({
     show: { type: 'string', default: '20' },
     fresh: { type: 'boolean', default: false },
     recheck: { type: 'boolean', default: false },
+    pipeline: { type: 'boolean', default: false },
   },
 });
 $.verbose = false;
 const log = (m) => console.log(`[corpus-encode] ${m}`);
 const t0 = Date.now();
 const SETS = {
-  cloud: { dbg: 'linux-image-7.2.13+deb14-cloud-amd64-dbg', headers: 'linux-headers-7.2.13+deb14-cloud-amd64', kver: '7.2.13+deb14-cloud-amd64' },
-  amd64: { dbg: 'linux-image-7.2.13+deb14-amd64-dbg', headers: 'linux-headers-7.2.13+deb14-amd64', kver: '7.2.13+deb14-amd64' },
+  cloud: { dbg: 'linux-image-7.2.13+deb14-cloud-amd64-dbg', headers: 'linux-headers-7.2.13+deb14-cloud-amd64', kver: '7.2.13+deb14-cloud-amd64', shipped: 'linux-image-7.2.13+deb14-cloud-amd64' },
+  amd64: { dbg: 'linux-image-7.2.13+deb14-amd64-dbg', headers: 'linux-headers-7.2.13+deb14-amd64', kver: '7.2.13+deb14-amd64', shipped: 'linux-modules-7.2.13+deb14-amd64' },
 };
 const set = SETS[values.set];
 if (!set) throw new Error(`--set ${values.set}: cloud or amd64`);
@@ -188,4 +189,37 @@ for (const [i, rel] of rels.entries()) {
 for (const d of diffs.slice(0, Number(values.show))) log(d);
 log(`identical ${counts.identical}, different ${counts.different}, pahole and modbtf wrote nothing ${counts.none}, modbtf failed ${counts.failed} (of ${rels.length}; this run encoded in ${(ms / 1000).toFixed(1)} s; ${((Date.now() - t0) / 1000).toFixed(0)} s in all)`);
 log(`results: ${results}; references: ${sidPath(`${WORK}/ref`)}`);
+
+// --pipeline: through the 7.2 pipeline (lib/pipeline kernel7Btf, in tree: no distill, as Debian
+// builds), each identically encoded module without a kfunc set must give the .BTF Debian shipped
+// (modules with sets were shipped with resolved .BTF_ids, which pahole reads: they were compared
+// with pahole on the same file above).
+if (values.pipeline) {
+  const { Btf } = await import(join(repo, 'dist/lib/btf/btf.js'));
+  const { scanBtfIds } = await import(join(repo, 'dist/lib/btfids/layout.js'));
+  const { kernel7Btf } = await import(join(repo, 'dist/lib/pipeline/kernel7.js'));
+  const { decompress } = await import('./lib/corpus.mjs');
+  const shipped = await unpacked(set.shipped);
+  const shippedTree = [join(shipped.host, 'usr/lib/modules', set.kver, 'kernel'), join(shipped.host, 'lib/modules', set.kver, 'kernel')].find((d) => existsSync(d));
+  if (shippedTree === undefined) throw new Error(`${set.shipped}: no modules in the package`);
+  const pc = { same: 0, different: 0, withSets: 0, notShipped: 0 };
+  const pdiffs = [];
+  for (const rel of rels) {
+    if (!(done.get(rel) ?? '').includes('\tidentical')) continue;
+    const ship = [join(shippedTree, `${rel}.xz`), join(shippedTree, rel)].find((f) => existsSync(f));
+    if (ship === undefined) { pc.notShipped++; continue; }
+    const elf = parseElf(readFileSync(join(tree, rel)), { file: rel });
+    if (elf.symbols().some((x) => x.name.startsWith('__BTF_ID__set8__'))) { pc.withSets++; continue; }
+    const ours = new Uint8Array(readFileSync(sidPath(refOf(rel))));
+    const r = kernel7Btf(elf, scanBtfIds(elf, { abi: 7 }), Btf.parse(ours, { base, file: rel }), base, { distill: false });
+    const sElf = parseElf(await decompress(ship), { file: ship });
+    const sec = sElf.sectionByName('.BTF');
+    const want = sec === undefined ? undefined : sElf.sectionData(sec);
+    if (want !== undefined && Buffer.compare(Buffer.from(r.btf), Buffer.from(want)) === 0) pc.same++;
+    else { pc.different++; pdiffs.push(rel); }
+  }
+  for (const d of pdiffs.slice(0, Number(values.show))) log(`pipeline differs: ${d}`);
+  log(`7.2 pipeline .BTF = Debian's shipped .BTF: ${pc.same} identical, ${pc.different} different, ${pc.withSets} with kfunc sets (compared with pahole only), ${pc.notShipped} not in ${set.shipped}`);
+  if (pc.different > 0) process.exitCode = 1;
+}
 process.exitCode = counts.different + counts.failed > 0 ? 1 : 0;
