@@ -57,6 +57,9 @@ function planOf(a: Abbrev, u: DwarfUnit): Plan {
 
 const NONE = -1;
 
+/** Short inline (DW_FORM_string) names by their bytes; the same few thousand recur everywhere. */
+const inlineStrings = new Map<number, string>();
+
 export class DieReader {
   readonly u: DwarfUnit;
   readonly idx: DieIndex;
@@ -208,8 +211,20 @@ export class DieReader {
         return v;
       }
       case C.DW_FORM_string: {
-        const end = this.bytes.indexOf(0, p);
-        return Buffer.from(this.bytes.buffer, this.bytes.byteOffset + p, end - p).toString('utf8');
+        // gcc writes names of up to 3 bytes inline: those are looked up by their bytes.
+        const b = this.bytes;
+        const end = b.indexOf(0, p);
+        const n = end - p;
+        if (n <= 3) {
+          const key = n | ((b[p] ?? 0) << 2) | ((n > 1 ? (b[p + 1] as number) : 0) << 10) | ((n > 2 ? (b[p + 2] as number) : 0) << 18);
+          let v = inlineStrings.get(key);
+          if (v === undefined) {
+            v = Buffer.from(b.buffer, b.byteOffset + p, n).toString('utf8');
+            inlineStrings.set(key, v);
+          }
+          return v;
+        }
+        return Buffer.from(b.buffer, b.byteOffset + p, n).toString('utf8');
       }
       default:
         return this.d.attrString(this.off(this.cur), this.abbrev.names[this.abbrevIndex(s)] as number);
