@@ -45,7 +45,7 @@ $.verbose = false;
 const log = (m) => console.log(`[corpus-encode] ${m}`);
 const t0 = Date.now();
 const SETS = {
-  cloud: { dbg: 'linux-image-7.2.13+deb14-cloud-amd64-dbg', headers: 'linux-headers-7.2.13+deb14-cloud-amd64', kver: '7.2.13+deb14-cloud-amd64', shipped: 'linux-image-7.2.13+deb14-cloud-amd64' },
+  cloud: { dbg: 'linux-image-7.2.13+deb14-cloud-amd64-dbg', headers: 'linux-headers-7.2.13+deb14-cloud-amd64', kver: '7.2.13+deb14-cloud-amd64', shipped: 'linux-modules-7.2.13+deb14-cloud-amd64' },
   amd64: { dbg: 'linux-image-7.2.13+deb14-amd64-dbg', headers: 'linux-headers-7.2.13+deb14-amd64', kver: '7.2.13+deb14-amd64', shipped: 'linux-modules-7.2.13+deb14-amd64' },
 };
 const set = SETS[values.set];
