@@ -247,6 +247,13 @@ export class ModuleEncoder {
       uncertainParmLoc: fn.uncertainParmLoc, reorderedParm: fn.reorderedParm, signatureChanged: fn.signatureChanged,
       optimizedSymbol: false, ambiguousAddr: false, seq: this.states.length,
     };
+    if (this.f.trueSignature && s.addr !== 0n) {
+      for (const sym of func.syms) {
+        if (s.addr !== sym.addr || !sym.name.includes('.')) continue;
+        s.sym = sym;
+        break;
+      }
+    }
     if (s.addr !== 0n) {
       for (const sym of func.syms) {
         if (sym.addr !== s.addr) continue;
@@ -349,8 +356,11 @@ export class ModuleEncoder {
       const state = st[i] as FuncState;
       j = i + 1;
       while (j < st.length && this.combine(state, st[j] as FuncState)) j++;
-      if (this.f.trueSignature) {
-        throw new EncodeError('ENCODE_UNSUPPORTED', 'the true_signature BTF feature is not supported by modbtf\'s encoder yet', { file: this.elf.file });
+      // true_signature rewrites only functions whose signature changed (clang's DW_CC_nocall)
+      // or whose DWARF address is a '.'-suffixed symbol's (never in a relocatable module,
+      // whose DWARF addresses are libdwfl's layout): anything else encodes as without it.
+      if (this.f.trueSignature && st.slice(i, j).some((x) => x.signatureChanged || x.sym !== undefined)) {
+        throw new EncodeError('ENCODE_UNSUPPORTED', `the true_signature BTF feature would rewrite ${state.elf.name}'s signature, which modbtf's encoder does not do`, { file: this.elf.file });
       }
       const canonical = j - i > 1 ? this.selectCanonical(st.slice(i, j)) : state;
       let skip: string | undefined;

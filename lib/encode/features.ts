@@ -102,6 +102,13 @@ export class FeatureParser {
       this.enableDefault();
       return undefined;
     }
+    // "all" (what --btf_gen_all passes): every feature but force_cu_merging (measured: pahole
+    // 1.32's --btf_gen_all output equals --btf_features=default,global_var, and differs from
+    // it with force_cu_merging added).
+    if (list === 'all') {
+      for (const r of BTF_FEATURES) if (r.key !== 'forceCuMerging') this.enable(r);
+      return undefined;
+    }
     let s = list;
     if (s.startsWith('+')) {
       this.enableDefault();
