@@ -65,7 +65,7 @@ export function encodeModule(elf: ElfFile, base: Btf, opts: EncodeOptions): Enco
   if (enc === undefined) return { bytes: undefined, raw: undefined, warnings: loader.warnings, skipped: [] };
   enc.finish();
   const raw = enc.btf.bytes();
-  const parsed = Btf.parse(raw, { base, ...(elf.file !== undefined ? { file: elf.file } : {}), section: '.BTF' });
+  const parsed = Btf.parse(raw, { base, inMemoryLimit: true, ...(elf.file !== undefined ? { file: elf.file } : {}), section: '.BTF' });
   const out = dedupBtf(parsed, { behaviour: opts.dedup ?? '1.7.0', stringsDeduped: true });
   return { bytes: out.bytes, raw, warnings: [...loader.warnings, ...enc.warnings], skipped: enc.verbose };
 }
