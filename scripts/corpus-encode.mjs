@@ -180,6 +180,7 @@ for (const [i, rel] of rels.entries()) {
     ms += performance.now() - t;
     line = `${rel}\t${status}\t${detail}`;
     appendFileSync(results, `${line}\n`);
+    done.set(rel, line);
   }
   const [, status, detail] = line.split('\t');
   counts[status]++;

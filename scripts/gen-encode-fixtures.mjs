@@ -46,7 +46,9 @@ const lines = [
   'Per variant directory: `base.btf` (pahole -J of src/base.c), `ab.ko.gz` (src/a.c and src/b.c',
   'compiled and joined with `ld -r`: two CUs, kfunc set in .BTF_ids), `ab.<flags>.btf` (pahole -J',
   '<flags> --btf_base base.btf --btf_encode_detached=... ab.ko), `amb.ko` (src/amb1.c, src/amb2.c with',
-  '-fno-toplevel-reorder: same-named static functions at different addresses) and its BTF. Flag sets:', '',
+  '-fno-toplevel-reorder: same-named static functions at different addresses) and its BTF, `canon.ko`',
+  '(src/canon1.c, canon2.c, canon3.c: a static function inlined in two CUs, out of line in one) and',
+  '`canon4.ko` (canon4.c, canon2.c: inconsistent prototypes) with their BTF. Flag sets:', '',
   ...Object.entries(FLAG_SETS).map(([k, v]) => `- \`${k}\`: \`${v || '(none)'}\``), '',
   '| file | bytes | sha256 |', '| --- | --- | --- |',
 ];
@@ -67,6 +69,11 @@ for (const [variant, [cc, ld]] of Object.entries(VARIANTS)) {
       `${cc} -fno-toplevel-reorder -c amb1.c -o amb1.o`, `${cc} -fno-toplevel-reorder -c amb2.c -o amb2.o`, `${ld} -r amb1.o amb2.o -o amb.ko`,
       `pahole -J ${FLAG_SETS.kbuild72} --btf_base base.btf --btf_encode_detached=amb.kbuild72.btf amb.ko`,
     ]),
+    // canon.ko: a function inlined in two CUs and out of line in one; canon4.ko: inconsistent.
+    ...['canon1', 'canon2', 'canon3', 'canon4'].map((c) => `${cc} -c ${c}.c -o ${c}.o`),
+    `${ld} -r canon1.o canon2.o canon3.o -o canon.ko`, `${ld} -r canon4.o canon2.o -o canon4.ko`,
+    `pahole -J ${FLAG_SETS.kbuild72} --btf_base base.btf --btf_encode_detached=canon.kbuild72.btf canon.ko`,
+    `pahole -J ${FLAG_SETS.kbuild72} --btf_base base.btf --btf_encode_detached=canon4.kbuild72.btf canon4.ko`,
   ];
   await sidSh(steps.join(' && '), { cwd: WORK });
   const out = join(FIX, variant);
@@ -82,6 +89,10 @@ for (const [variant, [cc, ld]] of Object.entries(VARIANTS)) {
   if (!cc.startsWith('clang')) {
     put('amb.ko.gz', gzipSync(readFileSync(sidPath(join(WORK, 'amb.ko'))), { level: 9 }));
     put('amb.kbuild72.btf', readFileSync(sidPath(join(WORK, 'amb.kbuild72.btf'))));
+  }
+  for (const m of ['canon', 'canon4']) {
+    put(`${m}.ko.gz`, gzipSync(readFileSync(sidPath(join(WORK, `${m}.ko`))), { level: 9 }));
+    put(`${m}.kbuild72.btf`, readFileSync(sidPath(join(WORK, `${m}.kbuild72.btf`))));
   }
   console.log(`[gen-encode-fixtures] ${variant}: ${cc}`);
 }

@@ -398,16 +398,25 @@ export class ModuleEncoder {
     return !this.f.trueSignature && s.optimizedParms && (s.signatureChanged || s.optimizedSymbol);
   }
 
-  /** btf_encoder__select_canonical_state */
+  /**
+   * btf_encoder__select_canonical_state: of the combined states of one function, the one whose
+   * prototype is encoded. Upstream master matches each state's DWARF address against the ELF
+   * symbols' st_value, which in a relocatable module never matches (DWARF addresses are
+   * libdwfl's section layout, st_value is section-relative), so master would take the first
+   * state. pahole 1.32 does not: measured (scripts/gen-encode-fixtures.mjs, canon.ko) it takes
+   * the first state with an address, i.e. an out-of-line copy, over states of CUs where the
+   * function was only inlined (no DW_AT_low_pc); found on amdgpu.ko (is_dtbclk_required: only
+   * inlined with `struct dc *` in two CUs, out of line with `const struct dc *` in a third).
+   * The states still combine first (canon4.ko: an inlined copy with another parameter count
+   * makes the function inconsistent). Which state is "first" otherwise is as upstream: a state
+   * whose optimized-out parameters must be skipped yields to a later one.
+   */
   private selectCanonical(group: FuncState[]): FuncState {
-    const elf = (group[0] as FuncState).elf;
     let first: FuncState | undefined;
     for (const s of group) {
-      for (const sym of elf.syms) {
-        if (s.addr !== sym.addr) continue;
-        first ??= s;
-        if (!this.skipOptimizedParms(s)) return s;
-      }
+      if (s.addr === 0n) continue;
+      first ??= s;
+      if (!this.skipOptimizedParms(s)) return s;
     }
     return first ?? (group[0] as FuncState);
   }

@@ -104,6 +104,21 @@ describe('same-named static functions at different addresses (pahole\'s "ambiguo
   });
 });
 
+describe('same-named static functions inlined in some CUs, out of line in one (pahole\'s canonical state)', () => {
+  for (const variant of ['gcc-dwarf5', 'gcc-dwarf4', 'clang-dwarf5', 'aarch64-gcc-dwarf5', 's390x-gcc-dwarf5']) {
+    it(`${variant}: canon.ko encodes the out-of-line prototype (const), canon4.ko none (inconsistent)`, () => {
+      const base = Btf.parse(fixtureBytes(`encode/${variant}/base.btf`), { file: 'base.btf' });
+      for (const m of ['canon', 'canon4']) {
+        const elf = parseElf(fixtureBytes(`encode/${variant}/${m}.ko.gz`), { file: `${m}.ko` });
+        const r = encodeModule(elf, base, { features: kbuild72().features, languages: { ids: rust.ids, exclude: true } });
+        const want = fixtureBytes(`encode/${variant}/${m}.kbuild72.btf`);
+        expect(firstDiff(r.bytes as Uint8Array, want), `${variant} ${m}`).toBeUndefined();
+        expect((r.bytes as Uint8Array).length).toBe(want.length);
+      }
+    });
+  }
+});
+
 describe('modbtf pahole speaks pahole 1.32\'s command line (test/fixtures/encode/cli-cases.tsv)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'modbtf-encode-cli-'));
   const cwd = process.cwd();
