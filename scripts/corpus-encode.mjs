@@ -6,7 +6,7 @@
 // tree, see kernel7/PROVENANCE.md) and the package kernel's vmlinux as --btf_base; the detached
 // outputs must be byte-identical.
 //
-//   node scripts/corpus-encode.mjs [--set cloud|amd64] [--count N] [--jobs N] [--only TEXT] [--show N] [--fresh | --recheck] [--pipeline]
+//   node scripts/corpus-encode.mjs [--set cloud|amd64] [--count N] [--jobs N] [--only TEXT] [--show N] [--fresh | --recheck | --again] [--pipeline]
 //
 //   cloud   linux-image-7.2.13+deb14-cloud-amd64-dbg (1,018 modules) over the vmlinux of
 //           linux-headers-7.2.13+deb14-cloud-amd64 (default)
@@ -16,7 +16,8 @@
 // (/var/lib/modbtf-dbg/<package>_<version>, stamp <...>.unpacked); pahole's output for each module
 // is kept in /var/lib/modbtf-encode/<set>/ref/ (a rerun only runs pahole on modules it has not
 // done), and each result line goes to results.tsv there as it is known, so an interrupted run
-// goes on where it stopped (--fresh starts over; --recheck encodes again the modules that were not
+// goes on where it stopped (--fresh starts over; --again encodes every module again, references
+// kept; --recheck encodes again the modules that were not
 // identical). Differing outputs are kept next to the reference
 // (<module>.ours.btf). Prints: identical I, different D, pahole wrote nothing N (with whether we
 // did too), failed F; exit 1 on any difference. Needs root (the chroot).
@@ -38,6 +39,7 @@ const { values } = parseArgs({
     show: { type: 'string', default: '20' },
     fresh: { type: 'boolean', default: false },
     recheck: { type: 'boolean', default: false },
+    again: { type: 'boolean', default: false },
     pipeline: { type: 'boolean', default: false },
   },
 });
@@ -145,6 +147,8 @@ for (let i = 0; i < flags.length; i++) {
 const results = sidPath(`${WORK}/results.tsv`);
 const done = new Map();
 if (existsSync(results)) for (const line of readFileSync(results, 'utf8').split('\n')) if (line) done.set(line.split('\t')[0], line);
+// --again: encode every module again (after a fix that may change any), keeping pahole's references.
+if (values.again) { done.clear(); writeFileSync(results, ''); }
 // --recheck: encode again what was not identical (after a fix), keeping the identical ones.
 if (values.recheck) {
   for (const [rel, line] of [...done]) if (line.split('\t')[1] !== 'identical') done.delete(rel);
