@@ -13,7 +13,7 @@ export { enum64Value, isComposite } from './btf/types.js';
 export { BtfBuilder, type BtfBuilderOptions, type FwdKind } from './btf/builder.js';
 export { writeBtf, rewriteBtf, type BtfDraft } from './btf/write.js';
 export { validateBtf, assertValidBtf, type ValidateOptions } from './btf/validate.js';
-export { forEachTypeRef, mapTypeRefs, forEachStrRef, mapStrRefs } from './btf/fields.js';
+export { forEachTypeRef, mapTypeRefs, forEachStrRef, mapStrRefs, kindLayoutSection } from './btf/fields.js';
 export { readElfBtf, isRawBtf, BTF_SECTION, BTF_BASE_SECTION, BTF_IDS_SECTION, type ElfBtf } from './btf/source.js';
 export { dumpRaw, dumpRawChunks } from './btf/dump-raw.js';
 export { dumpJson, dumpJsonChunks } from './btf/dump-json.js';

@@ -173,7 +173,7 @@ async function finalizeInner(mod: LoadedModule, opts: FinalizeOptions): Promise<
     : readElfBtf(elf, { file, ...(opts.vmlinux ? { base: opts.vmlinux } : {}) });
   // The kernel's checks, before anything is written. Split BTF over the wrong vmlinux
   // still parses, but its ids and strings point at the wrong places.
-  const [problem] = validateBtf(current, { limit: 1 });
+  const [problem] = validateBtf(current, { limit: 1, kernel: profile.abi >= 7 ? 7 : 6 });
   if (problem) {
     if (distilledBase) throw problem;
     throw new ModuleError('MODULE_WRONG_VMLINUX', `the module's .BTF is not valid over this vmlinux BTF (${problem.offset !== undefined ? `+0x${problem.offset.toString(16)}: ` : ''}${problem.message}): was the module built against another kernel? Give the vmlinux of the kernel it was built for`, { file, section: BTF_SECTION, ...(problem.typeId !== undefined ? { typeId: problem.typeId } : {}) }, { cause: problem });

@@ -171,7 +171,7 @@ function distilledState(mod: LoadedModule, builtWith: Btf | undefined, profile: 
     throw new ModuleError('MODULE_NO_BTF_BASE', 'the module has no .BTF.base; give the vmlinux it was built against (--built-with) so it can be distilled first', { file, section: BTF_SECTION });
   }
   const current = Btf.parse(sectionBytes(elf, BTF_SECTION) as Uint8Array, { file, section: BTF_SECTION, base: builtWith });
-  const [problem] = validateBtf(current, { limit: 1 });
+  const [problem] = validateBtf(current, { limit: 1, kernel: profile.abi >= 7 ? 7 : 6 });
   if (problem) {
     throw new ModuleError('MODULE_WRONG_VMLINUX', `the module's .BTF is not valid over the --built-with vmlinux BTF (${problem.message}): give the vmlinux of the kernel it was built for`, { file, section: BTF_SECTION, ...(problem.typeId !== undefined ? { typeId: problem.typeId } : {}) }, { cause: problem });
   }
