@@ -10,6 +10,8 @@
  *
  * --sid runs the sid chroot's eu-readelf (elfutils 0.196, what pahole 1.32 uses there;
  * files must then lie inside the chroot), --readelf a given command (default eu-readelf).
+ * The parts are dumped in one eu-readelf run (info first, then the list sections in
+ * section order, as eu-readelf prints them); --separate runs one per part.
  * --sample N takes N files spread evenly over the sorted list. Directories are searched
  * for *.ko, *.o and *.debug. Prints "identical I / different D / ours failed F /
  * readelf failed R" and the first difference of each differing file; exit 1 when any
@@ -35,6 +37,7 @@ const { values, positionals } = parseArgs({
     limit: { type: 'string' },
     json: { type: 'string' },
     quiet: { type: 'boolean', default: false },
+    separate: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h' },
   },
 });
@@ -72,19 +75,20 @@ if (values.sample !== undefined) {
 }
 if (values.limit !== undefined) files = files.slice(0, Number(values.limit));
 
-/** Runs eu-readelf on one file for one part; resolves { hash, lines?, text?, stderr, code }. */
-function runReadelf(file, part, keepText) {
+/** Runs eu-readelf on one file for some parts; resolves { hash, text?, stderr, code }. */
+function runReadelf(file, partList, keepText) {
   let cmd;
   let args;
+  const dumps = partList.map((p) => `--debug-dump=${p}`);
   if (values.sid) {
     const real = resolve(file);
     if (!real.startsWith(SID_ROOT + sep)) throw new Error(`--sid: ${file} is not inside ${SID_ROOT}`);
     cmd = 'chroot';
-    args = [SID_ROOT, 'eu-readelf', '-N', `--debug-dump=${part}`, real.slice(SID_ROOT.length)];
+    args = [SID_ROOT, 'eu-readelf', '-N', ...dumps, real.slice(SID_ROOT.length)];
   } else {
     const words = values.readelf.split(/\s+/);
     cmd = words[0];
-    args = [...words.slice(1), '-N', `--debug-dump=${part}`, file];
+    args = [...words.slice(1), '-N', ...dumps, file];
   }
   return new Promise((res, rej) => {
     const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -98,15 +102,15 @@ function runReadelf(file, part, keepText) {
   });
 }
 
-/** Our dump of one part: hash (and text when asked). Errors are returned, not thrown. */
-function runOurs(file, part, keepText) {
+/** Our dump of some parts: hash (and text when asked). Errors are returned, not thrown. */
+function runOurs(file, partList, keepText) {
   return (async () => {
     try {
       const m = await lib.loadModuleFile(file);
       const d = lib.openDwarf(m.elf, { base: lib.READELF_OFFLINE_BASE });
       const h = createHash('sha256');
       const chunks = [];
-      for (const chunk of lib.readelfDebugDump(d, [part])) {
+      for (const chunk of lib.readelfDebugDump(d, partList)) {
         const b = Buffer.from(chunk, 'utf8');
         h.update(b);
         if (keepText) chunks.push(chunk);
@@ -137,9 +141,10 @@ let done = 0;
 for (const file of files) {
   const entry = { file, parts: {} };
   let fileOk = true;
-  for (const part of parts) {
+  for (const group of values.separate ? parts.map((p) => [p]) : [parts]) {
+    const part = group.join(',');
     // Our dump (main thread) and eu-readelf (child process) run side by side.
-    const [mine, theirs] = await Promise.all([runOurs(file, part, false), runReadelf(file, part, false)]);
+    const [mine, theirs] = await Promise.all([runOurs(file, group, false), runReadelf(file, group, false)]);
     if (theirs.code !== 0 || theirs.stderr.trim() !== '') {
       entry.parts[part] = { status: 'readelf-failed', stderr: theirs.stderr.trim().slice(0, 2000), code: theirs.code };
       if (mine.error === undefined && theirs.code === 0 && mine.hash === theirs.hash) {
@@ -158,7 +163,7 @@ for (const file of files) {
       entry.parts[part] ??= { status: 'identical' };
       continue;
     }
-    const [m2, t2] = await Promise.all([runOurs(file, part, true), runReadelf(file, part, true)]);
+    const [m2, t2] = await Promise.all([runOurs(file, group, true), runReadelf(file, group, true)]);
     entry.parts[part] = { status: 'different', first: firstDifference(t2.text ?? '', m2.text ?? '') };
     fileOk = false;
   }

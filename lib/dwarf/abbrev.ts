@@ -25,9 +25,11 @@ export interface Abbrev {
   readonly specOffsets: Uint32Array;
   /** Position in its table. */
   readonly index: number;
-  /** @internal Value offsets from the attributes' start, per form-size key (see unit.ts). */
+  /** @internal Value offsets from the attributes' start, per form-size key (see forms.ts). */
   layoutKey: number;
   layout: Int32Array | undefined;
+  /** @internal Fixed value size of each attribute for layoutKey (FORM_VARIABLE / FORM_UNKNOWN otherwise). */
+  sizes: Int32Array | undefined;
 }
 
 export class AbbrevTable {
@@ -84,7 +86,7 @@ export function parseAbbrevTable(sec: DwarfSection, le: boolean, file: string | 
     abbrevs.push({
       code, tag, hasChildren: children === 1, offset: start, length: c.pos - start,
       names: Uint32Array.from(names), forms: Uint32Array.from(forms), implicit, specOffsets: Uint32Array.from(specs),
-      index: abbrevs.length, layoutKey: -1, layout: undefined,
+      index: abbrevs.length, layoutKey: -1, layout: undefined, sizes: undefined,
     });
   }
   return new AbbrevTable(offset, abbrevs);

@@ -17,6 +17,7 @@ import {
   DW_UT_skeleton, DW_UT_split_compile, DW_UT_split_type, DW_UT_type,
 } from './constants.js';
 import { Cursor, sectionString } from './cursor.js';
+import { isModbtfError } from '../errors.js';
 import { dwarfError } from './errors.js';
 import { abbrevLayout } from './forms.js';
 import { offlineSectionAddresses, PAHOLE_OFFLINE_BASE } from './layout.js';
@@ -159,7 +160,7 @@ export class Dwarf {
     if (t === undefined) {
       const sec = this.sections.get('.debug_abbrev');
       if (sec === undefined) {
-        throw this.error('DWARF_MISSING_SECTION', 'the file has no .debug_abbrev section', '.debug_info', unit?.offset);
+        throw this.error('DWARF_MISSING_SECTION', 'the file has no .debug_abbrev section', '.debug_info', unit?.offset ?? 0);
       }
       t = parseAbbrevTable(sec, this.littleEndian, this.file, offset);
       this.abbrevCache.set(offset, t);
@@ -414,26 +415,35 @@ export class Dwarf {
     try {
       const v = this.attrUdata(die, name);
       return v === undefined || v > BigInt(Number.MAX_SAFE_INTEGER) ? undefined : Number(v);
-    } catch {
+    } catch (e) {
+      if (!isModbtfError(e)) throw e;
       return undefined;
     }
   }
 
   // ------------------------------------------------------------------ strings and addresses
 
+  // Decoded .debug_str strings by offset: modules repeat the same names in every unit.
+  private readonly strCache = new Map<number, string>();
+
   /** @internal A string at `off` in .debug_str / .debug_line_str (libdw: inside the NUL-terminated prefix). */
   stringAt(name: '.debug_str' | '.debug_line_str', off: number, die?: number): string {
+    if (name === '.debug_str') {
+      const hit = this.strCache.get(off);
+      if (hit !== undefined) return hit;
+    }
     const sec = this.section(name);
-    if (sec === undefined) throw this.error('DWARF_MISSING_SECTION', `a string refers to ${name}, which the file does not have`, '.debug_info', undefined, die);
+    if (sec === undefined) throw this.error('DWARF_MISSING_SECTION', `a string refers to ${name}, which the file does not have`, '.debug_info', die ?? 0, die);
     const s = sectionString(sec, off);
     if (s === undefined) throw this.error('DWARF_BAD_OFFSET', `string offset 0x${off.toString(16)} is past the end of ${name} (${sec.stringSize} bytes of strings)`, name, off, die);
+    if (name === '.debug_str') this.strCache.set(off, s);
     return s;
   }
 
   /** @internal A strx string: .debug_str_offsets[str_offsets_base + idx] (libdw dwarf_formstring). */
   indexedString(u: DwarfUnit, idx: bigint, die?: number): string {
     const sec = this.section('.debug_str_offsets');
-    if (sec === undefined) throw this.error('DWARF_MISSING_SECTION', 'a strx form needs .debug_str_offsets, which the file does not have', '.debug_info', undefined, die);
+    if (sec === undefined) throw this.error('DWARF_MISSING_SECTION', 'a strx form needs .debug_str_offsets, which the file does not have', '.debug_info', die ?? 0, die);
     const base = u.strOffsetsBase();
     const size = u.offsetSize;
     const len = sec.data.length;
@@ -448,7 +458,7 @@ export class Dwarf {
   /** @internal An addrx address: .debug_addr[addr_base + idx * address_size] (libdw __libdw_addrx). */
   indexedAddress(u: DwarfUnit, idx: bigint, die?: number): bigint {
     const sec = this.section('.debug_addr');
-    if (sec === undefined) throw this.error('DWARF_MISSING_SECTION', 'an addrx form needs .debug_addr, which the file does not have', '.debug_info', undefined, die);
+    if (sec === undefined) throw this.error('DWARF_MISSING_SECTION', 'an addrx form needs .debug_addr, which the file does not have', '.debug_info', die ?? 0, die);
     const base = u.addrBase();
     const size = u.addressSize;
     const len = sec.data.length;

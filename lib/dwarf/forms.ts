@@ -75,15 +75,19 @@ export function abbrevLayout(a: Abbrev, u: FormSizes): Int32Array {
   if (a.layoutKey === key && a.layout !== undefined) return a.layout;
   const n = a.forms.length;
   const layout = new Int32Array(n + 1).fill(-1);
+  const sizes = new Int32Array(n);
   let at = 0;
   for (let k = 0; k < n; k++) {
-    layout[k] = at;
     const size = fixedFormSize(a.forms[k] as number, u);
-    if (size < 0) { at = -1; break; }
-    at += size;
+    sizes[k] = size;
+    if (at >= 0) {
+      layout[k] = at;
+      at = size < 0 ? -1 : at + size;
+    }
   }
   if (at >= 0) layout[n] = at;
   a.layoutKey = key;
   a.layout = layout;
+  a.sizes = sizes;
   return layout;
 }

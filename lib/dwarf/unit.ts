@@ -205,7 +205,16 @@ export class DwarfUnit implements UnitHeader {
     while (k < nAttrs && (layout[k + 1] as number) >= 0) k++;
     let at = pos + (layout[k] as number);
     c.die = die;
-    for (; k < nAttrs; k++) at = this.skipValue(abbrev.forms[k] as number, at, c);
+    const sizes = abbrev.sizes as Int32Array;
+    for (; k < nAttrs; k++) {
+      const size = sizes[k] as number;
+      if (size >= 0) {
+        at += size;
+        if (at > this.end) throw c.fail('DWARF_TRUNCATED', `attribute value (${size} bytes) runs past the end of the unit at ${this.end}`, at - size);
+      } else {
+        at = this.skipValue(abbrev.forms[k] as number, at, c);
+      }
+    }
     return at;
   }
 
@@ -224,9 +233,18 @@ export class DwarfUnit implements UnitHeader {
     return c.pos;
   }
 
-  /** Reads a ULEB128 and LEB-class values through the unit's cursor, for the value functions. */
+  private scratch: Cursor | undefined;
+
+  /**
+   * A cursor over this unit's bytes at `pos`. It is the unit's one scratch cursor, reset on
+   * every call: callers read what they need from it before calling anything else that may
+   * ask for it again.
+   */
   cursor(pos: number, die?: number): Cursor {
-    const c = new Cursor(this.dwarf.info, this.dwarf.littleEndian, this.dwarf.file, pos, this.end);
+    let c = this.scratch;
+    if (c === undefined) c = this.scratch = new Cursor(this.dwarf.info, this.dwarf.littleEndian, this.dwarf.file, pos, this.end);
+    c.pos = pos;
+    c.end = this.end;
     c.die = die;
     return c;
   }
