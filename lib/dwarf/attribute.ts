@@ -23,6 +23,8 @@ import {
 import { decodeString } from '../bytes.js';
 import type { DwarfSectionName } from './sections.js';
 import type { DwarfUnit } from './unit.js';
+import type { DwarfOp } from './expr.js';
+import { getLocation, getLocations, type DwarfLocation } from './lists.js';
 
 export class DwarfAttribute {
   readonly unit: DwarfUnit;
@@ -204,6 +206,16 @@ export class DwarfAttribute {
       default: return undefined;
     }
     return c.bytesOf(len, 'block');
+  }
+
+  /** dwarf_getlocation: the operations of a single expression (see lists.ts getLocation). */
+  location(): DwarfOp[] | undefined {
+    return getLocation(this);
+  }
+
+  /** dwarf_getlocations iterated: every entry of the location list (see lists.ts getLocations). */
+  locations(): DwarfLocation[] | undefined {
+    return getLocations(this);
   }
 
   /** The raw 8 bytes of a DW_FORM_ref_sig8 value (the type signature). */

@@ -110,7 +110,10 @@ export class Dwarf {
 
   /** The units of .debug_info in order (headers read on first use). */
   get units(): readonly DwarfUnit[] {
-    this.unitList ??= this.readUnits();
+    if (this.unitList === undefined) {
+      this.unitList = this.readUnits();
+      for (const u of this.unitList) u.refineUnitType();
+    }
     return this.unitList;
   }
 

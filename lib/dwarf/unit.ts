@@ -6,8 +6,9 @@
  */
 import type { Abbrev, AbbrevTable } from './abbrev.js';
 import {
-  DW_AT_addr_base, DW_AT_entry_pc, DW_AT_GNU_addr_base, DW_AT_GNU_ranges_base, DW_AT_loclists_base,
-  DW_AT_rnglists_base, DW_AT_str_offsets_base, DW_FORM_implicit_const, DW_FORM_indirect,
+  DW_AT_addr_base, DW_AT_entry_pc, DW_AT_GNU_addr_base, DW_AT_GNU_dwo_id, DW_AT_GNU_dwo_name, DW_AT_GNU_ranges_base,
+  DW_AT_loclists_base, DW_AT_rnglists_base, DW_AT_str_offsets_base, DW_FORM_implicit_const, DW_FORM_indirect,
+  DW_TAG_compile_unit, DW_TAG_partial_unit, DW_TAG_type_unit, DW_UT_partial, DW_UT_skeleton, DW_UT_split_compile, DW_UT_type,
 } from './constants.js';
 import { Cursor } from './cursor.js';
 import type { Dwarf } from './dwarf.js';
@@ -83,13 +84,13 @@ export class DwarfUnit implements UnitHeader {
   readonly offset: number;
   readonly end: number;
   readonly version: number;
-  readonly unitType: number;
   readonly addressSize: number;
   readonly offsetSize: number;
   readonly abbrevOffset: number;
   readonly headerSize: number;
-  readonly unitId: bigint;
   readonly typeOffset: number;
+  private uType: number;
+  private uId: bigint;
   private table: AbbrevTable | undefined;
   /** @internal Managed by Dwarf's index cache. */
   cachedIndex: DieIndex | undefined;
@@ -101,13 +102,40 @@ export class DwarfUnit implements UnitHeader {
     this.offset = h.offset;
     this.end = h.end;
     this.version = h.version;
-    this.unitType = h.unitType;
+    this.uType = h.unitType;
     this.addressSize = h.addressSize;
     this.offsetSize = h.offsetSize;
     this.abbrevOffset = h.abbrevOffset;
     this.headerSize = h.headerSize;
-    this.unitId = h.unitId;
+    this.uId = h.unitId;
     this.typeOffset = h.typeOffset;
+  }
+
+  /**
+   * DW_UT_*: the DWARF 5 header's; for earlier versions what libdw makes of the unit DIE
+   * (libdw_findcu.c): partial_unit, type_unit, a compile_unit with DW_AT_GNU_dwo_id is a
+   * skeleton (no children, DW_AT_GNU_dwo_name) or split unit, else compile.
+   */
+  get unitType(): number { return this.uType; }
+  /** Type signature (type units) or DWO id (skeleton / split units); 0n otherwise. */
+  get unitId(): bigint { return this.uId; }
+
+  /** @internal libdw's guess of a pre-DWARF-5 unit's type from its unit DIE. */
+  refineUnitType(): void {
+    if (this.version >= 5 || this.dieOffset >= this.end) return;
+    const d = this.dwarf;
+    const die = this.dieOffset;
+    if (d.info.data[die] === 0) return;
+    const tag = d.tag(die);
+    if (tag === DW_TAG_partial_unit) this.uType = DW_UT_partial;
+    else if (tag === DW_TAG_type_unit) this.uType = DW_UT_type;
+    else if (tag === DW_TAG_compile_unit) {
+      const id = d.hasAttr(die, DW_AT_GNU_dwo_id) ? d.attrUdata(die, DW_AT_GNU_dwo_id) : undefined;
+      if (id !== undefined) {
+        this.uType = !d.hasChildren(die) && d.hasAttr(die, DW_AT_GNU_dwo_name) ? DW_UT_skeleton : DW_UT_split_compile;
+        this.uId = id;
+      }
+    }
   }
 
   /** Offset of the unit DIE (the root of the unit's tree). */
