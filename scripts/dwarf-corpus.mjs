@@ -8,6 +8,8 @@
  *   npx zx scripts/dwarf-corpus.mjs                 # all 1,018 modules
  *   npx zx scripts/dwarf-corpus.mjs --sample 20     # 20 spread over the sorted list (CI)
  *   npx zx scripts/dwarf-corpus.mjs --json out.json --parts info,loc,ranges
+ *   npx zx scripts/dwarf-corpus.mjs --oracle walk   # against libdw's own accessors instead
+ *                                                   # (scripts/oracle/libdw-walk.c, pahole's layout)
  *
  * When the archive no longer has the package the check prints SKIPPED and exits 0.
  */
@@ -19,7 +21,7 @@ $.verbose = false;
 const root = path.resolve(__dirname, '..');
 let dbg;
 try {
-  dbg = await ensureCloudDbg();
+  dbg = await ensureCloudDbg({ packages: ['elfutils', 'libdw-dev'] });
 } catch (err) {
   if (err instanceof PackageVanished) {
     console.log(`SKIPPED: ${err.message}`);
@@ -29,7 +31,7 @@ try {
 }
 const version = (await $`chroot ${SID_ROOT} dpkg-query -W -f=\${Version} elfutils`.nothrow()).stdout.trim();
 console.log(`dwarf-corpus: ${DBG_PACKAGE} ${dbg.version}, reference eu-readelf from sid elfutils ${version}`);
-const args = ['--sid', '--parts', String(argv.parts ?? 'info,loc,ranges')];
+const args = ['--sid', '--parts', String(argv.parts ?? 'info,loc,ranges'), '--oracle', String(argv.oracle ?? 'readelf')];
 if (argv.sample !== undefined) args.push('--sample', String(argv.sample));
 if (argv.limit !== undefined) args.push('--limit', String(argv.limit));
 if (argv.json !== undefined) args.push('--json', String(argv.json));

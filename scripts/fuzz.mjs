@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
  * Seeded, reproducible fuzzing of modbtf's read path (ELF, module signature, BTF parse,
- * validation, raw dump, rewrite) over mutated and truncated real inputs.
+ * validation, raw dump, rewrite; DWARF: relocation, units, DIEs, every attribute value,
+ * locations, ranges, the eu-readelf dump) over mutated and truncated real inputs.
  *
  *   npm run fuzz                                   # build, then 10,000 runs, seed 1
  *   node scripts/fuzz.mjs --seed 7 --runs 50000    # against the current dist/
@@ -46,14 +47,16 @@ async function loadLib() {
     process.exit(2);
   }
   const imp = (p) => import(pathToFileURL(join(dist, p)).href);
-  const [elf, btf, source, validate, dump, write, sig, errors] = await Promise.all([
+  const [elf, btf, source, validate, dump, write, sig, errors, dwarf, readelf] = await Promise.all([
     imp('elf/index.js'), imp('btf/btf.js'), imp('btf/source.js'), imp('btf/validate.js'),
     imp('btf/dump-raw.js'), imp('btf/write.js'), imp('module/signature.js'), imp('errors.js'),
+    imp('dwarf/dwarf.js'), imp('dwarf/readelf.js'),
   ]);
   return {
     parseElf: elf.parseElf, Btf: btf.Btf, readElfBtf: source.readElfBtf, validateBtf: validate.validateBtf,
     dumpRaw: dump.dumpRaw, rewriteBtf: write.rewriteBtf, writeBtf: write.writeBtf,
     stripSignature: sig.stripSignature, isModbtfError: errors.isModbtfError,
+    openDwarf: dwarf.openDwarf, readelfDebugDump: readelf.readelfDebugDump,
   };
 }
 

@@ -38,7 +38,7 @@ const CROSS = [
 ];
 const PACKAGES = [...SID_BASE_PACKAGES, 'elfutils', 'libdw-dev', 'clang', ...CROSS.map((c) => c.pkg)];
 /** The two -dbg modules kept as fixtures: small, with location and range lists. */
-const MODULES = ['kernel/drivers/input/misc/pcspkr.ko', 'kernel/net/ipv4/tcp_dctcp.ko'];
+const MODULES = ['kernel/drivers/firmware/efi/efibc.ko', 'kernel/lib/math/cordic.ko'];
 
 await ensureSid(PACKAGES, log);
 const dbg = await ensureCloudDbg({ log });
