@@ -6,9 +6,11 @@
  *
  *   dump   scripts/dwarf-dump.mjs --parts info,loc,ranges   vs  eu-readelf -N --debug-dump=info,loc,ranges
  *          (the same text, byte for byte: the like-for-like figure)
- *   walk   lib/dwarf: relocate, index every unit, every attribute of every DIE through its
- *          typed accessor, every location list and range list (what an encoder reads)
+ *   walk   lib/dwarf: relocate, index every unit, every attribute of every DIE through every
+ *          dwarf_form*-like accessor, every location list and range list
  *          vs  scripts/oracle/libdw-walk (libdw doing all that and printing it)
+ *   pahole lib/dwarf: what pahole's dwarf_loader reads of each DIE (tag, type, name, the
+ *          sizes/offsets/values of its kind, pcs, locations of parameters and variables)
  *
  *   npx zx scripts/bench-dwarf.mjs [--module FILE] [--runs N]
  *
@@ -21,7 +23,54 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const ROOT = join(fileURLToPath(new URL('.', import.meta.url)), '..');
 
-// Child mode: the walk, in its own process so GNU time measures it alone.
+// Child mode: what pahole's dwarf_loader asks of every DIE (tag, type, name, the sizes and
+// offsets of its kind, flags, code addresses, locations of parameters and variables), through
+// the allocation-free accessors, in its own process so GNU time measures it alone.
+if (process.argv[2] === '--child-pahole') {
+  const lib = await import(pathToFileURL(join(ROOT, 'dist/lib/index.js')).href);
+  const DW = lib.dwarfConstants;
+  const m = await lib.loadModuleFile(process.argv[3]);
+  const d = lib.openDwarf(m.elf);
+  let dies = 0;
+  let names = 0;
+  let locs = 0;
+  for (const u of d.units) {
+    const idx = u.index();
+    const abbrevs = u.abbrevs.abbrevs;
+    dies += idx.count;
+    for (let i = 0; i < idx.count; i++) {
+      const die = idx.offsets[i];
+      const tag = abbrevs[idx.abbrevs[i]].tag;
+      d.attrRef(die, DW.DW_AT_type);
+      d.attrRef(die, DW.DW_AT_abstract_origin);
+      if (d.attrString(die, DW.DW_AT_name) !== undefined) names++;
+      switch (tag) {
+        case DW.DW_TAG_member:
+          d.attrUdata(die, DW.DW_AT_data_member_location); d.attrUdata(die, DW.DW_AT_data_bit_offset);
+          d.attrUdata(die, DW.DW_AT_bit_size); d.attrUdata(die, DW.DW_AT_byte_size); break;
+        case DW.DW_TAG_base_type: case DW.DW_TAG_structure_type: case DW.DW_TAG_union_type: case DW.DW_TAG_enumeration_type:
+          d.attrUdata(die, DW.DW_AT_byte_size); d.attrUdata(die, DW.DW_AT_encoding); d.hasAttr(die, DW.DW_AT_declaration); break;
+        case DW.DW_TAG_enumerator: d.attrUdata(die, DW.DW_AT_const_value); break;
+        case DW.DW_TAG_subrange_type: d.attrUdata(die, DW.DW_AT_upper_bound); d.attrUdata(die, DW.DW_AT_count); break;
+        case DW.DW_TAG_subprogram:
+          d.attrString(die, DW.DW_AT_linkage_name); d.attrUdata(die, DW.DW_AT_inline); d.hasAttr(die, DW.DW_AT_external);
+          d.hasAttr(die, DW.DW_AT_declaration); d.attrRef(die, DW.DW_AT_specification); d.lowPc(die); d.highPc(die);
+          d.attrUdata(die, DW.DW_AT_calling_convention); break;
+        case DW.DW_TAG_formal_parameter: case DW.DW_TAG_variable: {
+          const l = d.hasAttr(die, DW.DW_AT_location) ? d.locations(die, DW.DW_AT_location) : undefined;
+          if (l) locs += l.length;
+          break;
+        }
+        case DW.DW_TAG_inlined_subroutine: case DW.DW_TAG_lexical_block: d.ranges(die); break;
+        default:
+      }
+    }
+  }
+  console.log(`${d.units.length} units, ${dies} DIEs, ${names} names, ${locs} location entries`);
+  process.exit(0);
+}
+
+// Child mode: every attribute value through every accessor.
 if (process.argv[2] === '--child-walk') {
   const lib = await import(pathToFileURL(join(ROOT, 'dist/lib/index.js')).href);
   const m = await lib.loadModuleFile(process.argv[3]);
@@ -82,6 +131,7 @@ const cases = [
   ['dump: eu-readelf -N --debug-dump=info,loc,ranges', `chroot ${q(SID_ROOT)} eu-readelf -N --debug-dump=info --debug-dump=loc --debug-dump=ranges ${q(inSid)}`],
   ['walk: lib/dwarf, every value', `node ${q(join(ROOT, 'scripts/bench-dwarf.mjs'))} --child-walk ${q(file)}`],
   ['walk: libdw (libdw-walk oracle)', `chroot ${q(SID_ROOT)} ${q(walkBin)} ${q(inSid)}`],
+  ['pahole-like reads: lib/dwarf', `node ${q(join(ROOT, 'scripts/bench-dwarf.mjs'))} --child-pahole ${q(file)}`],
 ];
 const info = (await $`node ${join(ROOT, 'scripts/bench-dwarf.mjs')} --child-walk ${file}`).stdout.trim();
 console.log(`bench-dwarf: ${file.slice(dbg.modules.length + 1)} (${(statSync(file).size / 1e6).toFixed(1)} MB; ${info}), ${runs} runs each, medians`);
@@ -94,6 +144,8 @@ const rows = cases.map(([name]) => {
   return { name, secs: median(xs.map((x) => x.secs)), mb: median(xs.map((x) => x.mb)) };
 });
 for (const r of rows) console.log(`  ${r.name.padEnd(52)} ${r.secs.toFixed(2).padStart(7)} s ${r.mb.toFixed(0).padStart(6)} MB`);
+const fileMb = statSync(file).size / (1 << 20);
+console.log(`  (the file itself: ${fileMb.toFixed(0)} MB)`);
 const ratio = (a, b) => `${(rows[a].secs / rows[b].secs).toFixed(2)}x time, ${(rows[a].mb / rows[b].mb).toFixed(2)}x peak RSS`;
 console.log(`  dump: lib/dwarf / eu-readelf = ${ratio(0, 1)}`);
 console.log(`  walk: lib/dwarf / libdw       = ${ratio(2, 3)}`);

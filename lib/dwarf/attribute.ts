@@ -48,6 +48,22 @@ export class DwarfAttribute {
     this.implicitConst = implicitConst;
   }
 
+  /**
+   * @internal Points this object at another attribute. Dwarf's typed shortcuts reuse one
+   * attribute object this way instead of allocating one per lookup; the value methods read
+   * their fields before calling out, so a lookup nested inside one (a unit base) is safe.
+   */
+  reset(unit: DwarfUnit, die: number, name: number, form: number, pos: number, implicitConst: bigint): this {
+    const w = this as { -readonly [K in keyof DwarfAttribute]: DwarfAttribute[K] };
+    w.unit = unit;
+    w.die = die;
+    w.name = name;
+    w.form = form;
+    w.pos = pos;
+    w.implicitConst = implicitConst;
+    return this;
+  }
+
   private fail(code: string, message: string): Error {
     return this.unit.dwarf.error(code, message, '.debug_info', this.pos, this.die);
   }

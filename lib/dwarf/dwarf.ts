@@ -331,6 +331,36 @@ export class Dwarf {
     return new DwarfAttribute(this.fUnit as DwarfUnit, die, name, this.fForm, this.fPos, this.fImplicit);
   }
 
+  // Reused by the typed shortcuts (a lookup of a unit base may run inside one: its own object).
+  private scratchAttr: DwarfAttribute | undefined;
+  private scratchInner: DwarfAttribute | undefined;
+  private shortcutDepth = 0;
+
+  /** The last find() as the shortcut's reusable attribute object. */
+  private scratch(die: number, name: number): DwarfAttribute {
+    const u = this.fUnit as DwarfUnit;
+    if (this.shortcutDepth === 0) {
+      this.scratchAttr ??= new DwarfAttribute(u, die, name, this.fForm, this.fPos, this.fImplicit);
+      return this.scratchAttr.reset(u, die, name, this.fForm, this.fPos, this.fImplicit);
+    }
+    if (this.shortcutDepth === 1) {
+      this.scratchInner ??= new DwarfAttribute(u, die, name, this.fForm, this.fPos, this.fImplicit);
+      return this.scratchInner.reset(u, die, name, this.fForm, this.fPos, this.fImplicit);
+    }
+    return this.found(die, name);
+  }
+
+  /** Runs one typed shortcut on the attribute just found. */
+  private shortcut<T>(die: number, name: number, f: (a: DwarfAttribute) => T): T {
+    const a = this.scratch(die, name);
+    this.shortcutDepth++;
+    try {
+      return f(a);
+    } finally {
+      this.shortcutDepth--;
+    }
+  }
+
   /** dwarf_attr: the DIE's attribute `name` (DW_AT_*), or undefined. */
   attr(die: number, name: number): DwarfAttribute | undefined {
     return this.find(die, name) ? this.found(die, name) : undefined;
@@ -379,15 +409,15 @@ export class Dwarf {
 
   /** dwarf_formstring of attribute `name`. */
   attrString(die: number, name: number): string | undefined {
-    return this.find(die, name) ? this.found(die, name).string() : undefined;
+    return this.find(die, name) ? this.shortcut(die, name, (a) => a.string()) : undefined;
   }
   /** dwarf_formudata of attribute `name`. */
   attrUdata(die: number, name: number): bigint | undefined {
-    return this.find(die, name) ? this.found(die, name).udata() : undefined;
+    return this.find(die, name) ? this.shortcut(die, name, (a) => a.udata()) : undefined;
   }
   /** dwarf_formsdata of attribute `name`. */
   attrSdata(die: number, name: number): bigint | undefined {
-    return this.find(die, name) ? this.found(die, name).sdata() : undefined;
+    return this.find(die, name) ? this.shortcut(die, name, (a) => a.sdata()) : undefined;
   }
   /** dwarf_formudata as a number; DwarfFormatError DWARF_VALUE_TOO_LARGE past 2^53. */
   attrNumber(die: number, name: number): number | undefined {
@@ -398,19 +428,19 @@ export class Dwarf {
   }
   /** dwarf_formflag of attribute `name`. */
   attrFlag(die: number, name: number): boolean | undefined {
-    return this.find(die, name) ? this.found(die, name).flag() : undefined;
+    return this.find(die, name) ? this.shortcut(die, name, (a) => a.flag()) : undefined;
   }
   /** dwarf_formaddr of attribute `name`. */
   attrAddr(die: number, name: number): bigint | undefined {
-    return this.find(die, name) ? this.found(die, name).addr() : undefined;
+    return this.find(die, name) ? this.shortcut(die, name, (a) => a.addr()) : undefined;
   }
   /** dwarf_formref_die of attribute `name`: the referred DIE's offset. */
   attrRef(die: number, name: number): number | undefined {
-    return this.find(die, name) ? this.found(die, name).ref() : undefined;
+    return this.find(die, name) ? this.shortcut(die, name, (a) => a.ref()) : undefined;
   }
   /** dwarf_formblock of attribute `name`. */
   attrBlock(die: number, name: number): Uint8Array | undefined {
-    return this.find(die, name) ? this.found(die, name).block() : undefined;
+    return this.find(die, name) ? this.shortcut(die, name, (a) => a.block()) : undefined;
   }
 
   /** @internal formudata that answers undefined instead of failing (libdw callers that ignore errors). */
@@ -426,20 +456,14 @@ export class Dwarf {
 
   // ------------------------------------------------------------------ strings and addresses
 
-  // Decoded .debug_str strings by offset: modules repeat the same names in every unit.
-  private readonly strCache = new Map<number, string>();
+  private strSection: DwarfSection | undefined;
 
   /** @internal A string at `off` in .debug_str / .debug_line_str (libdw: inside the NUL-terminated prefix). */
   stringAt(name: '.debug_str' | '.debug_line_str', off: number, die?: number): string {
-    if (name === '.debug_str') {
-      const hit = this.strCache.get(off);
-      if (hit !== undefined) return hit;
-    }
-    const sec = this.section(name);
+    const sec = name === '.debug_str' ? (this.strSection ??= this.section(name)) : this.section(name);
     if (sec === undefined) throw this.error('DWARF_MISSING_SECTION', `a string refers to ${name}, which the file does not have`, '.debug_info', die ?? 0, die);
     const s = sectionString(sec, off);
     if (s === undefined) throw this.error('DWARF_BAD_OFFSET', `string offset 0x${off.toString(16)} is past the end of ${name} (${sec.stringSize} bytes of strings)`, name, off, die);
-    if (name === '.debug_str') this.strCache.set(off, s);
     return s;
   }
 
@@ -480,7 +504,7 @@ export class Dwarf {
 
   /** dwarf_lowpc */
   lowPc(die: number): bigint | undefined {
-    return this.find(die, DW_AT_low_pc) ? this.found(die, DW_AT_low_pc).addr() : undefined;
+    return this.find(die, DW_AT_low_pc) ? this.shortcut(die, DW_AT_low_pc, (a) => a.addr()) : undefined;
   }
 
   /** dwarf_highpc: DW_AT_high_pc as an address, or as an offset from DW_AT_low_pc. */
@@ -497,7 +521,7 @@ export class Dwarf {
 
   /** dwarf_entrypc: DW_AT_entry_pc, else DW_AT_low_pc. */
   entryPc(die: number): bigint | undefined {
-    return this.find(die, DW_AT_entry_pc) ? this.found(die, DW_AT_entry_pc).addr() : this.lowPc(die);
+    return this.find(die, DW_AT_entry_pc) ? this.shortcut(die, DW_AT_entry_pc, (a) => a.addr()) : this.lowPc(die);
   }
 
   /** dwarf_ranges iterated: low_pc/high_pc as one range, else the DW_AT_ranges list ([] for neither). */
