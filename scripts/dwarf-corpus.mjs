@@ -29,8 +29,8 @@ try {
   }
   throw err;
 }
-const version = (await $`chroot ${SID_ROOT} dpkg-query -W -f=\${Version} elfutils`.nothrow()).stdout.trim();
-console.log(`dwarf-corpus: ${DBG_PACKAGE} ${dbg.version}, reference eu-readelf from sid elfutils ${version}`);
+const version = (await $`chroot ${SID_ROOT} dpkg-query -W -f=${'${Version}'} elfutils`.nothrow()).stdout.trim();
+console.log(`dwarf-corpus: ${DBG_PACKAGE} ${dbg.version}, reference ${argv.oracle === 'walk' ? 'libdw' : 'eu-readelf'} from sid elfutils ${version}`);
 const args = ['--sid', '--parts', String(argv.parts ?? 'info,loc,ranges'), '--oracle', String(argv.oracle ?? 'readelf')];
 if (argv.sample !== undefined) args.push('--sample', String(argv.sample));
 if (argv.limit !== undefined) args.push('--limit', String(argv.limit));
