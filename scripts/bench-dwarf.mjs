@@ -101,7 +101,9 @@ const { ensureCloudDbg, listModules } = await import('./e2e-lib/dbg7.mjs');
 const { ensureWalkOracle } = await import('./e2e-lib/oracle.mjs');
 $.verbose = false;
 
-const { values } = parseArgs({ options: { module: { type: 'string' }, runs: { type: 'string', default: '3' } } });
+// Under zx the script's own path is among the arguments.
+const args = process.argv.slice(2).filter((a) => !a.endsWith('bench-dwarf.mjs'));
+const { values } = parseArgs({ args, options: { module: { type: 'string' }, runs: { type: 'string', default: '3' } } });
 const runs = Number(values.runs);
 await ensureSid([...SID_BASE_PACKAGES, 'elfutils', 'libdw-dev']);
 const dbg = await ensureCloudDbg();
@@ -118,7 +120,7 @@ const inSid = file.slice(SID_ROOT.length);
 const walkBin = await ensureWalkOracle();
 
 async function timed(cmd) {
-  const r = await $({ nothrow: true })`/usr/bin/time -f ${'%e %M'} sh -c ${`${cmd} > /dev/null`}`;
+  const r = await $({ nothrow: true, verbose: false, quiet: true })`/usr/bin/time -f ${'%e %M'} sh -c ${`${cmd} > /dev/null`}`;
   if (r.exitCode !== 0) throw new Error(`${cmd}: ${r.stderr}`);
   const [secs, kb] = r.stderr.trim().split('\n').pop().split(' ').map(Number);
   return { secs, mb: kb / 1024 };
@@ -132,6 +134,7 @@ const cases = [
   ['walk: lib/dwarf, every value', `node ${q(join(ROOT, 'scripts/bench-dwarf.mjs'))} --child-walk ${q(file)}`],
   ['walk: libdw (libdw-walk oracle)', `chroot ${q(SID_ROOT)} ${q(walkBin)} ${q(inSid)}`],
   ['pahole-like reads: lib/dwarf', `node ${q(join(ROOT, 'scripts/bench-dwarf.mjs'))} --child-pahole ${q(file)}`],
+  ['node -e 0 (what starting Node.js costs)', 'node -e 0'],
 ];
 const info = (await $`node ${join(ROOT, 'scripts/bench-dwarf.mjs')} --child-walk ${file}`).stdout.trim();
 console.log(`bench-dwarf: ${file.slice(dbg.modules.length + 1)} (${(statSync(file).size / 1e6).toFixed(1)} MB; ${info}), ${runs} runs each, medians`);
