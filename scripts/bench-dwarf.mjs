@@ -10,7 +10,9 @@
  *          dwarf_form*-like accessor, every location list and range list
  *          vs  scripts/oracle/libdw-walk (libdw doing all that and printing it)
  *   pahole lib/dwarf: what pahole's dwarf_loader reads of each DIE (tag, type, name, the
- *          sizes/offsets/values of its kind, pcs, locations of parameters and variables)
+ *          sizes/offsets/values of its kind, pcs, locations of parameters and variables),
+ *          from the file (openDwarfFile) and with the whole file in memory; and pahole 1.32
+ *          itself encoding the module (-J --btf_base vmlinux), for the scale of the budget
  *
  *   npx zx scripts/bench-dwarf.mjs [--module FILE] [--runs N]
  *
@@ -29,8 +31,7 @@ const ROOT = join(fileURLToPath(new URL('.', import.meta.url)), '..');
 if (process.argv[2] === '--child-pahole') {
   const lib = await import(pathToFileURL(join(ROOT, 'dist/lib/index.js')).href);
   const DW = lib.dwarfConstants;
-  const m = await lib.loadModuleFile(process.argv[3]);
-  const d = lib.openDwarf(m.elf);
+  const d = process.argv[4] === '--in-memory' ? lib.openDwarf((await lib.loadModuleFile(process.argv[3])).elf) : lib.openDwarfFile(process.argv[3]);
   let dies = 0;
   let names = 0;
   let locs = 0;
@@ -46,16 +47,16 @@ if (process.argv[2] === '--child-pahole') {
       if (d.attrString(die, DW.DW_AT_name) !== undefined) names++;
       switch (tag) {
         case DW.DW_TAG_member:
-          d.attrUdata(die, DW.DW_AT_data_member_location); d.attrUdata(die, DW.DW_AT_data_bit_offset);
-          d.attrUdata(die, DW.DW_AT_bit_size); d.attrUdata(die, DW.DW_AT_byte_size); break;
+          d.attrNumber(die, DW.DW_AT_data_member_location); d.attrNumber(die, DW.DW_AT_data_bit_offset);
+          d.attrNumber(die, DW.DW_AT_bit_size); d.attrNumber(die, DW.DW_AT_byte_size); break;
         case DW.DW_TAG_base_type: case DW.DW_TAG_structure_type: case DW.DW_TAG_union_type: case DW.DW_TAG_enumeration_type:
-          d.attrUdata(die, DW.DW_AT_byte_size); d.attrUdata(die, DW.DW_AT_encoding); d.hasAttr(die, DW.DW_AT_declaration); break;
+          d.attrNumber(die, DW.DW_AT_byte_size); d.attrNumber(die, DW.DW_AT_encoding); d.hasAttr(die, DW.DW_AT_declaration); break;
         case DW.DW_TAG_enumerator: d.attrUdata(die, DW.DW_AT_const_value); break;
         case DW.DW_TAG_subrange_type: d.attrUdata(die, DW.DW_AT_upper_bound); d.attrUdata(die, DW.DW_AT_count); break;
         case DW.DW_TAG_subprogram:
-          d.attrString(die, DW.DW_AT_linkage_name); d.attrUdata(die, DW.DW_AT_inline); d.hasAttr(die, DW.DW_AT_external);
+          d.attrString(die, DW.DW_AT_linkage_name); d.attrNumber(die, DW.DW_AT_inline); d.hasAttr(die, DW.DW_AT_external);
           d.hasAttr(die, DW.DW_AT_declaration); d.attrRef(die, DW.DW_AT_specification); d.lowPc(die); d.highPc(die);
-          d.attrUdata(die, DW.DW_AT_calling_convention); break;
+          d.attrNumber(die, DW.DW_AT_calling_convention); break;
         case DW.DW_TAG_formal_parameter: case DW.DW_TAG_variable: {
           const l = d.hasAttr(die, DW.DW_AT_location) ? d.locations(die, DW.DW_AT_location) : undefined;
           if (l) locs += l.length;
@@ -73,8 +74,7 @@ if (process.argv[2] === '--child-pahole') {
 // Child mode: every attribute value through every accessor.
 if (process.argv[2] === '--child-walk') {
   const lib = await import(pathToFileURL(join(ROOT, 'dist/lib/index.js')).href);
-  const m = await lib.loadModuleFile(process.argv[3]);
-  const d = lib.openDwarf(m.elf);
+  const d = lib.openDwarfFile(process.argv[3]);
   let dies = 0;
   let values = 0;
   let locs = 0;
@@ -133,7 +133,9 @@ const cases = [
   ['dump: eu-readelf -N --debug-dump=info,loc,ranges', `chroot ${q(SID_ROOT)} eu-readelf -N --debug-dump=info --debug-dump=loc --debug-dump=ranges ${q(inSid)}`],
   ['walk: lib/dwarf, every value', `node ${q(join(ROOT, 'scripts/bench-dwarf.mjs'))} --child-walk ${q(file)}`],
   ['walk: libdw (libdw-walk oracle)', `chroot ${q(SID_ROOT)} ${q(walkBin)} ${q(inSid)}`],
-  ['pahole-like reads: lib/dwarf', `node ${q(join(ROOT, 'scripts/bench-dwarf.mjs'))} --child-pahole ${q(file)}`],
+  ['pahole-like reads: lib/dwarf (openDwarfFile)', `node ${q(join(ROOT, 'scripts/bench-dwarf.mjs'))} --child-pahole ${q(file)}`],
+  ['pahole-like reads: lib/dwarf (whole file in memory)', `node ${q(join(ROOT, 'scripts/bench-dwarf.mjs'))} --child-pahole ${q(file)} --in-memory`],
+  ['pahole 1.32 -J --btf_base vmlinux (for scale)', `chroot ${q(SID_ROOT)} pahole -J --btf_base ${q(`${dbg.rootInSid}/usr/lib/debug/boot/vmlinux-7.2.13+deb14-cloud-amd64`)} --btf_encode_detached=/tmp/bench-dwarf.btf ${q(inSid)}`],
   ['node -e 0 (what starting Node.js costs)', 'node -e 0'],
 ];
 const info = (await $`node ${join(ROOT, 'scripts/bench-dwarf.mjs')} --child-walk ${file}`).stdout.trim();

@@ -23,7 +23,7 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readdirSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, readSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve, sep } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -43,6 +43,7 @@ const { values, positionals } = parseArgs({
     quiet: { type: 'boolean', default: false },
     separate: { type: 'boolean', default: false },
     oracle: { type: 'string', default: 'readelf' },
+    'in-memory': { type: 'boolean', default: false },
     'walk-bin': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   },
@@ -125,8 +126,9 @@ function runReadelf(file, partList, keepText) {
 function runOurs(file, partList, keepText) {
   return (async () => {
     try {
-      const m = await lib.loadModuleFile(file);
-      const d = walkMode ? lib.openDwarf(m.elf) : lib.openDwarf(m.elf, { base: lib.READELF_OFFLINE_BASE });
+      // Uncompressed files through openDwarfFile (lazy, from disk), others in memory: --in-memory forces the latter.
+      const opts = walkMode ? {} : { base: lib.READELF_OFFLINE_BASE };
+      const d = !values['in-memory'] && isPlainElf(file) ? lib.openDwarfFile(file, opts) : lib.openDwarf((await lib.loadModuleFile(file)).elf, opts);
       const h = createHash('sha256');
       const chunks = [];
       for (const chunk of walkMode ? walkText(lib, d) : lib.readelfDebugDump(d, partList)) {
@@ -139,6 +141,16 @@ function runOurs(file, partList, keepText) {
       return { error: lib.isModbtfError(e) ? e.describe() : String(e?.stack ?? e) };
     }
   })();
+}
+
+function isPlainElf(path) {
+  const fd = openSync(path, 'r');
+  try {
+    const b = Buffer.alloc(4);
+    return readSync(fd, b, 0, 4, 0) === 4 && b[0] === 0x7f && b[1] === 0x45 && b[2] === 0x4c && b[3] === 0x46;
+  } finally {
+    closeSync(fd);
+  }
 }
 
 function firstDifference(a, b) {

@@ -35,6 +35,8 @@ import { gunzipSync } from 'node:zlib';
  * @property {(x: unknown) => boolean} isModbtfError
  * @property {((elf: any, opts?: {base?: bigint, file?: string}) => any)} [openDwarf]  lib/dwarf (DWARF seeds need it)
  * @property {((dwarf: any, parts: string[]) => Iterable<string>)} [readelfDebugDump]
+ * @property {((path: string, opts?: {base?: bigint, file?: string}) => any)} [openDwarfFile]  lib/dwarf from a file
+ * @property {((bytes: Uint8Array) => string)} [tempFile]  writes the bytes to this process's scratch file, returns its path
  */
 
 /** Typed errors that describe something absent, where no offset can apply. */
@@ -845,11 +847,17 @@ function exerciseBtf(lib, btf, st, findings) {
  * lib/dwarf's whole read path over an object: every unit, DIE and attribute value (each
  * accessor), locations and ranges, line-table files, and the eu-readelf dump.
  */
-function exerciseDwarf(lib, bytes, st) {
-  st.step = 'parseElf';
-  const elf = lib.parseElf(bytes, { file: 'fuzz.o' });
-  st.step = 'openDwarf';
-  const d = lib.openDwarf(elf, { base: 0n });
+function exerciseDwarf(lib, bytes, st, open) {
+  let d;
+  if (open === undefined) {
+    st.step = 'parseElf';
+    const elf = lib.parseElf(bytes, { file: 'fuzz.o' });
+    st.step = 'openDwarf';
+    d = lib.openDwarf(elf, { base: 0n });
+  } else {
+    st.step = 'openDwarfFile';
+    d = open();
+  }
   st.step = 'units';
   for (const u of d.units) {
     st.step = 'index';
@@ -871,7 +879,9 @@ function exerciseDwarf(lib, bytes, st) {
     }
   }
   st.step = 'readelfDebugDump';
-  for (const chunk of lib.readelfDebugDump(d, ['info', 'loc', 'ranges'])) void chunk;
+  const h = createHash('sha256');
+  for (const chunk of lib.readelfDebugDump(d, ['info', 'loc', 'ranges'])) h.update(chunk);
+  st.dump = h.digest('hex');
 }
 
 function runVariant(lib, variant, fn) {
@@ -904,7 +914,19 @@ export function runOne(lib, input, opts = {}) {
   const t0 = performance.now();
   const results = [];
   if (input.kind === 'dwarf') {
-    results.push(runVariant(lib, 'dwarf', (st) => exerciseDwarf(lib, input.bytes, st)));
+    let memory;
+    results.push(runVariant(lib, 'dwarf', (st) => { memory = st; exerciseDwarf(lib, input.bytes, st); }));
+    // The same bytes through openDwarfFile (read lazily from disk, relocated in place):
+    // the contract, and the same dump when both read the whole object.
+    if (lib.openDwarfFile && lib.tempFile) {
+      const path = lib.tempFile(input.bytes);
+      results.push(runVariant(lib, 'dwarf/file', (st, findings) => {
+        exerciseDwarf(lib, input.bytes, st, () => lib.openDwarfFile(path, { base: 0n, file: 'fuzz.o' }));
+        if (memory?.dump !== undefined && st.dump !== memory.dump) {
+          findings.push({ outcome: 'crash', problem: 'openDwarfFile dumps differently from openDwarf over the same bytes' });
+        }
+      }));
+    }
   } else if (input.kind === 'elf') {
     results.push(runVariant(lib, 'elf', (st, findings) => {
       st.step = 'stripSignature';
