@@ -19,7 +19,7 @@ export { dumpRaw, dumpRawChunks } from './btf/dump-raw.js';
 export { dumpJson, dumpJsonChunks } from './btf/dump-json.js';
 
 export {
-  Dwarf, openDwarf, hasDwarf, DwarfUnit, DieIndex, DwarfAttribute, AbbrevTable, decodeExpression, decodeBlock, exprContext, opRegister, opBaseRegister,
+  Dwarf, openDwarf, openDwarfFile, hasDwarf, DwarfUnit, DieIndex, DwarfAttribute, AbbrevTable, decodeExpression, decodeBlock, exprContext, opRegister, opBaseRegister,
   offlineSectionAddresses, PAHOLE_OFFLINE_BASE, READELF_OFFLINE_BASE, DwarfSections, DWARF_SECTION_NAMES, machineRelocs,
   readelfDebugDump,
   type DwarfOptions, type UnitHeader, type Abbrev, type DwarfOp, type ExprContext, type DwarfLocation, type DwarfRange,

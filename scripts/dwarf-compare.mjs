@@ -10,6 +10,12 @@
  *
  * --sid runs the sid chroot's eu-readelf (elfutils 0.196, what pahole 1.32 uses there;
  * files must then lie inside the chroot), --readelf a given command (default eu-readelf).
+ * The parts are dumped in one eu-readelf run (info first, then the list sections in
+ * section order, as eu-readelf prints them); --separate runs one per part.
+ * --oracle walk compares instead with scripts/oracle/libdw-walk.c (libdw's own accessors on the
+ * module opened as pahole opens it: section layout from 0x10000, every dwarf_form* result,
+ * dwarf_getlocations, dwarf_ranges, lowpc/highpc/entrypc); the binary is --walk-bin PATH, or
+ * built in the sid chroot with --sid (scripts/e2e-lib/oracle.mjs ensureWalkOracle).
  * --sample N takes N files spread evenly over the sorted list. Directories are searched
  * for *.ko, *.o and *.debug. Prints "identical I / different D / ours failed F /
  * readelf failed R" and the first difference of each differing file; exit 1 when any
@@ -17,7 +23,7 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readdirSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, readSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve, sep } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -35,6 +41,10 @@ const { values, positionals } = parseArgs({
     limit: { type: 'string' },
     json: { type: 'string' },
     quiet: { type: 'boolean', default: false },
+    separate: { type: 'boolean', default: false },
+    oracle: { type: 'string', default: 'readelf' },
+    'in-memory': { type: 'boolean', default: false },
+    'walk-bin': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   },
 });
@@ -43,6 +53,15 @@ if (values.help || positionals.length === 0) {
   process.exit(values.help ? 0 : 2);
 }
 const parts = values.parts.split(',').filter(Boolean);
+const walkMode = values.oracle === 'walk';
+if (!['readelf', 'walk'].includes(values.oracle)) { console.error('dwarf-compare: --oracle readelf|walk'); process.exit(2); }
+const { walkText } = await import(pathToFileURL(join(ROOT, 'scripts/lib/dwarf-walk.mjs')).href);
+let walkBin = values['walk-bin'];
+if (walkMode && walkBin === undefined) {
+  if (!values.sid) { console.error('dwarf-compare: --oracle walk needs --walk-bin PATH or --sid'); process.exit(2); }
+  const { ensureWalkOracle } = await import(pathToFileURL(join(ROOT, 'scripts/e2e-lib/oracle.mjs')).href);
+  walkBin = await ensureWalkOracle((m) => console.error(m));
+}
 
 const SID_ROOT = resolve(process.env.MODBTF_CACHE ?? '/var/cache/modbtf', 'sid');
 
@@ -72,19 +91,24 @@ if (values.sample !== undefined) {
 }
 if (values.limit !== undefined) files = files.slice(0, Number(values.limit));
 
-/** Runs eu-readelf on one file for one part; resolves { hash, lines?, text?, stderr, code }. */
-function runReadelf(file, part, keepText) {
+/** Runs eu-readelf on one file for some parts; resolves { hash, text?, stderr, code }. */
+function runReadelf(file, partList, keepText) {
   let cmd;
   let args;
+  const dumps = partList.map((p) => `--debug-dump=${p}`);
+  const tool = walkMode ? [walkBin] : ['eu-readelf', '-N', ...dumps];
   if (values.sid) {
     const real = resolve(file);
     if (!real.startsWith(SID_ROOT + sep)) throw new Error(`--sid: ${file} is not inside ${SID_ROOT}`);
     cmd = 'chroot';
-    args = [SID_ROOT, 'eu-readelf', '-N', `--debug-dump=${part}`, real.slice(SID_ROOT.length)];
+    args = [SID_ROOT, ...tool, real.slice(SID_ROOT.length)];
+  } else if (walkMode) {
+    cmd = walkBin;
+    args = [file];
   } else {
     const words = values.readelf.split(/\s+/);
     cmd = words[0];
-    args = [...words.slice(1), '-N', `--debug-dump=${part}`, file];
+    args = [...words.slice(1), '-N', ...dumps, file];
   }
   return new Promise((res, rej) => {
     const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -98,15 +122,16 @@ function runReadelf(file, part, keepText) {
   });
 }
 
-/** Our dump of one part: hash (and text when asked). Errors are returned, not thrown. */
-function runOurs(file, part, keepText) {
+/** Our dump of some parts: hash (and text when asked). Errors are returned, not thrown. */
+function runOurs(file, partList, keepText) {
   return (async () => {
     try {
-      const m = await lib.loadModuleFile(file);
-      const d = lib.openDwarf(m.elf, { base: lib.READELF_OFFLINE_BASE });
+      // Uncompressed files through openDwarfFile (lazy, from disk), others in memory: --in-memory forces the latter.
+      const opts = walkMode ? {} : { base: lib.READELF_OFFLINE_BASE };
+      const d = !values['in-memory'] && isPlainElf(file) ? lib.openDwarfFile(file, opts) : lib.openDwarf((await lib.loadModuleFile(file)).elf, opts);
       const h = createHash('sha256');
       const chunks = [];
-      for (const chunk of lib.readelfDebugDump(d, [part])) {
+      for (const chunk of walkMode ? walkText(lib, d) : lib.readelfDebugDump(d, partList)) {
         const b = Buffer.from(chunk, 'utf8');
         h.update(b);
         if (keepText) chunks.push(chunk);
@@ -118,6 +143,16 @@ function runOurs(file, part, keepText) {
   })();
 }
 
+function isPlainElf(path) {
+  const fd = openSync(path, 'r');
+  try {
+    const b = Buffer.alloc(4);
+    return readSync(fd, b, 0, 4, 0) === 4 && b[0] === 0x7f && b[1] === 0x45 && b[2] === 0x4c && b[3] === 0x46;
+  } finally {
+    closeSync(fd);
+  }
+}
+
 function firstDifference(a, b) {
   const la = a.split('\n');
   const lb = b.split('\n');
@@ -125,7 +160,7 @@ function firstDifference(a, b) {
   for (let i = 0; i < n; i++) {
     if (la[i] !== lb[i]) {
       const ctx = (l) => l.slice(Math.max(0, i - 3), i + 3).map((x, k) => `      ${Math.max(0, i - 3) + k + 1}: ${x ?? '<end>'}`).join('\n');
-      return `line ${i + 1}\n    eu-readelf:\n${ctx(la)}\n    lib/dwarf:\n${ctx(lb)}`;
+      return `line ${i + 1}\n    ${walkMode ? 'libdw-walk' : 'eu-readelf'}:\n${ctx(la)}\n    lib/dwarf:\n${ctx(lb)}`;
     }
   }
   return 'no line differs (trailing bytes?)';
@@ -137,9 +172,10 @@ let done = 0;
 for (const file of files) {
   const entry = { file, parts: {} };
   let fileOk = true;
-  for (const part of parts) {
+  for (const group of walkMode ? [['walk']] : values.separate ? parts.map((p) => [p]) : [parts]) {
+    const part = group.join(',');
     // Our dump (main thread) and eu-readelf (child process) run side by side.
-    const [mine, theirs] = await Promise.all([runOurs(file, part, false), runReadelf(file, part, false)]);
+    const [mine, theirs] = await Promise.all([runOurs(file, group, false), runReadelf(file, group, false)]);
     if (theirs.code !== 0 || theirs.stderr.trim() !== '') {
       entry.parts[part] = { status: 'readelf-failed', stderr: theirs.stderr.trim().slice(0, 2000), code: theirs.code };
       if (mine.error === undefined && theirs.code === 0 && mine.hash === theirs.hash) {
@@ -158,7 +194,7 @@ for (const file of files) {
       entry.parts[part] ??= { status: 'identical' };
       continue;
     }
-    const [m2, t2] = await Promise.all([runOurs(file, part, true), runReadelf(file, part, true)]);
+    const [m2, t2] = await Promise.all([runOurs(file, group, true), runReadelf(file, group, true)]);
     entry.parts[part] = { status: 'different', first: firstDifference(t2.text ?? '', m2.text ?? '') };
     fileOk = false;
   }
@@ -178,6 +214,6 @@ for (const file of files) {
   if (done % 50 === 0) process.stderr.write(`dwarf-compare: ${done}/${files.length} (${Math.round((Date.now() - t0) / 1000)} s)\r`);
 }
 const secs = ((Date.now() - t0) / 1000).toFixed(1);
-console.log(`dwarf-compare: ${files.length} files, parts ${parts.join(',')}: identical ${result.identical}, different ${result.different}, ours failed ${result.oursFailed}, readelf failed ${result.readelfFailed} (${secs} s)`);
+console.log(`dwarf-compare: ${files.length} files, ${walkMode ? 'libdw-walk' : `eu-readelf parts ${parts.join(',')}`}: identical ${result.identical}, different ${result.different}, ours failed ${result.oursFailed}, readelf failed ${result.readelfFailed} (${secs} s)`);
 if (values.json !== undefined) writeFileSync(values.json, `${JSON.stringify({ ...result, parts, readelf: values.sid ? 'sid chroot eu-readelf' : values.readelf }, null, 2)}\n`);
 process.exit(result.different + result.oursFailed > 0 ? 1 : 0);

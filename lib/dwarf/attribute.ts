@@ -23,6 +23,8 @@ import {
 import { decodeString } from '../bytes.js';
 import type { DwarfSectionName } from './sections.js';
 import type { DwarfUnit } from './unit.js';
+import type { DwarfOp } from './expr.js';
+import { getLocation, getLocations, type DwarfLocation } from './lists.js';
 
 export class DwarfAttribute {
   readonly unit: DwarfUnit;
@@ -44,6 +46,22 @@ export class DwarfAttribute {
     this.form = form;
     this.pos = pos;
     this.implicitConst = implicitConst;
+  }
+
+  /**
+   * @internal Points this object at another attribute. Dwarf's typed shortcuts reuse one
+   * attribute object this way instead of allocating one per lookup; the value methods read
+   * their fields before calling out, so a lookup nested inside one (a unit base) is safe.
+   */
+  reset(unit: DwarfUnit, die: number, name: number, form: number, pos: number, implicitConst: bigint): this {
+    const w = this as { -readonly [K in keyof DwarfAttribute]: DwarfAttribute[K] };
+    w.unit = unit;
+    w.die = die;
+    w.name = name;
+    w.form = form;
+    w.pos = pos;
+    w.implicitConst = implicitConst;
+    return this;
   }
 
   private fail(code: string, message: string): Error {
@@ -204,6 +222,16 @@ export class DwarfAttribute {
       default: return undefined;
     }
     return c.bytesOf(len, 'block');
+  }
+
+  /** dwarf_getlocation: the operations of a single expression (see lists.ts getLocation). */
+  location(): DwarfOp[] | undefined {
+    return getLocation(this);
+  }
+
+  /** dwarf_getlocations iterated: every entry of the location list (see lists.ts getLocations). */
+  locations(): DwarfLocation[] | undefined {
+    return getLocations(this);
   }
 
   /** The raw 8 bytes of a DW_FORM_ref_sig8 value (the type signature). */

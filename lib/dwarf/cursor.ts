@@ -242,6 +242,9 @@ export class Cursor {
 /** A C string at `off` in a string section (libdw: only inside stringSize). */
 export function sectionString(sec: DwarfSection, off: number): string | undefined {
   if (off < 0 || off >= sec.stringSize) return undefined;
-  const nul = sec.data.indexOf(0, off);
-  return decodeString(sec.data, off, nul);
+  const d = sec.data;
+  // A loop beats indexOf for the short names DWARF holds; stringSize guarantees a NUL ahead.
+  let nul = off;
+  while (d[nul] !== 0) nul++;
+  return decodeString(d, off, nul);
 }

@@ -13,15 +13,17 @@ import type { ElfFile } from '../elf/file.js';
 import { AbbrevTable, parseAbbrevTable, type Abbrev } from './abbrev.js';
 import { DwarfAttribute } from './attribute.js';
 import {
-  DW_AT_entry_pc, DW_AT_high_pc, DW_AT_low_pc, DW_FORM_implicit_const, DW_FORM_indirect, DW_UT_compile,
+  DW_AT_entry_pc, DW_AT_high_pc, DW_AT_low_pc, DW_FORM_data1, DW_FORM_data2, DW_FORM_GNU_str_index, DW_FORM_implicit_const,
+  DW_FORM_indirect, DW_FORM_string, DW_FORM_strp, DW_FORM_strx, DW_FORM_strx1, DW_FORM_strx2, DW_FORM_strx3, DW_FORM_strx4,
+  DW_FORM_udata, DW_UT_compile,
   DW_UT_skeleton, DW_UT_split_compile, DW_UT_split_type, DW_UT_type,
 } from './constants.js';
 import { Cursor, sectionString } from './cursor.js';
+import { isModbtfError } from '../errors.js';
 import { dwarfError } from './errors.js';
-import { abbrevLayout } from './forms.js';
 import { offlineSectionAddresses, PAHOLE_OFFLINE_BASE } from './layout.js';
-import { DwarfSections, type DwarfSection, type DwarfSectionName } from './sections.js';
-import { DieIndex, DwarfUnit, type UnitHeader } from './unit.js';
+import { DwarfSections, type DwarfSection, type DwarfSectionName, type ElfByteSource } from './sections.js';
+import { DieIndex, DwarfUnit, type IndexScratch, type UnitHeader } from './unit.js';
 import type { DwarfOp } from './expr.js';
 import { getLocation, getLocations, getRanges, type DwarfLocation, type DwarfRange } from './lists.js';
 import { unitFiles, type LineFiles } from './lines.js';
@@ -41,6 +43,8 @@ export interface DwarfOptions {
   unknownRelocations?: 'error' | 'skip';
   /** How many units' DIE indexes to keep (default 8; 0 = all). */
   indexCache?: number;
+  /** @internal Section bytes read on demand (openDwarfFile). */
+  source?: ElfByteSource;
 }
 
 /** True when the file has a .debug_info section libdw would read. */
@@ -73,8 +77,9 @@ export class Dwarf {
     this.file = opts.file ?? elf.file;
     this.littleEndian = elf.littleEndian;
     this.sectionAddresses = offlineSectionAddresses(elf, opts.base ?? PAHOLE_OFFLINE_BASE);
-    const load: { addresses: BigUint64Array; unknownRelocations?: 'error' | 'skip' } = { addresses: this.sectionAddresses };
+    const load: { addresses: BigUint64Array; unknownRelocations?: 'error' | 'skip'; source?: ElfByteSource } = { addresses: this.sectionAddresses };
     if (opts.unknownRelocations !== undefined) load.unknownRelocations = opts.unknownRelocations;
+    if (opts.source !== undefined) load.source = opts.source;
     this.sections = new DwarfSections(elf, load);
     if (!this.sections.has('.debug_info')) {
       throw dwarfError('DWARF_MISSING', 'no .debug_info section (the module was built without CONFIG_DEBUG_INFO, or stripped)', { file: this.file });
@@ -109,7 +114,10 @@ export class Dwarf {
 
   /** The units of .debug_info in order (headers read on first use). */
   get units(): readonly DwarfUnit[] {
-    this.unitList ??= this.readUnits();
+    if (this.unitList === undefined) {
+      this.unitList = this.readUnits();
+      for (const u of this.unitList) u.refineUnitType();
+    }
     return this.unitList;
   }
 
@@ -159,12 +167,28 @@ export class Dwarf {
     if (t === undefined) {
       const sec = this.sections.get('.debug_abbrev');
       if (sec === undefined) {
-        throw this.error('DWARF_MISSING_SECTION', 'the file has no .debug_abbrev section', '.debug_info', unit?.offset);
+        throw this.error('DWARF_MISSING_SECTION', 'the file has no .debug_abbrev section', '.debug_info', unit?.offset ?? 0);
       }
       t = parseAbbrevTable(sec, this.littleEndian, this.file, offset);
       this.abbrevCache.set(offset, t);
     }
     return t;
+  }
+
+  private scratchIndex: IndexScratch | undefined;
+
+  /** @internal Reusable arrays of at least `cap` entries for building a unit's index. */
+  indexScratch(cap: number): IndexScratch {
+    const sc = this.scratchIndex;
+    if (sc !== undefined && sc.offsets.length >= cap) return sc;
+    const n = Math.max(cap, sc === undefined ? 0 : sc.offsets.length * 2);
+    this.scratchIndex = { offsets: new Uint32Array(n), abbrevs: new Uint32Array(n), parents: new Int32Array(n), siblings: new Int32Array(n) };
+    return this.scratchIndex;
+  }
+
+  /** @internal buildIndex grew the scratch arrays: keep the larger ones. */
+  keepIndexScratch(sc: IndexScratch): void {
+    this.scratchIndex = sc;
   }
 
   /** @internal The unit's DIE index, through a small most-recently-used cache. */
@@ -291,25 +315,23 @@ export class Dwarf {
   private find(die: number, name: number): boolean {
     const u = this.unitOf(die);
     const a = this.abbrevIn(u, die);
-    const names = a.names;
-    let k = 0;
-    const n = names.length;
-    while (k < n && names[k] !== name) k++;
-    if (k === n) return false;
+    const k = a.find(name);
+    if (k < 0) return false;
     const start = this.attrsStart(die);
-    const layout = abbrevLayout(a, u);
-    let pos = layout[k] as number;
-    let j = 0;
+    const layout = u.layout().layout;
+    const base = a.first + a.index;
+    let pos = layout[base + k] as number;
     if (pos >= 0) {
       pos += start;
     } else {
       // Walk from the end of the fixed-size prefix.
-      while ((layout[j + 1] as number) >= 0) j++;
-      pos = start + (layout[j] as number);
+      let j = 0;
+      while ((layout[base + j + 1] as number) >= 0) j++;
+      pos = start + (layout[base + j] as number);
       const c = u.cursor(pos, die);
-      for (; j < k; j++) pos = u.skipValue(a.forms[j] as number, pos, c);
+      for (; j < k; j++) pos = u.skipValue(a.formAt(j), pos, c);
     }
-    let form = a.forms[k] as number;
+    let form = a.formAt(k);
     if (form === DW_FORM_indirect) {
       const c = u.cursor(pos, die);
       form = c.uleb('indirect form');
@@ -319,12 +341,42 @@ export class Dwarf {
     this.fUnit = u;
     this.fForm = form;
     this.fPos = pos;
-    this.fImplicit = a.implicit[k] as bigint;
+    this.fImplicit = form === DW_FORM_implicit_const ? a.implicitAt(k) : 0n;
     return true;
   }
 
   private found(die: number, name: number): DwarfAttribute {
     return new DwarfAttribute(this.fUnit as DwarfUnit, die, name, this.fForm, this.fPos, this.fImplicit);
+  }
+
+  // Reused by the typed shortcuts (a lookup of a unit base may run inside one: its own object).
+  private scratchAttr: DwarfAttribute | undefined;
+  private scratchInner: DwarfAttribute | undefined;
+  private shortcutDepth = 0;
+
+  /** The last find() as the shortcut's reusable attribute object. */
+  private scratch(die: number, name: number): DwarfAttribute {
+    const u = this.fUnit as DwarfUnit;
+    if (this.shortcutDepth === 0) {
+      this.scratchAttr ??= new DwarfAttribute(u, die, name, this.fForm, this.fPos, this.fImplicit);
+      return this.scratchAttr.reset(u, die, name, this.fForm, this.fPos, this.fImplicit);
+    }
+    if (this.shortcutDepth === 1) {
+      this.scratchInner ??= new DwarfAttribute(u, die, name, this.fForm, this.fPos, this.fImplicit);
+      return this.scratchInner.reset(u, die, name, this.fForm, this.fPos, this.fImplicit);
+    }
+    return this.found(die, name);
+  }
+
+  /** Runs one typed shortcut (a DwarfAttribute value method) on the attribute just found. */
+  private shortcut<K extends 'string' | 'udata' | 'sdata' | 'flag' | 'addr' | 'ref' | 'block'>(die: number, name: number, method: K): ReturnType<DwarfAttribute[K]> {
+    const a = this.scratch(die, name);
+    this.shortcutDepth++;
+    try {
+      return a[method]() as ReturnType<DwarfAttribute[K]>;
+    } finally {
+      this.shortcutDepth--;
+    }
   }
 
   /** dwarf_attr: the DIE's attribute `name` (DW_AT_*), or undefined. */
@@ -335,7 +387,7 @@ export class Dwarf {
   /** dwarf_hasattr */
   hasAttr(die: number, name: number): boolean {
     const a = this.abbrevOf(die);
-    return a.names.includes(name);
+    return a.find(name) >= 0;
   }
 
   /** The form of attribute `name` (dwarf_whatform), 0 when absent. */
@@ -350,15 +402,15 @@ export class Dwarf {
     const out: DwarfAttribute[] = [];
     let pos = this.attrsStart(die);
     const c = u.cursor(pos, die);
-    for (let k = 0; k < a.names.length; k++) {
-      let form = a.forms[k] as number;
+    for (let k = 0; k < a.count; k++) {
+      let form = a.formAt(k);
       if (form === DW_FORM_indirect) {
         c.pos = pos;
         form = c.uleb('indirect form');
         if (form === DW_FORM_indirect || form === DW_FORM_implicit_const) throw c.fail('DWARF_BAD_FORM', `DW_FORM_indirect names form 0x${form.toString(16)}`, pos);
         pos = c.pos;
       }
-      out.push(new DwarfAttribute(u, die, a.names[k] as number, form, pos, a.implicit[k] as bigint));
+      out.push(new DwarfAttribute(u, die, a.nameAt(k), form, pos, form === DW_FORM_implicit_const ? a.implicitAt(k) : 0n));
       pos = u.skipValue(form, pos, c);
     }
     return out;
@@ -375,38 +427,88 @@ export class Dwarf {
 
   /** dwarf_formstring of attribute `name`. */
   attrString(die: number, name: number): string | undefined {
-    return this.find(die, name) ? this.found(die, name).string() : undefined;
+    return this.find(die, name) ? this.shortcut(die, name, 'string') : undefined;
   }
   /** dwarf_formudata of attribute `name`. */
   attrUdata(die: number, name: number): bigint | undefined {
-    return this.find(die, name) ? this.found(die, name).udata() : undefined;
+    return this.find(die, name) ? this.shortcut(die, name, 'udata') : undefined;
   }
   /** dwarf_formsdata of attribute `name`. */
   attrSdata(die: number, name: number): bigint | undefined {
-    return this.find(die, name) ? this.found(die, name).sdata() : undefined;
+    return this.find(die, name) ? this.shortcut(die, name, 'sdata') : undefined;
   }
   /** dwarf_formudata as a number; DwarfFormatError DWARF_VALUE_TOO_LARGE past 2^53. */
   attrNumber(die: number, name: number): number | undefined {
-    const v = this.attrUdata(die, name);
+    if (!this.find(die, name)) return undefined;
+    // The small constant forms without a BigInt (the common case: sizes, offsets, lines).
+    const u = this.fUnit as DwarfUnit;
+    const pos = this.fPos;
+    const bytes = this.info.data;
+    switch (this.fForm) {
+      case DW_FORM_data1:
+        if (pos + 1 > u.end) break;
+        return bytes[pos] as number;
+      case DW_FORM_data2:
+        if (pos + 2 > u.end) break;
+        return this.info.view.getUint16(pos, this.littleEndian);
+      case DW_FORM_udata: {
+        const c = bytes[pos] as number;
+        if (c < 0x80 && pos < u.end) return c;
+        break;
+      }
+      default:
+    }
+    const v = this.shortcut(die, name, 'udata');
     if (v === undefined) return undefined;
-    if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw this.error('DWARF_VALUE_TOO_LARGE', `attribute 0x${name.toString(16)} value 0x${v.toString(16)} does not fit a safe integer`, '.debug_info', this.fPos, die);
+    if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw this.error('DWARF_VALUE_TOO_LARGE', `attribute 0x${name.toString(16)} value 0x${v.toString(16)} does not fit a safe integer`, '.debug_info', pos, die);
     return Number(v);
+  }
+
+  /**
+   * Where the string of attribute `name` lives: its .debug_str offset for DW_FORM_strp and the
+   * strx forms (resolved through .debug_str_offsets), -1 for an inline DW_FORM_string,
+   * undefined otherwise. Equal offsets are equal strings: an encoder can key its string
+   * table by offset and decode each name once, as pahole keys by .debug_str pointers.
+   */
+  attrStrOffset(die: number, name: number): number | undefined {
+    if (!this.find(die, name)) return undefined;
+    const u = this.fUnit as DwarfUnit;
+    const c = u.cursor(this.fPos, die);
+    let idx: bigint;
+    let off: number;
+    switch (this.fForm) {
+      case DW_FORM_string: return -1;
+      case DW_FORM_strp: off = c.offset(u.offsetSize); break;
+      case DW_FORM_strx: case DW_FORM_GNU_str_index: idx = c.ulebBig(); off = this.strOffsetAt(u, idx, die); break;
+      case DW_FORM_strx1: idx = BigInt(c.u8()); off = this.strOffsetAt(u, idx, die); break;
+      case DW_FORM_strx2: idx = BigInt(c.u16()); off = this.strOffsetAt(u, idx, die); break;
+      case DW_FORM_strx3: idx = BigInt(c.u24()); off = this.strOffsetAt(u, idx, die); break;
+      case DW_FORM_strx4: idx = BigInt(c.u32()); off = this.strOffsetAt(u, idx, die); break;
+      default: return undefined;
+    }
+    this.stringAt('.debug_str', off, die); // the same checks as attrString
+    return off;
+  }
+
+  /** The .debug_str string at `offset` (as attrStrOffset gives it). */
+  debugStr(offset: number): string {
+    return this.stringAt('.debug_str', offset);
   }
   /** dwarf_formflag of attribute `name`. */
   attrFlag(die: number, name: number): boolean | undefined {
-    return this.find(die, name) ? this.found(die, name).flag() : undefined;
+    return this.find(die, name) ? this.shortcut(die, name, 'flag') : undefined;
   }
   /** dwarf_formaddr of attribute `name`. */
   attrAddr(die: number, name: number): bigint | undefined {
-    return this.find(die, name) ? this.found(die, name).addr() : undefined;
+    return this.find(die, name) ? this.shortcut(die, name, 'addr') : undefined;
   }
   /** dwarf_formref_die of attribute `name`: the referred DIE's offset. */
   attrRef(die: number, name: number): number | undefined {
-    return this.find(die, name) ? this.found(die, name).ref() : undefined;
+    return this.find(die, name) ? this.shortcut(die, name, 'ref') : undefined;
   }
   /** dwarf_formblock of attribute `name`. */
   attrBlock(die: number, name: number): Uint8Array | undefined {
-    return this.find(die, name) ? this.found(die, name).block() : undefined;
+    return this.find(die, name) ? this.shortcut(die, name, 'block') : undefined;
   }
 
   /** @internal formudata that answers undefined instead of failing (libdw callers that ignore errors). */
@@ -414,17 +516,20 @@ export class Dwarf {
     try {
       const v = this.attrUdata(die, name);
       return v === undefined || v > BigInt(Number.MAX_SAFE_INTEGER) ? undefined : Number(v);
-    } catch {
+    } catch (e) {
+      if (!isModbtfError(e)) throw e;
       return undefined;
     }
   }
 
   // ------------------------------------------------------------------ strings and addresses
 
+  private strSection: DwarfSection | undefined;
+
   /** @internal A string at `off` in .debug_str / .debug_line_str (libdw: inside the NUL-terminated prefix). */
   stringAt(name: '.debug_str' | '.debug_line_str', off: number, die?: number): string {
-    const sec = this.section(name);
-    if (sec === undefined) throw this.error('DWARF_MISSING_SECTION', `a string refers to ${name}, which the file does not have`, '.debug_info', undefined, die);
+    const sec = name === '.debug_str' ? (this.strSection ??= this.section(name)) : this.section(name);
+    if (sec === undefined) throw this.error('DWARF_MISSING_SECTION', `a string refers to ${name}, which the file does not have`, '.debug_info', die ?? 0, die);
     const s = sectionString(sec, off);
     if (s === undefined) throw this.error('DWARF_BAD_OFFSET', `string offset 0x${off.toString(16)} is past the end of ${name} (${sec.stringSize} bytes of strings)`, name, off, die);
     return s;
@@ -432,8 +537,13 @@ export class Dwarf {
 
   /** @internal A strx string: .debug_str_offsets[str_offsets_base + idx] (libdw dwarf_formstring). */
   indexedString(u: DwarfUnit, idx: bigint, die?: number): string {
+    return this.stringAt('.debug_str', this.strOffsetAt(u, idx, die), die);
+  }
+
+  /** @internal .debug_str offset of strx index `idx` of unit `u` (libdw dwarf_formstring). */
+  strOffsetAt(u: DwarfUnit, idx: bigint, die?: number): number {
     const sec = this.section('.debug_str_offsets');
-    if (sec === undefined) throw this.error('DWARF_MISSING_SECTION', 'a strx form needs .debug_str_offsets, which the file does not have', '.debug_info', undefined, die);
+    if (sec === undefined) throw this.error('DWARF_MISSING_SECTION', 'a strx form needs .debug_str_offsets, which the file does not have', '.debug_info', die ?? 0, die);
     const base = u.strOffsetsBase();
     const size = u.offsetSize;
     const len = sec.data.length;
@@ -442,13 +552,13 @@ export class Dwarf {
     if (idx > BigInt(max)) throw this.error('DWARF_BAD_OFFSET', `string index ${idx} is past the end of .debug_str_offsets (${max + 1} entries from 0x${base.toString(16)})`, '.debug_str_offsets', base, die);
     const at = base + Number(idx) * size;
     const c = new Cursor(sec, this.littleEndian, this.file, at);
-    return this.stringAt('.debug_str', c.offset(size), die);
+    return c.offset(size);
   }
 
   /** @internal An addrx address: .debug_addr[addr_base + idx * address_size] (libdw __libdw_addrx). */
   indexedAddress(u: DwarfUnit, idx: bigint, die?: number): bigint {
     const sec = this.section('.debug_addr');
-    if (sec === undefined) throw this.error('DWARF_MISSING_SECTION', 'an addrx form needs .debug_addr, which the file does not have', '.debug_info', undefined, die);
+    if (sec === undefined) throw this.error('DWARF_MISSING_SECTION', 'an addrx form needs .debug_addr, which the file does not have', '.debug_info', die ?? 0, die);
     const base = u.addrBase();
     const size = u.addressSize;
     const len = sec.data.length;
@@ -467,7 +577,7 @@ export class Dwarf {
 
   /** dwarf_lowpc */
   lowPc(die: number): bigint | undefined {
-    return this.find(die, DW_AT_low_pc) ? this.found(die, DW_AT_low_pc).addr() : undefined;
+    return this.find(die, DW_AT_low_pc) ? this.shortcut(die, DW_AT_low_pc, 'addr') : undefined;
   }
 
   /** dwarf_highpc: DW_AT_high_pc as an address, or as an offset from DW_AT_low_pc. */
@@ -484,7 +594,7 @@ export class Dwarf {
 
   /** dwarf_entrypc: DW_AT_entry_pc, else DW_AT_low_pc. */
   entryPc(die: number): bigint | undefined {
-    return this.find(die, DW_AT_entry_pc) ? this.found(die, DW_AT_entry_pc).addr() : this.lowPc(die);
+    return this.find(die, DW_AT_entry_pc) ? this.shortcut(die, DW_AT_entry_pc, 'addr') : this.lowPc(die);
   }
 
   /** dwarf_ranges iterated: low_pc/high_pc as one range, else the DW_AT_ranges list ([] for neither). */

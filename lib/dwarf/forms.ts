@@ -2,7 +2,6 @@
  * Sizes of attribute values by form (libdw __libdw_form_val_len), and the per-abbrev
  * value layout that lets an attribute be found without decoding the ones before it.
  */
-import type { Abbrev } from './abbrev.js';
 import {
   DW_FORM_addr, DW_FORM_addrx, DW_FORM_addrx1, DW_FORM_addrx2, DW_FORM_addrx3, DW_FORM_addrx4,
   DW_FORM_block, DW_FORM_block1, DW_FORM_block2, DW_FORM_block4, DW_FORM_data1, DW_FORM_data16,
@@ -62,28 +61,4 @@ export function fixedFormSize(form: number, u: FormSizes): number {
     default:
       return FORM_UNKNOWN;
   }
-}
-
-/**
- * The abbrev's value layout for these sizes: layout[k] is the offset of attribute k's
- * value from the end of the abbreviation code when every value before it has a fixed
- * size, else -1; layout[n] is the whole size when all are fixed, else -1. A form libdw
- * does not know also ends the fixed prefix (reading the DIE then fails on it).
- */
-export function abbrevLayout(a: Abbrev, u: FormSizes): Int32Array {
-  const key = formSizeKey(u);
-  if (a.layoutKey === key && a.layout !== undefined) return a.layout;
-  const n = a.forms.length;
-  const layout = new Int32Array(n + 1).fill(-1);
-  let at = 0;
-  for (let k = 0; k < n; k++) {
-    layout[k] = at;
-    const size = fixedFormSize(a.forms[k] as number, u);
-    if (size < 0) { at = -1; break; }
-    at += size;
-  }
-  if (at >= 0) layout[n] = at;
-  a.layoutKey = key;
-  a.layout = layout;
-  return layout;
 }

@@ -6,6 +6,7 @@
  * Only the header is read (the line program itself is not needed to name files).
  */
 import * as C from './constants.js';
+import { isModbtfError } from '../errors.js';
 import { Cursor } from './cursor.js';
 import type { Dwarf } from './dwarf.js';
 import { fixedFormSize, FORM_UNKNOWN, FORM_VARIABLE } from './forms.js';
@@ -36,17 +37,20 @@ export function unitFiles(d: Dwarf, u: DwarfUnit): LineFiles | undefined {
   let off: number;
   try {
     off = stmt.sectionOffset('.debug_line');
-  } catch {
+  } catch (e) {
+    if (!isModbtfError(e)) throw e;
     return undefined;
   }
   const compDir = safe(() => d.attrString(u.dieOffset, C.DW_AT_comp_dir));
   return safe(() => readFiles(d, u, off, compDir));
 }
 
+/** libdw callers that treat any failure as "none": our typed errors become undefined. */
 function safe<T>(f: () => T): T | undefined {
   try {
     return f();
-  } catch {
+  } catch (e) {
+    if (!isModbtfError(e)) throw e;
     return undefined;
   }
 }

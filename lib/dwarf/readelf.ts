@@ -9,6 +9,7 @@
  * symbol names. Output is produced in chunks: a module's dump can be hundreds of MB.
  */
 import { ET_REL, SHF_ALLOC, SHT_PROGBITS } from '../elf/constants.js';
+import { isModbtfError } from '../errors.js';
 import type { DwarfAttribute } from './attribute.js';
 import * as C from './constants.js';
 import { Cursor } from './cursor.js';
@@ -429,7 +430,9 @@ function typeSignBytes(d: Dwarf, die: number): { signed: boolean; bytes: number 
     const signed = enc === BigInt(C.DW_ATE_signed) || enc === BigInt(C.DW_ATE_signed_char);
     const size = aggregateSize(d, t, 0);
     return { signed, bytes: size === undefined ? 0 : Number(BigInt.asIntN(32, size)) };
-  } catch {
+  } catch (e) {
+    // libdw calls that fail leave readelf with "unsigned, size unknown".
+    if (!isModbtfError(e)) throw e;
     return { signed: false, bytes: 0 };
   }
 }
@@ -662,7 +665,7 @@ function printOps(p: Printer, indent: number, indentRest: number, vers: number, 
         offset += BigInt(1 + pos - start);
         let addr: bigint | undefined;
         if (u !== undefined) {
-          try { addr = indexedAddrForDump(p.d, u, v); } catch { addr = undefined; }
+          try { addr = indexedAddrForDump(p.d, u, v); } catch (e) { if (!isModbtfError(e)) throw e; addr = undefined; }
         }
         p.w(addr === undefined ? '???\n' : `${p.addr(0, addr)}\n`);
         break;
@@ -848,7 +851,8 @@ function unitBase(u: DwarfUnit): bigint {
   // readelf cudie_base: dwarf_lowpc, else DW_AT_entry_pc, else 0.
   try {
     return u.dwarf.lowPc(u.dieOffset) ?? u.dwarf.attr(u.dieOffset, C.DW_AT_entry_pc)?.addr() ?? 0n;
-  } catch {
+  } catch (e) {
+    if (!isModbtfError(e)) throw e;
     return 0n;
   }
 }
@@ -1149,7 +1153,7 @@ function* printLists(p: Printer, name: '.debug_loclists' | '.debug_rnglists', ta
         }
       } catch (e) {
         // A truncated entry: readelf reports "invalid ... data" on stderr and goes on to the next table.
-        if (!(e instanceof Error)) throw e;
+        if (!isModbtfError(e)) throw e;
       }
       done = true;
       readp = c.pos;
@@ -1179,7 +1183,8 @@ function dumpIndexed(p: Printer, u: DwarfUnit | undefined, idx: bigint): bigint 
   if (u === undefined) return undefined;
   try {
     return indexedAddrForDump(p.d, u, idx);
-  } catch {
+  } catch (e) {
+    if (!isModbtfError(e)) throw e;
     return undefined;
   }
 }

@@ -52,9 +52,22 @@ export interface DwarfSection {
   readonly stringSize: number;
 }
 
+/**
+ * Where section bytes come from when the ElfFile does not hold them all (openDwarfFile):
+ * `load` fills [offset, offset+length) of the ElfFile's own buffer from the file once and
+ * returns that view (private: it may be relocated in place); `read` reads a range into a
+ * scratch buffer that is not kept (relocation records, a chunk at a time).
+ */
+export interface ElfByteSource {
+  load(offset: number, length: number): Uint8Array;
+  read(offset: number, length: number, into: Uint8Array): Uint8Array;
+}
+
 export interface LoadSectionsOptions {
   /** Section addresses (offlineSectionAddresses) used to relocate symbol values. */
   addresses: BigUint64Array;
+  /** Read section bytes through this instead of the ElfFile's buffer (see ElfByteSource). */
+  source?: ElfByteSource;
   /**
    * What to do with a relocation type elfutils does not know for this machine:
    * 'error' (default) throws DwarfFormatError; 'skip' leaves it unapplied, as libdwfl does.
@@ -93,9 +106,13 @@ function zstdDecompressor(): ZstdDecompress | undefined {
   return typeof fn === 'function' ? fn : undefined;
 }
 
-/** The bytes libelf's elf_compress(scn, 0) / elf_compress_gnu give for a section. */
-export function sectionBytes(elf: ElfFile, sec: ElfSection): { data: Uint8Array; copied: boolean } {
-  const raw = elf.sectionData(sec);
+/**
+ * The bytes libelf's elf_compress(scn, 0) / elf_compress_gnu give for a section; `copied`
+ * when decompression made them a fresh buffer (otherwise they are the ElfFile's own bytes,
+ * read in by `source` first when one is given).
+ */
+export function sectionBytes(elf: ElfFile, sec: ElfSection, source?: ElfByteSource): { data: Uint8Array; copied: boolean } {
+  const raw = source !== undefined && sec.type !== SHT_NOBITS ? source.load(sec.offset, sec.size) : elf.sectionData(sec);
   const where = { file: elf.file, section: sec.name };
   if ((sec.flags & SHF_COMPRESSED) !== 0) {
     const hdr = elf.is64 ? 24 : 12;
@@ -197,97 +214,116 @@ const TWO32 = 2 ** 32;
  */
 function applyRelocations(elf: ElfFile, target: ElfSection, data: Uint8Array, ctx: RelocContext): void {
   for (const rs of ctx.relocSections(target.index)) {
-    const { data: rel } = sectionBytes(elf, rs);
     const isRela = rs.type === SHT_RELA;
     const entsize = elf.is64 ? (isRela ? 24 : 16) : (isRela ? 12 : 8);
-    const count = Math.floor(rel.length / entsize);
+    // From a source, uncompressed records are read a chunk at a time and not kept.
+    const chunked = ctx.source !== undefined && (rs.flags & SHF_COMPRESSED) === 0;
+    const total = Math.floor((chunked ? rs.size : 0) / entsize);
+    let whole: Uint8Array | undefined;
+    if (!chunked) whole = sectionBytes(elf, rs, ctx.source).data;
+    const count = chunked ? total : Math.floor((whole as Uint8Array).length / entsize);
     if (count === 0) continue;
-    const table = ctx.table;
-    const where = { file: elf.file, section: rs.name };
-    const le = elf.littleEndian;
-    const rv = dataViewOf(rel);
-    const dv = dataViewOf(data);
-    const size = data.length;
-    for (let k = 0; k < count; k++) {
-      const at = k * entsize;
-      let offset: number;
-      let sym: number;
-      let type: number;
-      let addend = 0;
-      let addendBig: bigint | undefined;
-      if (elf.is64) {
-        const offLo = rv.getUint32(le ? at : at + 4, le);
-        const offHi = rv.getUint32(le ? at + 4 : at, le);
-        offset = offHi === 0 ? offLo : Number.MAX_SAFE_INTEGER;
-        type = rv.getUint32(le ? at + 8 : at + 12, le);
-        sym = rv.getUint32(le ? at + 12 : at + 8, le);
-        if (isRela) {
-          const lo = rv.getUint32(le ? at + 16 : at + 20, le);
-          const hi = rv.getInt32(le ? at + 20 : at + 16, le);
-          if (hi >= -0x200000 && hi < 0x200000) addend = hi * TWO32 + lo;
-          else addendBig = rv.getBigInt64(at + 16, le);
-        }
-      } else {
-        offset = rv.getUint32(at, le);
-        const info = rv.getUint32(at + 4, le);
-        sym = info >>> 8;
-        type = info & 0xff;
-        if (isRela) addend = rv.getInt32(at + 8, le);
+    const perChunk = chunked ? Math.max(1, Math.floor(RELOC_CHUNK / entsize)) : count;
+    for (let first = 0; first < count; first += perChunk) {
+      const n = Math.min(perChunk, count - first);
+      const rel = chunked
+        ? (ctx.source as ElfByteSource).read(rs.offset + first * entsize, n * entsize, ctx.scratch(n * entsize))
+        : (whole as Uint8Array);
+      applyRecords(elf, target, rs, data, ctx, rel, chunked ? first : 0, n, entsize, isRela);
+    }
+  }
+}
+
+/** Applies records [base, base+n) of relocation section `rs`, held in `rel` (from its record `base`). */
+function applyRecords(elf: ElfFile, target: ElfSection, rs: ElfSection, data: Uint8Array, ctx: RelocContext, rel: Uint8Array, base: number, n: number, entsize: number, isRela: boolean): void {
+  const count = n;
+  const table = ctx.table;
+  const where = { file: elf.file, section: rs.name };
+  const le = elf.littleEndian;
+  const rv = dataViewOf(rel);
+  const dv = dataViewOf(data);
+  const size = data.length;
+  for (let i = 0; i < count; i++) {
+    const k = base + i;
+    const at = i * entsize;
+    const recordAt = k * entsize;
+    let offset: number;
+    let sym: number;
+    let type: number;
+    let addend = 0;
+    let addendBig: bigint | undefined;
+    if (elf.is64) {
+      const offLo = rv.getUint32(le ? at : at + 4, le);
+      const offHi = rv.getUint32(le ? at + 4 : at, le);
+      offset = offHi === 0 ? offLo : Number.MAX_SAFE_INTEGER;
+      type = rv.getUint32(le ? at + 8 : at + 12, le);
+      sym = rv.getUint32(le ? at + 12 : at + 8, le);
+      if (isRela) {
+        const lo = rv.getUint32(le ? at + 16 : at + 20, le);
+        const hi = rv.getInt32(le ? at + 20 : at + 16, le);
+        if (hi >= -0x200000 && hi < 0x200000) addend = hi * TWO32 + lo;
+        else addendBig = rv.getBigInt64(at + 16, le);
       }
-      if (type === 0) continue; // R_*_NONE
-      if (table === undefined) {
-        throw dwarfError('DWARF_UNKNOWN_MACHINE', `relocation type ${type} for machine ${elf.machine}, which has no relocation table (libdwfl: unknown machine)`, { ...where, offset: at });
+    } else {
+      offset = rv.getUint32(at, le);
+      const info = rv.getUint32(at + 4, le);
+      sym = info >>> 8;
+      type = info & 0xff;
+      if (isRela) addend = rv.getInt32(at + 8, le);
+    }
+    if (type === 0) continue; // R_*_NONE
+    if (table === undefined) {
+      throw dwarfError('DWARF_UNKNOWN_MACHINE', `relocation type ${type} for machine ${elf.machine}, which has no relocation table (libdwfl: unknown machine)`, { ...where, offset: recordAt });
+    }
+    const simple = table.simple.get(type);
+    if (simple === undefined) {
+      if (isKnownRelocType(table, type) || ctx.unknown === 'skip') continue;
+      throw dwarfError('DWARF_BAD_RELOC_TYPE', `relocation type ${type} is not a ${table.backend} relocation type elfutils knows (in a relocation for ${target.name})`, { ...where, offset: recordAt });
+    }
+    let value = 0;
+    let valueBig: bigint | undefined;
+    if (sym !== 0) {
+      const st = ctx.symbols.state[sym];
+      if (st === undefined) throw dwarfError('DWARF_BAD_RELOC', `relocation ${k} names symbol ${sym}, past the end of the ${ctx.symbols.state.length}-entry symbol table`, { ...where, offset: recordAt });
+      if (st === 3) throw dwarfError('DWARF_BAD_RELOC', `relocation ${k} names symbol ${sym}, whose section index does not exist`, { ...where, offset: recordAt });
+      if (st === 1) continue; // undefined symbol: libdwfl leaves it (DWFL_E_RELUNDEF, partial)
+      if (st === 2) valueBig = ctx.symbols.big[sym];
+      else value = ctx.symbols.num[sym] as number;
+    }
+    if (simple.addsub !== 0 && !isRela) continue; // libdwfl: ADD/SUB make no sense with REL
+    const width = simple.size;
+    if (offset > size || size - offset < width) {
+      throw dwarfError('DWARF_BAD_RELOC', `relocation ${k} at offset ${offset} (${width} bytes) is outside the ${size}-byte ${target.name}`, { ...where, offset: recordAt });
+    }
+    // The stored value: S + A (RELA), existing + S (REL), existing +/- (S + A) (ADD/SUB).
+    if (valueBig === undefined && addendBig === undefined && width <= 4) {
+      let v = value + addend;
+      if (!isRela || simple.addsub !== 0) {
+        const old = width === 1 ? dv.getUint8(offset) : width === 2 ? dv.getUint16(offset, le) : dv.getUint32(offset, le);
+        v = simple.addsub === -1 ? old - v : old + v;
       }
-      const simple = table.simple.get(type);
-      if (simple === undefined) {
-        if (isKnownRelocType(table, type) || ctx.unknown === 'skip') continue;
-        throw dwarfError('DWARF_BAD_RELOC_TYPE', `relocation type ${type} is not a ${table.backend} relocation type elfutils knows (in a relocation for ${target.name})`, { ...where, offset: at });
-      }
-      let value = 0;
-      let valueBig: bigint | undefined;
-      if (sym !== 0) {
-        const st = ctx.symbols.state[sym];
-        if (st === undefined) throw dwarfError('DWARF_BAD_RELOC', `relocation ${k} names symbol ${sym}, past the end of the ${ctx.symbols.state.length}-entry symbol table`, { ...where, offset: at });
-        if (st === 3) throw dwarfError('DWARF_BAD_RELOC', `relocation ${k} names symbol ${sym}, whose section index does not exist`, { ...where, offset: at });
-        if (st === 1) continue; // undefined symbol: libdwfl leaves it (DWFL_E_RELUNDEF, partial)
-        if (st === 2) valueBig = ctx.symbols.big[sym];
-        else value = ctx.symbols.num[sym] as number;
-      }
-      if (simple.addsub !== 0 && !isRela) continue; // libdwfl: ADD/SUB make no sense with REL
-      const width = simple.size;
-      if (offset > size || size - offset < width) {
-        throw dwarfError('DWARF_BAD_RELOC', `relocation ${k} at offset ${offset} (${width} bytes) is outside the ${size}-byte ${target.name}`, { ...where, offset: at });
-      }
-      // The stored value: S + A (RELA), existing + S (REL), existing +/- (S + A) (ADD/SUB).
-      if (valueBig === undefined && addendBig === undefined && width <= 4) {
-        let v = value + addend;
-        if (!isRela || simple.addsub !== 0) {
-          const old = width === 1 ? dv.getUint8(offset) : width === 2 ? dv.getUint16(offset, le) : dv.getUint32(offset, le);
-          v = simple.addsub === -1 ? old - v : old + v;
-        }
-        if (!Number.isSafeInteger(v)) {
-          writeBig(dv, offset, width, le, BigInt.asUintN(64, exactSum(value, valueBig, addend, addendBig)), simple, isRela);
-          continue;
-        }
-        const u = v >>> 0;
-        if (width === 1) dv.setUint8(offset, u & 0xff);
-        else if (width === 2) dv.setUint16(offset, u & 0xffff, le);
-        else dv.setUint32(offset, u, le);
+      if (!Number.isSafeInteger(v)) {
+        writeBig(dv, offset, width, le, BigInt.asUintN(64, exactSum(value, valueBig, addend, addendBig)), simple, isRela);
         continue;
       }
-      if (width === 8 && isRela && simple.addsub === 0 && valueBig === undefined && addendBig === undefined) {
-        // The common 64-bit store (R_X86_64_64, R_AARCH64_ABS64, ...) without BigInt.
-        const v = value + addend;
-        if (v >= 0 && v <= Number.MAX_SAFE_INTEGER) {
-          const lo = v >>> 0;
-          const hi = Math.floor(v / TWO32);
-          dv.setUint32(le ? offset : offset + 4, lo, le);
-          dv.setUint32(le ? offset + 4 : offset, hi, le);
-          continue;
-        }
-      }
-      writeBig(dv, offset, width, le, exactSum(value, valueBig, addend, addendBig), simple, isRela);
+      const u = v >>> 0;
+      if (width === 1) dv.setUint8(offset, u & 0xff);
+      else if (width === 2) dv.setUint16(offset, u & 0xffff, le);
+      else dv.setUint32(offset, u, le);
+      continue;
     }
+    if (width === 8 && isRela && simple.addsub === 0 && valueBig === undefined && addendBig === undefined) {
+      // The common 64-bit store (R_X86_64_64, R_AARCH64_ABS64, ...) without BigInt.
+      const v = value + addend;
+      if (v >= 0 && v <= Number.MAX_SAFE_INTEGER) {
+        const lo = v >>> 0;
+        const hi = Math.floor(v / TWO32);
+        dv.setUint32(le ? offset : offset + 4, lo, le);
+        dv.setUint32(le ? offset + 4 : offset, hi, le);
+        continue;
+      }
+    }
+    writeBig(dv, offset, width, le, exactSum(value, valueBig, addend, addendBig), simple, isRela);
   }
 }
 
@@ -314,7 +350,13 @@ interface RelocContext {
   readonly unknown: 'error' | 'skip';
   readonly symbols: SymbolValues;
   relocSections(target: number): readonly ElfSection[];
+  readonly source: ElfByteSource | undefined;
+  /** A reusable buffer of at least n bytes for a chunk of relocation records. */
+  scratch(n: number): Uint8Array;
 }
+
+/** Bytes of relocation records read at a time from a source. */
+const RELOC_CHUNK = 1 << 20;
 
 /**
  * Lazily loaded, decompressed and relocated DWARF sections of one ELF file.
@@ -355,10 +397,11 @@ export class DwarfSections {
     if (hit !== undefined) return hit ?? undefined;
     const sec = this.byName.get(name);
     if (sec === undefined) { this.loaded.set(name, null); return undefined; }
-    let { data, copied } = sectionBytes(this.elf, sec);
+    let { data, copied } = sectionBytes(this.elf, sec, this.opts.source);
     const relocs = this.elf.type === ET_REL ? this.relocSectionsFor(sec.index) : [];
     if (relocs.length > 0) {
-      if (!copied) data = data.slice();
+      // A source read the section into a buffer only lib/dwarf uses: relocate it there.
+      if (!copied && this.opts.source === undefined) data = data.slice();
       applyRelocations(this.elf, sec, data, this.relocContext());
     }
     if (data.length === 0) { this.loaded.set(name, null); return undefined; }
@@ -376,7 +419,7 @@ export class DwarfSections {
    * holds after dwfl_module_getelf, which relocates every section, not only debug ones).
    */
   relocatedData(sec: ElfSection): Uint8Array {
-    let { data, copied } = sectionBytes(this.elf, sec);
+    let { data, copied } = sectionBytes(this.elf, sec, this.opts.source);
     if (this.elf.type !== ET_REL) return data;
     const relocs = this.elf.sections.filter((s) => (s.type === SHT_REL || s.type === SHT_RELA) && s.size !== 0 && s.info === sec.index);
     if (relocs.length === 0) return data;
@@ -387,6 +430,8 @@ export class DwarfSections {
     return data;
   }
 
+  private scratchBuf: Uint8Array | undefined;
+
   private relocContext(): RelocContext {
     this.symbolCache ??= symbolValues(this.elf, this.opts.addresses);
     return {
@@ -394,6 +439,11 @@ export class DwarfSections {
       unknown: this.opts.unknownRelocations ?? 'error',
       symbols: this.symbolCache,
       relocSections: (t) => this.relocSectionsFor(t),
+      source: this.opts.source,
+      scratch: (n) => {
+        if (this.scratchBuf === undefined || this.scratchBuf.length < n) this.scratchBuf = new Uint8Array(n);
+        return this.scratchBuf;
+      },
     };
   }
 

@@ -4,14 +4,15 @@
  * index of its DIEs in typed arrays (offset, abbrev, parent, next sibling), so a whole
  * unit's tree can be walked without decoding an attribute.
  */
-import type { Abbrev, AbbrevTable } from './abbrev.js';
+import type { Abbrev, AbbrevLayout, AbbrevTable } from './abbrev.js';
 import {
-  DW_AT_addr_base, DW_AT_entry_pc, DW_AT_GNU_addr_base, DW_AT_GNU_ranges_base, DW_AT_loclists_base,
-  DW_AT_rnglists_base, DW_AT_str_offsets_base, DW_FORM_implicit_const, DW_FORM_indirect,
+  DW_AT_addr_base, DW_AT_entry_pc, DW_AT_GNU_addr_base, DW_AT_GNU_dwo_id, DW_AT_GNU_dwo_name, DW_AT_GNU_ranges_base,
+  DW_AT_loclists_base, DW_AT_rnglists_base, DW_AT_str_offsets_base, DW_FORM_implicit_const, DW_FORM_indirect,
+  DW_TAG_compile_unit, DW_TAG_partial_unit, DW_TAG_type_unit, DW_UT_partial, DW_UT_skeleton, DW_UT_split_compile, DW_UT_type,
 } from './constants.js';
 import { Cursor } from './cursor.js';
 import type { Dwarf } from './dwarf.js';
-import { abbrevLayout, fixedFormSize, FORM_UNKNOWN, FORM_VARIABLE } from './forms.js';
+import { fixedFormSize, FORM_UNKNOWN, FORM_VARIABLE } from './forms.js';
 import type { DwarfSection } from './sections.js';
 
 /** The unit header, as dwarf_next_unit / dwarf_cu_die report it. */
@@ -35,19 +36,27 @@ export interface UnitHeader {
   readonly typeOffset: number;
 }
 
+/** Scratch arrays buildIndex fills before copying out an exact-length index. */
+export interface IndexScratch {
+  offsets: Uint32Array;
+  abbrevs: Uint32Array;
+  parents: Int32Array;
+  siblings: Int32Array;
+}
+
 /** Typed-array index of a unit's DIEs, in DIE order (index 0 is the unit DIE). */
 export class DieIndex {
   readonly count: number;
   /** .debug_info offset of each DIE. */
   readonly offsets: Uint32Array;
   /** Position of each DIE's abbrev in the unit's table (AbbrevTable.abbrevs). */
-  readonly abbrevs: Uint32Array;
+  readonly abbrevs: Uint16Array | Uint32Array;
   /** Index of the parent DIE, -1 for top-level DIEs. */
   readonly parents: Int32Array;
   /** Index of the next sibling, -1 for the last child. */
   readonly siblings: Int32Array;
 
-  constructor(count: number, offsets: Uint32Array, abbrevs: Uint32Array, parents: Int32Array, siblings: Int32Array) {
+  constructor(count: number, offsets: Uint32Array, abbrevs: Uint16Array | Uint32Array, parents: Int32Array, siblings: Int32Array) {
     this.count = count;
     this.offsets = offsets;
     this.abbrevs = abbrevs;
@@ -83,14 +92,15 @@ export class DwarfUnit implements UnitHeader {
   readonly offset: number;
   readonly end: number;
   readonly version: number;
-  readonly unitType: number;
   readonly addressSize: number;
   readonly offsetSize: number;
   readonly abbrevOffset: number;
   readonly headerSize: number;
-  readonly unitId: bigint;
   readonly typeOffset: number;
+  private uType: number;
+  private uId: bigint;
   private table: AbbrevTable | undefined;
+  private layoutCache: AbbrevLayout | undefined;
   /** @internal Managed by Dwarf's index cache. */
   cachedIndex: DieIndex | undefined;
   private bases: { str?: number; addr?: number; ranges?: number; locs?: number; base?: bigint } = {};
@@ -101,13 +111,40 @@ export class DwarfUnit implements UnitHeader {
     this.offset = h.offset;
     this.end = h.end;
     this.version = h.version;
-    this.unitType = h.unitType;
+    this.uType = h.unitType;
     this.addressSize = h.addressSize;
     this.offsetSize = h.offsetSize;
     this.abbrevOffset = h.abbrevOffset;
     this.headerSize = h.headerSize;
-    this.unitId = h.unitId;
+    this.uId = h.unitId;
     this.typeOffset = h.typeOffset;
+  }
+
+  /**
+   * DW_UT_*: the DWARF 5 header's; for earlier versions what libdw makes of the unit DIE
+   * (libdw_findcu.c): partial_unit, type_unit, a compile_unit with DW_AT_GNU_dwo_id is a
+   * skeleton (no children, DW_AT_GNU_dwo_name) or split unit, else compile.
+   */
+  get unitType(): number { return this.uType; }
+  /** Type signature (type units) or DWO id (skeleton / split units); 0n otherwise. */
+  get unitId(): bigint { return this.uId; }
+
+  /** @internal libdw's guess of a pre-DWARF-5 unit's type from its unit DIE. */
+  refineUnitType(): void {
+    if (this.version >= 5 || this.dieOffset >= this.end) return;
+    const d = this.dwarf;
+    const die = this.dieOffset;
+    if (d.info.data[die] === 0) return;
+    const tag = d.tag(die);
+    if (tag === DW_TAG_partial_unit) this.uType = DW_UT_partial;
+    else if (tag === DW_TAG_type_unit) this.uType = DW_UT_type;
+    else if (tag === DW_TAG_compile_unit) {
+      const id = d.hasAttr(die, DW_AT_GNU_dwo_id) ? d.attrUdata(die, DW_AT_GNU_dwo_id) : undefined;
+      if (id !== undefined) {
+        this.uType = !d.hasChildren(die) && d.hasAttr(die, DW_AT_GNU_dwo_name) ? DW_UT_skeleton : DW_UT_split_compile;
+        this.uId = id;
+      }
+    }
   }
 
   /** Offset of the unit DIE (the root of the unit's tree). */
@@ -116,6 +153,12 @@ export class DwarfUnit implements UnitHeader {
   get abbrevs(): AbbrevTable {
     this.table ??= this.dwarf.abbrevTable(this.abbrevOffset, this);
     return this.table;
+  }
+
+  /** @internal The value layout of this unit's abbreviations (see AbbrevTable.layoutFor). */
+  layout(): AbbrevLayout {
+    this.layoutCache ??= this.abbrevs.layoutFor(this);
+    return this.layoutCache;
   }
 
   /** The DIE index, built on first use (Dwarf keeps a few of them; see DwarfOptions.indexCache). */
@@ -130,11 +173,11 @@ export class DwarfUnit implements UnitHeader {
     const bytes = info.data;
     const table = this.abbrevs;
     const end = this.end;
-    let cap = Math.max(16, Math.ceil((end - this.dieOffset) / 8));
-    let offsets = new Uint32Array(cap);
-    let abbrevs = new Uint32Array(cap);
-    let parents = new Int32Array(cap);
-    let siblings = new Int32Array(cap);
+    // Built in the Dwarf's scratch arrays (grown as needed, reused for every unit), then
+    // copied out at the exact length: indexing a module leaves no oversized arrays behind.
+    const sc = d.indexScratch(Math.max(16, Math.ceil((end - this.dieOffset) / 12)));
+    let { offsets, abbrevs, parents, siblings } = sc;
+    let cap = offsets.length;
     const stack: number[] = [];
     // prev[level]: last DIE seen at that level, to link siblings.
     const prev: number[] = [-1];
@@ -169,6 +212,7 @@ export class DwarfUnit implements UnitHeader {
         abbrevs = grow(abbrevs, cap);
         parents = grow(parents, cap);
         siblings = grow(siblings, cap);
+        d.keepIndexScratch({ offsets, abbrevs, parents, siblings });
       }
       offsets[n] = pos;
       abbrevs[n] = abbrev.index;
@@ -185,16 +229,17 @@ export class DwarfUnit implements UnitHeader {
       }
       n++;
     }
-    // Exact-length arrays; copy when the estimate overshot by much, so the spare memory goes.
-    const fit = <T extends Uint32Array | Int32Array>(a: T): T => (cap > n + (n >> 2) + 16 ? (a.slice(0, n) as T) : (a.subarray(0, n) as T));
-    return new DieIndex(n, fit(offsets), fit(abbrevs), fit(parents), fit(siblings));
+    // Abbrev positions fit 16 bits in every real table.
+    const small = table.abbrevs.length <= 0xffff;
+    return new DieIndex(n, offsets.slice(0, n), small ? Uint16Array.from(abbrevs.subarray(0, n)) : abbrevs.slice(0, n), parents.slice(0, n), siblings.slice(0, n));
   }
 
   /** Position just past the attribute values of a DIE whose values start at `pos`. */
   skipAttributes(abbrev: Abbrev, pos: number, die: number, c: Cursor): number {
-    const layout = abbrevLayout(abbrev, this);
-    const nAttrs = abbrev.forms.length;
-    const fixed = layout[nAttrs] as number;
+    const { layout, sizes } = this.layout();
+    const nAttrs = abbrev.count;
+    const base = abbrev.first + abbrev.index;
+    const fixed = layout[base + nAttrs] as number;
     if (fixed >= 0) {
       const next = pos + fixed;
       if (next > this.end) throw this.dwarf.error('DWARF_TRUNCATED', `DIE attributes (${fixed} bytes) run past the end of the unit at ${this.end}`, '.debug_info', pos, die);
@@ -202,10 +247,18 @@ export class DwarfUnit implements UnitHeader {
     }
     // Skip the fixed-size prefix at once, then value by value.
     let k = 0;
-    while (k < nAttrs && (layout[k + 1] as number) >= 0) k++;
-    let at = pos + (layout[k] as number);
+    while (k < nAttrs && (layout[base + k + 1] as number) >= 0) k++;
+    let at = pos + (layout[base + k] as number);
     c.die = die;
-    for (; k < nAttrs; k++) at = this.skipValue(abbrev.forms[k] as number, at, c);
+    for (; k < nAttrs; k++) {
+      const size = sizes[abbrev.first + k] as number;
+      if (size >= 0) {
+        at += size;
+        if (at > this.end) throw c.fail('DWARF_TRUNCATED', `attribute value (${size} bytes) runs past the end of the unit at ${this.end}`, at - size);
+      } else {
+        at = this.skipValue(abbrev.formAt(k), at, c);
+      }
+    }
     return at;
   }
 
@@ -224,9 +277,18 @@ export class DwarfUnit implements UnitHeader {
     return c.pos;
   }
 
-  /** Reads a ULEB128 and LEB-class values through the unit's cursor, for the value functions. */
+  private scratch: Cursor | undefined;
+
+  /**
+   * A cursor over this unit's bytes at `pos`. It is the unit's one scratch cursor, reset on
+   * every call: callers read what they need from it before calling anything else that may
+   * ask for it again.
+   */
   cursor(pos: number, die?: number): Cursor {
-    const c = new Cursor(this.dwarf.info, this.dwarf.littleEndian, this.dwarf.file, pos, this.end);
+    let c = this.scratch;
+    if (c === undefined) c = this.scratch = new Cursor(this.dwarf.info, this.dwarf.littleEndian, this.dwarf.file, pos, this.end);
+    c.pos = pos;
+    c.end = this.end;
     c.die = die;
     return c;
   }

@@ -13,7 +13,6 @@
 import type { Abbrev } from '../dwarf/abbrev.js';
 import * as C from '../dwarf/constants.js';
 import type { Dwarf } from '../dwarf/dwarf.js';
-import { abbrevLayout } from '../dwarf/forms.js';
 import type { DieIndex, DwarfUnit } from '../dwarf/unit.js';
 
 /** The attributes the loader reads (slot numbers). */
@@ -43,13 +42,14 @@ function planOf(a: Abbrev, u: DwarfUnit): Plan {
   let p = plans.get(a);
   if (p !== undefined) return p;
   const k = new Int16Array(A.N).fill(-1);
-  for (let i = a.names.length - 1; i >= 0; i--) {
-    const s = SLOT_OF.get(a.names[i] as number);
+  for (let i = a.count - 1; i >= 0; i--) {
+    const s = SLOT_OF.get(a.nameAt(i));
     if (s !== undefined) k[s] = i; // the first of repeated names wins, as dwarf_attr
   }
-  const layout = abbrevLayout(a, u);
+  const base = a.first + a.index;
+  const layout = a.table.layoutFor(u).layout.subarray(base, base + a.count + 1);
   let prefixEnd = 0;
-  while (prefixEnd < a.names.length && (layout[prefixEnd + 1] as number) >= 0) prefixEnd++;
+  while (prefixEnd < a.count && (layout[prefixEnd + 1] as number) >= 0) prefixEnd++;
   p = { k, fixed: layout, prefixEnd };
   plans.set(a, p);
   return p;
@@ -116,9 +116,9 @@ export class DieReader {
       const at = k[s] as number;
       if (at < 0) continue;
       if (at <= plan.prefixEnd) {
-        form[s] = a.forms[at] as number;
+        form[s] = a.formAt(at);
         this.pos[s] = start + (plan.fixed[at] as number);
-        if (form[s] === C.DW_FORM_implicit_const) this.implicit[s] = a.implicit[at] as bigint;
+        if (form[s] === C.DW_FORM_implicit_const) this.implicit[s] = a.implicitAt(at);
       } else if (walkFrom < 0 || at < walkFrom) {
         walkFrom = at;
       }
@@ -127,11 +127,11 @@ export class DieReader {
   }
 
   private walk(a: Abbrev, plan: Plan, start: number, k: Int16Array): void {
-    const slotAt = new Int16Array(a.names.length).fill(-1);
+    const slotAt = new Int16Array(a.count).fill(-1);
     for (let s = 0; s < A.N; s++) if ((k[s] as number) > plan.prefixEnd) slotAt[k[s] as number] = s;
     let p = start + (plan.fixed[plan.prefixEnd] as number);
-    for (let n = plan.prefixEnd; n < a.names.length; n++) {
-      let f = a.forms[n] as number;
+    for (let n = plan.prefixEnd; n < a.count; n++) {
+      let f = a.formAt(n);
       if (f === C.DW_FORM_indirect) {
         const r = this.uleb(p);
         f = r.v;
@@ -141,7 +141,7 @@ export class DieReader {
       if (s >= 0) {
         this.form[s] = f;
         this.pos[s] = p;
-        if (f === C.DW_FORM_implicit_const) this.implicit[s] = a.implicit[n] as bigint;
+        if (f === C.DW_FORM_implicit_const) this.implicit[s] = a.implicitAt(n);
       }
       p = this.skip(f, p);
     }
@@ -227,7 +227,7 @@ export class DieReader {
         return Buffer.from(b.buffer, b.byteOffset + p, n).toString('utf8');
       }
       default:
-        return this.d.attrString(this.off(this.cur), this.abbrev.names[this.abbrevIndex(s)] as number);
+        return this.d.attrString(this.off(this.cur), this.abbrev.nameAt(this.abbrevIndex(s)));
     }
   }
 
@@ -267,7 +267,7 @@ export class DieReader {
       case C.DW_FORM_ref_udata: return base + this.uleb(p).v;
       default: {
         try {
-          return this.d.attrRef(this.off(this.cur), this.abbrev.names[this.abbrevIndex(s)] as number) ?? 0;
+          return this.d.attrRef(this.off(this.cur), this.abbrev.nameAt(this.abbrevIndex(s))) ?? 0;
         } catch {
           return 0;
         }

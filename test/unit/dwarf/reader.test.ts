@@ -135,12 +135,21 @@ describe('lib/dwarf: units and DIE tree', () => {
     expect(d.attrUdata(v, C.DW_AT_const_value)).toBeUndefined(); // data16 is not a constant for libdw
     expect(Array.from(d.attrBlock(v, C.DW_AT_const_value)!)).toEqual(Array.from({ length: 16 }, (_, i) => i));
     expect(d.attrUdata(v, C.DW_AT_alignment)).toBe(1n << 60n);
+    expect(d.attrNumber(v, C.DW_AT_data_member_location)).toBe(300);
+    expect(d.attrNumber(v, C.DW_AT_name)).toBeUndefined();
+    // Strings by .debug_str offset: strx through .debug_str_offsets, the same offset as strp would give.
+    const one = d.attrStrOffset(v, C.DW_AT_name)!;
+    expect(d.debugStr(one)).toBe('one');
+    expect(d.attrStrOffset(v, 0x5a)).toBe(one);
+    expect(d.attrStrOffset(v, C.DW_AT_byte_size)).toBeUndefined();
     expect(() => d.attrNumber(v, C.DW_AT_alignment)).toThrow(/does not fit a safe integer/);
     expect(d.attrUdata(v, C.DW_AT_upper_bound)).toBe(0xffffffffffffffffn);
     expect(d.attrSdata(v, C.DW_AT_upper_bound)).toBe(-1n);
     expect(d.attrUdata(v, C.DW_AT_count)).toBe(0xfffffffffffffffen);
     expect(d.attrSdata(v, C.DW_AT_count)).toBe(-2n);
     expect(d.attrNumber(v, C.DW_AT_byte_size)).toBe(0x8001);
+    expect(d.attrNumber(v, C.DW_AT_bit_size)).toBe(0x80000001);
+    expect(() => d.attrNumber(v, C.DW_AT_upper_bound)).toThrow(/does not fit a safe integer/); // sdata -1 is 2^64-1
     expect(d.attrSdata(v, C.DW_AT_byte_size)).toBe(-0x7fffn);
     expect(d.attrUdata(v, C.DW_AT_bit_size)).toBe(0x80000001n);
     expect(d.attrSdata(v, C.DW_AT_bit_size)).toBe(-0x7fffffffn);

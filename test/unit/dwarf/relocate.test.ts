@@ -191,6 +191,24 @@ describe('relocation of .debug_info', () => {
     expect(oneValue(EM_PPC64, true, true, C.DW_FORM_data4, [{ sym: 2, type: 24, addend: -0x10n }], 0)).toBe(0x10020n);
   });
 
+  it('relocatedData: any section as libdwfl leaves it after dwfl_module_getelf (unapplied types skipped)', () => {
+    const built = buildDwarf({ littleEndian: true, units: [{ version: 5, root: { tag: C.DW_TAG_compile_unit } }] });
+    const { elf } = dwarfElf({
+      alloc: [
+        { name: '.text', type: SHT_PROGBITS, flags: SHF_ALLOC | SHF_EXECINSTR, data: new Uint8Array(0x20), addralign: 16 },
+        { name: '.data', type: SHT_PROGBITS, flags: ALLOC_RW, data: new Uint8Array(16).fill(0xee), addralign: 8 },
+      ],
+      debug: built.sections,
+      symbols: [sym('.text', '.text', 0n, { type: STT_SECTION })],
+      relocs: [{ target: '.data', rela: true, data: relaBytes([{ offset: 0, sym: 1, type: 1, addend: 8n }, { offset: 8, sym: 1, type: 4 /* PLT32 */ }, { offset: 12, sym: 1, type: 250 }], true, true) }],
+    });
+    const d = openDwarf(elf);
+    const data = d.sections.relocatedData(elf.sectionByName('.data')!);
+    expect(Array.from(data)).toEqual([0x08, 0, 1, 0, 0, 0, 0, 0, 0xee, 0xee, 0xee, 0xee, 0xee, 0xee, 0xee, 0xee]);
+    // The file's bytes are untouched.
+    expect(Array.from(elf.sectionData(elf.sectionByName('.data')!))).toEqual(new Array(16).fill(0xee));
+  });
+
   it('ELF32 REL (i386): the addend is the value already in place', () => {
     expect(oneValue(EM_386, false, true, C.DW_FORM_data4, [{ sym: 2, type: 1 }], 0x100, false)).toBe(0x10130n);
     // RISC-V ADD/SUB with REL: libdwfl refuses (BADRELTYPE) and leaves the bytes.
