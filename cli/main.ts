@@ -16,6 +16,12 @@ async function fastPath(): Promise<boolean> {
     process.exitCode = await runResolveBtfids(raw.slice(1));
     return true;
   }
+  // pahole parses its own argv like pahole 1.32 (argp); kbuild runs it per module.
+  if (raw[0] === 'pahole') {
+    const { runPahole } = await import('./commands/pahole.js');
+    process.exitCode = await runPahole(raw.slice(1));
+    return true;
+  }
   if (raw[0] === 'kbuild' && raw[1] === 'finalize-batch' && !raw.includes('--help')) {
     const { finalizeBatchStep } = await import('./modfinal-step.js');
     const { runCommand } = await import('./exit.js');

@@ -22,7 +22,7 @@ const FLAGS: Readonly<Record<string, StringKey>> = {
   '--objtree': 'objtree', '--srctree': 'srctree', '--pahole': 'pahole', '--pahole-flags': 'paholeFlags',
   '--module-pahole-flags': 'modulePaholeFlags', '--pahole-version': 'paholeVersion', '--resolve-btfids': 'resolveBtfids',
   '--resolve-btfids-flags': 'resolveBtfidsFlags', '--objcopy': 'objcopy', '--shell': 'shell', '--extmod': 'extmod',
-  '--btf-base-ref': 'btfBaseRef', '--strict': 'strict', '--vmlinux': 'vmlinux',
+  '--btf-base-ref': 'btfBaseRef', '--strict': 'strict', '--vmlinux': 'vmlinux', '--pahole-native': 'paholeNative',
 };
 
 /** Defaults for what a hand-run `modbtf kbuild modfinal` leaves out: kbuild's environment. */
@@ -33,6 +33,7 @@ export function modfinalDefaults(env: Readonly<Record<string, string | undefined
     modulePaholeFlags: e('MODULE_PAHOLE_FLAGS'), paholeVersion: e('CONFIG_PAHOLE_VERSION'), resolveBtfids: e('RESOLVE_BTFIDS'),
     resolveBtfidsFlags: e('RESOLVE_BTFIDS_FLAGS'), objcopy: e('OBJCOPY'), shell: e('CONFIG_SHELL', 'sh'), extmod: e('KBUILD_EXTMOD'),
     btfBaseRef: e('BTF_BASE_REF'), strict: e('MODBTF_STRICT'), vmlinux: e('MODBTF_VMLINUX'), verbose: false,
+    paholeNative: e('MODBTF_PAHOLE') === 'modbtf' ? '1' : '',
   };
 }
 
@@ -51,6 +52,7 @@ export async function modfinalStep(a: ModfinalArgs): Promise<number> {
     log: (l) => process.stderr.write(`${l}\n`),
   });
   if (out.kind === 'tree-step') return out.exitCode;
+  if (out.kind === 'no-btf') return EXIT_OK;
   printKbuildDiagnostics(out.result.diagnostics, a.module);
   return EXIT_OK;
 }

@@ -87,7 +87,9 @@ export async function runFinalizeBatch(modules: readonly string[], o: BatchOptio
       return;
     }
     try {
-      const r = await runModfinal({ ...step, verbose: o.verbose, log: o.log, paholeDone: true, loadBase, treeWarnings, ...(tmp ? { tmpDir: tmp } : {}) });
+      // A recipe with --pahole-native= ran no pahole: modbtf encodes the module here (vmlinux parsed once).
+      const paholeDone = (step.paholeNative ?? '').trim() === '';
+      const r = await runModfinal({ ...step, verbose: o.verbose, log: o.log, paholeDone, loadBase, treeWarnings, ...(tmp ? { tmpDir: tmp } : {}) });
       if (r.kind === 'tree-step' && r.exitCode !== 0) { await fail(module, r.exitCode); return; }
       if (r.kind === 'done') o.onDone(r.result, module);
       await rm(record, { force: true });

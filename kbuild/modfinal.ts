@@ -32,6 +32,7 @@ import { ModuleError, ToolError, isModbtfError } from '../lib/errors.js';
 import { shouldDistill } from './env.js';
 import { genBtfCommand, kernelTree, paholeCommand, resolveBtfidsCommand, skippingLine, type KbuildVars, type KernelTree, type TreeCommand } from './tree.js';
 import { findBuildVmlinux, type VmlinuxChoice } from './vmlinux.js';
+import { addBtfLikePahole, describeReason, encodeForTree, nativeReason } from './native.js';
 
 export interface ModfinalOptions extends KbuildVars {
   /** MODBTF_STRICT=1: a failure of modbtf's part fails the build instead of falling back. */
@@ -61,6 +62,11 @@ export interface ModfinalOptions extends KbuildVars {
 export type ModfinalOutcome =
   /** modbtf's step ran. */
   | { kind: 'done'; abi: KernelAbi; vmlinux: VmlinuxChoice; distilled: boolean; result: FinalizeResult }
+  /**
+   * No usable pahole and modbtf's encoder failed too: the module stays as linked, without
+   * BTF sections (as kbuild's "Skipping BTF generation"), after the warning `reason`.
+   */
+  | { kind: 'no-btf'; abi: KernelAbi; reason: string }
   /** The tree's own step ran instead (its exit status), after the warning `reason`. */
   | { kind: 'tree-step'; abi: KernelAbi; reason: string; exitCode: number };
 
@@ -166,7 +172,28 @@ export async function runModfinal(o: ModfinalOptions): Promise<ModfinalOutcome> 
     if (linked !== undefined) await writeFileAtomic(o.module, linked, { durable: false });
     if (detached !== undefined) await rm(detached, { force: true });
   };
-  if (!done) {
+  const native = done ? undefined : nativeReason(o, o.env);
+  let nativeBtf: Uint8Array | undefined;
+  if (native !== undefined) {
+    // modbtf encodes in place of pahole: nothing is written until the BTF is whole.
+    try {
+      const base = await (o.loadBase ?? loadBaseBtf)(vmlinux.path);
+      if (o.verbose) o.log(`  # modbtf: encoding ${o.module} itself (${describeReason(native, o)}): pahole 1.32's bytes with the tree's flags`);
+      nativeBtf = await encodeForTree(o, tree, base);
+      if (tree.abi === 6) await addBtfLikePahole(o, nativeBtf, o.env);
+    } catch (err: unknown) {
+      if (!isModbtfError(err)) throw err;
+      await undo();
+      const why = `modbtf's encoder failed: ${err.describe()}`;
+      if (native.kind === 'requested') return fallBack(why, err);
+      if (o.strict) {
+        throw new ModuleError('KBUILD_STRICT', `${why}, and ${describeReason(native, o)} (MODBTF_STRICT=1: an error, not a module without BTF)`, { file: o.module }, { cause: err });
+      }
+      const reason = `${why}; ${describeReason(native, o)}, so there is no pahole to fall back to: the module is built without BTF`;
+      o.log(warningLine(`${o.module}: ${reason}`));
+      return { kind: 'no-btf', abi: tree.abi, reason };
+    }
+  } else if (!done) {
     const pahole = paholeCommand(o, tree, vmlinux.path, detached);
     if (o.verbose) o.log(show(pahole));
     const p = await runCollected(pahole, o.env);
@@ -185,7 +212,7 @@ export async function runModfinal(o: ModfinalOptions): Promise<ModfinalOutcome> 
   let result: FinalizeResult;
   try {
     const base = await (o.loadBase ?? loadBaseBtf)(vmlinux.path);
-    const detachedBtf = detached !== undefined ? new Uint8Array(await readFile(detached)) : undefined;
+    const detachedBtf = detached === undefined ? undefined : nativeBtf ?? new Uint8Array(await readFile(detached));
     if (o.verbose) o.log(`  modbtf finalize --kernel-abi ${profile.name} ${distill ? '--distill' : '--no-distill'}${objcopyCmd ? ` --objcopy ${objcopyCmd}` : ''} -b ${vmlinux.path} ${o.module}`);
     result = await finalizeModule(o.module, {
       vmlinux: base,

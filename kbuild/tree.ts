@@ -41,6 +41,13 @@ export interface KbuildVars {
   extmod: string;
   /** `$(BTF_BASE_REF)`. */
   btfBaseRef: string;
+  /**
+   * '1' when the module's BTF is encoded by modbtf (lib/encode) instead of `$(PAHOLE)`:
+   * Makefile.snippet says so when MODBTF_PAHOLE=modbtf, or when the tree's pahole is missing
+   * or reports a version below CONFIG_PAHOLE_VERSION (the flags kbuild passes are that
+   * version's).
+   */
+  paholeNative?: string;
 }
 
 /** Which pipeline's bytes a tree's modules get. */

@@ -35,9 +35,13 @@ export function readCString(bytes: Uint8Array, offset: number, end: number = byt
 
 const utf8 = new TextDecoder('utf-8');
 
-/** Strings in BTF/ELF are bytes; short ASCII names (nearly all) skip TextDecoder's overhead. */
+/**
+ * Strings in BTF/ELF/DWARF are bytes. Very short ASCII names skip TextDecoder's overhead;
+ * from 13 characters on, V8 builds `s += c` as a chain of cons strings (slower, and about
+ * 30 bytes of heap per character until flattened), so those go through TextDecoder.
+ */
 export function decodeString(bytes: Uint8Array, start: number, end: number): string {
-  if (end - start <= 64) {
+  if (end - start <= 12) {
     let s = '';
     for (let i = start; i < end; i++) {
       const c = bytes[i] as number;

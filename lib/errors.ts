@@ -11,14 +11,18 @@ export interface ErrorContext {
   offset?: number;
   typeId?: number;
   symbol?: string;
+  /** DIE offset in .debug_info (DWARF errors). */
+  die?: number;
 }
 
 export type ErrorFamily =
   | 'ElfFormatError'
   | 'BtfFormatError'
   | 'BtfValidationError'
+  | 'DwarfFormatError'
   | 'DistillError'
   | 'DedupError'
+  | 'EncodeError'
   | 'RelocateError'
   | 'BtfIdsError'
   | 'ToolError'
@@ -41,6 +45,7 @@ export class ModbtfError extends Error {
   get section(): string | undefined { return this.context.section; }
   get offset(): number | undefined { return this.context.offset; }
   get typeId(): number | undefined { return this.context.typeId; }
+  get die(): number | undefined { return this.context.die; }
 
   /** Fill in context fields that are still unknown; fields already set are kept. */
   withContext(extra: ErrorContext): this {
@@ -62,6 +67,7 @@ export class ModbtfError extends Error {
       parts.push(`${c.section ?? 'offset '}${off}`);
     }
     if (c.typeId !== undefined) parts.push(`type [${c.typeId}]`);
+    if (c.die !== undefined) parts.push(`DIE [0x${c.die.toString(16)}]`);
     if (c.symbol !== undefined) parts.push(`symbol ${c.symbol}`);
     parts.push(this.message);
     return parts.join(': ');
@@ -87,6 +93,13 @@ export class BtfFormatError extends ModbtfError {
 export class BtfValidationError extends ModbtfError {
   constructor(code: string, message: string, context: ErrorContext = {}) {
     super('BtfValidationError', code, message, context);
+  }
+}
+
+/** DWARF the reader cannot read: unknown form or relocation type, truncated section, bad offset. */
+export class DwarfFormatError extends ModbtfError {
+  constructor(code: string, message: string, context: ErrorContext = {}) {
+    super('DwarfFormatError', code, message, context);
   }
 }
 

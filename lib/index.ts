@@ -1,6 +1,6 @@
 /** The public API of modbtf: `import { ... } from 'modbtf'`. */
 export {
-  ModbtfError, ElfFormatError, BtfFormatError, BtfValidationError, ModuleError, ToolError,
+  ModbtfError, ElfFormatError, BtfFormatError, BtfValidationError, DwarfFormatError, ModuleError, ToolError,
   isModbtfError, type ErrorContext, type ErrorFamily,
 } from './errors.js';
 
@@ -17,6 +17,15 @@ export { forEachTypeRef, mapTypeRefs, forEachStrRef, mapStrRefs, kindLayoutSecti
 export { readElfBtf, isRawBtf, BTF_SECTION, BTF_BASE_SECTION, BTF_IDS_SECTION, type ElfBtf } from './btf/source.js';
 export { dumpRaw, dumpRawChunks } from './btf/dump-raw.js';
 export { dumpJson, dumpJsonChunks } from './btf/dump-json.js';
+
+export {
+  Dwarf, openDwarf, openDwarfFile, hasDwarf, DwarfUnit, DieIndex, DwarfAttribute, AbbrevTable, decodeExpression, decodeBlock, exprContext, opRegister, opBaseRegister,
+  offlineSectionAddresses, PAHOLE_OFFLINE_BASE, READELF_OFFLINE_BASE, DwarfSections, DWARF_SECTION_NAMES, machineRelocs,
+  readelfDebugDump,
+  type DwarfOptions, type UnitHeader, type Abbrev, type DwarfOp, type ExprContext, type DwarfLocation, type DwarfRange,
+  type LineFiles, type DwarfSection, type DwarfSectionName, type MachineRelocs, type SimpleReloc, type ReadelfDumpPart,
+} from './dwarf/index.js';
+export * as dwarfConstants from './dwarf/constants.js';
 
 export { loadModuleFile, loadModuleBytes, type LoadedModule } from './module/load.js';
 export { loadBtfFile, loadBaseBtf, type LoadedBtf } from './module/btf-file.js';

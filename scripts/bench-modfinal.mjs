@@ -1,7 +1,8 @@
 #!/usr/bin/env zx
 // Issue 13 (a): the modfinal step of a real multi-module DKMS package, side by side in
 // one run: the kernel's own step (plain kbuild), Makefile.snippet (one modbtf process
-// per build) and Makefile.snippet's per-module form (MODBTF_BATCH=0), on Debian's
+// per build), Makefile.snippet's per-module form (MODBTF_BATCH=0) and the snippet with
+// modbtf's own encoder in the batch process instead of pahole (MODBTF_PAHOLE=modbtf), on Debian's
 // 6.12.107 headers (host) and 7.2.13 headers (sid chroot, scripts/e2e-lib/sid.mjs).
 // Package: xtables-addons-dkms 3.31 from sid (23 modules; builds on both). Each round
 // touches every module's .o, so that only MODPOST, LD [M] and BTF [M] run again, with
@@ -66,6 +67,7 @@ async function bench(t) {
     kernel: '',
     modbtf: `MAKEFILES=${t.snippet}`,
     'per-module': `MAKEFILES=${t.snippet} MODBTF_BATCH=0`,
+    native: `MAKEFILES=${t.snippet} MODBTF_PAHOLE=modbtf`,
   };
   // Timed: touch the objects, then the form's make; the time is taken inside the shell.
   const timed = async (env, extra = '') => {
@@ -91,17 +93,20 @@ async function bench(t) {
   await timed(forms.kernel, p1); await keep('kernel');
   await timed(forms['per-module'], p1); await keep('per-module');
   await timed(forms.modbtf, p1); await keep('modbtf');
-  let same = 0, sameKernel = 0;
+  await timed(forms.native); await keep('native');
+  let same = 0, sameKernel = 0, nativeKernel = 0;
   for (const m of kos) {
     const f = m.replace(/\//g, '_');
     const a = t.read(`${t.work}/out-modbtf/${f}`);
     if (a.equals(t.read(`${t.work}/out-per-module/${f}`))) same++;
     if (a.equals(t.read(`${t.work}/out-kernel/${f}`))) sameKernel++;
+    if (t.read(`${t.work}/out-native/${f}`).equals(t.read(`${t.work}/out-kernel/${f}`))) nativeKernel++;
   }
   const k = median(times.kernel);
   console.log(`${t.label}: xtables-addons 3.31, ${kos.length} modules, make -j2, touch *.o (MODPOST + LD [M] + BTF [M]), median of ${rounds}; load ${loads.join(' | ')}`);
   for (const n of names) console.log(`  ${n.padEnd(11)} ${(median(times[n]) / 1000).toFixed(2).padStart(6)} s  ${(median(times[n]) / k).toFixed(2)}x  [${times[n].map((x) => (x / 1000).toFixed(2)).join(' ')}]`);
   console.log(`  identity (pahole -j1): modbtf form = per-module form ${same}/${kos.length}; = kernel's own step ${sameKernel}/${kos.length}${t.kdir === KDIR7 ? '' : ' (6.x: modbtf adds .BTF.base, so none is expected)'}`);
+  console.log(`  identity: native form (modbtf's encoder, pahole 1.32's bytes) = kernel's own step ${nativeKernel}/${kos.length}${t.kdir === KDIR7 ? '' : ' (6.x: the tree\'s pahole is 1.24, whose bytes modbtf does not reproduce, and modbtf adds .BTF.base: none expected)'}`);
 }
 
 if (only !== '7') await bench(host());

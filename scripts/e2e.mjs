@@ -89,6 +89,14 @@ check('modbtf check over every 7.2.13 module onto 7.3-rc7 agrees with libbpf 1.7
 check('finalize --kernel-abi 7 (--distill and --no-distill) on 400 7.2.13 modules equals resolve_btfids 7.2.13 on the same input (issue 11; whole corpus: scripts/corpus-finalize7.mjs without --count)', ['scripts/corpus-finalize7.mjs', '--count', '400'], k7);
 check('kernel 7.3: 50 modules of the 7.3-rc7 cloud -dbg image through pahole 1.32: modbtf resolve-btfids and finalize --kernel-abi 7.3 equal resolve_btfids 7.3 (--distill_base and in-tree) on the same input (issue 17; whole image: scripts/corpus-finalize73.mjs without --count)', ['scripts/corpus-finalize73.mjs', '--count', '50'], k7);
 
+// lib/dwarf (issue 18): Debian's unstripped 7.2.13 cloud-amd64 modules (the -dbg package, unpacked
+// inside the sid chroot by the script itself) read as sid's elfutils 0.196 reads them: eu-readelf's
+// text and libdw's own accessors with pahole's section layout. A sample here; all 1,018 modules by
+// hand (npx zx scripts/dwarf-corpus.mjs [--oracle walk]). A vanished package is SKIPPED, not a failure.
+const dw = { needs: 'sid' };
+check('lib/dwarf on 20 modules of the 7.2.13 cloud-amd64 -dbg package: identical to eu-readelf 0.196 -N --debug-dump=info,loc,ranges (issue 18)', ['scripts/dwarf-corpus.mjs', '--sample', '20'], dw);
+check('lib/dwarf on 20 modules of the 7.2.13 cloud-amd64 -dbg package: every attribute, location and range list identical to libdw 0.196 opened as pahole opens it (issue 18)', ['scripts/dwarf-corpus.mjs', '--sample', '20', '--oracle', 'walk'], dw);
+
 // Other architectures (issue 12): Debian's arm64 and s390x (big-endian) material, cross builds
 // in the sid chroot (7.2.13) and a trixie chroot (6.12, pahole 1.30); each script sets up what it
 // needs (scripts/e2e-lib/cross.mjs). Samples here; whole trees and the whole DKMS package by hand.

@@ -8,6 +8,8 @@ import type { ElfBtf } from '../lib/btf/source.js';
 import type { BtfDraft } from '../lib/btf/write.js';
 import type { ElfFile } from '../lib/elf/index.js';
 import type { ModbtfError, BtfValidationError } from '../lib/errors.js';
+import type { Dwarf, DwarfOptions } from '../lib/dwarf/dwarf.js';
+import type { ReadelfDumpPart } from '../lib/dwarf/readelf.js';
 
 export interface FuzzLib {
   parseElf(bytes: Uint8Array, opts?: { file?: string }): ElfFile;
@@ -19,6 +21,9 @@ export interface FuzzLib {
   writeBtf(draft: BtfDraft): Uint8Array;
   stripSignature(bytes: Uint8Array, opts?: { file?: string }): Uint8Array;
   isModbtfError(x: unknown): x is ModbtfError;
+  /** lib/dwarf: the DWARF seeds are loaded only when it is given. */
+  openDwarf?(elf: ElfFile, opts?: DwarfOptions): Dwarf;
+  readelfDebugDump?(dwarf: Dwarf, parts: readonly ReadelfDumpPart[]): Iterable<string>;
 }
 
 export const NO_OFFSET_CODES: ReadonlySet<string>;
@@ -44,11 +49,18 @@ export interface SeedLayout {
     sections: { headerOffset: number; offset: number; size: number; type: number }[];
     symtab: { off: number; count: number } | undefined;
   } | undefined;
+  dwarf?: {
+    sections: { name: string; off: number; size: number; headerOffset: number }[];
+    units: number[];
+    dies: number[];
+    abbrevs: number[];
+    relocs: { off: number; size: number }[];
+  };
 }
 
 export interface Seed {
   name: string;
-  kind: 'btf' | 'elf';
+  kind: 'btf' | 'elf' | 'dwarf';
   bytes: Uint8Array;
   baseName: string | undefined;
   base: Btf | undefined;
@@ -57,6 +69,7 @@ export interface Seed {
 }
 
 export const RAW_SEEDS: readonly { name: string; base: string | undefined; weight: number }[];
+export const DWARF_SEEDS: readonly { name: string; weight: number }[];
 
 export function loadSeeds(lib: FuzzLib, fixturesDir: string, opts?: { only?: string[] }): { vmlinux: Btf; seeds: Seed[] };
 export function xzDecompress(path: string): Uint8Array;
@@ -68,7 +81,7 @@ export function makeInput(seeds: readonly Seed[], seed: number, run: number): { 
 export type Outcome = 'ok' | 'typed' | 'offsetless' | 'crash' | 'hang';
 
 export interface FuzzInput {
-  kind: 'elf' | 'btf';
+  kind: 'elf' | 'btf' | 'dwarf';
   bytes: Uint8Array;
   base?: Btf | undefined;
   altBase?: Btf | undefined;

@@ -33,10 +33,14 @@ import { gunzipSync } from 'node:zlib';
  * @property {(draft: {littleEndian: boolean, types: readonly any[], strings: Uint8Array}) => Uint8Array} writeBtf
  * @property {(bytes: Uint8Array, opts?: {file?: string}) => Uint8Array} stripSignature
  * @property {(x: unknown) => boolean} isModbtfError
+ * @property {((elf: any, opts?: {base?: bigint, file?: string}) => any)} [openDwarf]  lib/dwarf (DWARF seeds need it)
+ * @property {((dwarf: any, parts: string[]) => Iterable<string>)} [readelfDebugDump]
+ * @property {((path: string, opts?: {base?: bigint, file?: string}) => any)} [openDwarfFile]  lib/dwarf from a file
+ * @property {((bytes: Uint8Array) => string)} [tempFile]  writes the bytes to this process's scratch file, returns its path
  */
 
 /** Typed errors that describe something absent, where no offset can apply. */
-export const NO_OFFSET_CODES = new Set(['BTF_MISSING']);
+export const NO_OFFSET_CODES = new Set(['BTF_MISSING', 'DWARF_MISSING']);
 
 /** Per-input wall time above which a run counts as a hang (ms). */
 export const DEFAULT_HANG_MS = 2000;
@@ -107,9 +111,24 @@ export const RAW_SEEDS = [
 ];
 
 /**
+ * Relocatable objects with DWARF (test/fixtures/dwarf, made by scripts/gen-dwarf-fixtures.mjs
+ * with sid's compilers): DWARF 4 and 5, little- and big-endian, ELF32 with REL relocations,
+ * RISC-V ADD/SUB pairs, a zlib-compressed one.
+ */
+export const DWARF_SEEDS = [
+  { name: 'code.x86_64.dwarf5.o', weight: 3 },
+  { name: 'types.x86_64.dwarf4.o', weight: 1 },
+  { name: 'code.s390x.dwarf4.o', weight: 1 },
+  { name: 'code.riscv64.dwarf5.o', weight: 1 },
+  { name: 'code.i386.dwarf5.o', weight: 1 },
+  { name: 'code.clang-x86_64.dwarf5.o', weight: 1 },
+  { name: 'types.x86_64.gz.o', weight: 1 },
+];
+
+/**
  * @typedef {object} Seed
  * @property {string} name
- * @property {'btf'|'elf'} kind
+ * @property {'btf'|'elf'|'dwarf'} kind
  * @property {Uint8Array} bytes
  * @property {string|undefined} baseName
  * @property {any} base  parsed base Btf, or undefined
@@ -122,6 +141,14 @@ export const RAW_SEEDS = [
  *   the (main) BTF blob: offset in the input, own record offsets (absolute), id range
  * @property {{off: number, size: number}|undefined} btfBase  .BTF.base in an ELF
  * @property {ElfLayout|undefined} elf
+ * @property {DwarfLayout|undefined} [dwarf]
+ *
+ * @typedef {object} DwarfLayout  file offsets inside the DWARF of a 'dwarf' seed
+ * @property {{name: string, off: number, size: number, headerOffset: number}[]} sections  debug and .rel[a].debug sections
+ * @property {number[]} units  unit headers
+ * @property {number[]} dies   DIEs (a sample)
+ * @property {number[]} abbrevs  abbreviation entries
+ * @property {{off: number, size: number}[]} relocs  relocation records
  *
  * @typedef {object} ElfLayout
  * @property {boolean} is64
@@ -169,6 +196,39 @@ function makeElfSeed(lib, name, bytes, base, weight) {
       btfBase: dbaseSec ? { off: dbaseSec.offset, size: dbaseSec.size } : undefined,
       elf: elfLayout(lib, bytes),
     },
+  };
+}
+
+/** A 'dwarf' seed: an ELF object with its DWARF's structure located (read once with lib/dwarf). */
+function makeDwarfSeed(lib, name, bytes, weight) {
+  const elf = lib.parseElf(bytes);
+  const sections = elf.sections
+    .filter((x) => x.name.startsWith('.debug_') || x.name.startsWith('.zdebug_') || x.name.startsWith('.rela.debug_') || x.name.startsWith('.rel.debug_'))
+    .map((x) => ({ name: x.name, off: x.offset, size: x.size, headerOffset: x.headerOffset }));
+  const info = sections.find((x) => x.name === '.debug_info');
+  const abbrevSec = sections.find((x) => x.name === '.debug_abbrev');
+  const units = [];
+  const dies = [];
+  const abbrevs = [];
+  // Uncompressed seeds only have file offsets that mean something inside .debug_info.
+  if (lib.openDwarf && info && (elf.sections.find((x) => x.name === '.debug_info').flags & 0x800) === 0) {
+    const d = lib.openDwarf(elf);
+    for (const u of d.units) {
+      units.push(info.off + u.offset);
+      const idx = u.index();
+      for (let i = 0; i < idx.count; i += Math.max(1, Math.floor(idx.count / 400))) dies.push(info.off + idx.offsets[i]);
+      if (abbrevSec) for (const a of u.abbrevs.abbrevs) abbrevs.push(abbrevSec.off + a.offset);
+    }
+  }
+  const relocs = [];
+  for (const x of elf.sections) {
+    if ((x.type !== 4 && x.type !== 9) || !x.name.includes('.debug_')) continue;
+    const size = elf.is64 ? (x.type === 4 ? 24 : 16) : (x.type === 4 ? 12 : 8);
+    for (let at = 0; at + size <= x.size && relocs.length < 4000; at += size) relocs.push({ off: x.offset + at, size });
+  }
+  return {
+    name, kind: 'dwarf', bytes, baseName: undefined, base: undefined, weight,
+    layout: { le: elf.littleEndian, btf: undefined, btfBase: undefined, elf: elfLayout(lib, bytes), dwarf: { sections, units, dies, abbrevs: [...new Set(abbrevs)], relocs } },
   };
 }
 
@@ -222,6 +282,14 @@ export function loadSeeds(lib, fixturesDir, opts = {}) {
     const src = lib.Btf.parse(blob('amilo-rfkill.dbase'));
     const be = lib.writeBtf({ littleEndian: false, types: Array.from(src.ownTypes()), strings: src.strings });
     seeds.push(makeElfSeed(lib, 'synthetic-32be.o', syntheticElf(false, false, undefined, be), undefined, 1));
+  }
+  // Objects with DWARF, for lib/dwarf.
+  if (lib.openDwarf) {
+    for (const s of DWARF_SEEDS) {
+      if (!want(s.name)) continue;
+      const bytes = new Uint8Array(gunzipSync(readFileSync(join(fixturesDir, 'dwarf', `${s.name}.gz`))));
+      seeds.push(makeDwarfSeed(lib, s.name, bytes, s.weight));
+    }
   }
   return { vmlinux, seeds };
 }
@@ -532,6 +600,114 @@ function opChunk(m, rng) {
   }
 }
 
+// DWARF mutations: inside the debug sections, where lib/dwarf reads.
+
+const DWARF_U8 = [0, 1, 2, 4, 5, 8, 0x7f, 0x80, 0xfe, 0xff];
+
+function dwarfSection(m, rng, layout, prefer) {
+  const secs = layout.dwarf.sections.filter((x) => x.off + x.size <= m.len && x.size > 0);
+  if (secs.length === 0) return undefined;
+  const preferred = secs.filter((x) => prefer.includes(x.name));
+  return preferred.length > 0 && rng.chance(0.6) ? rng.pick(preferred) : rng.pick(secs);
+}
+
+/** A byte, a LEB-ish run or a u32 anywhere in a debug section (mostly .debug_info / .debug_abbrev). */
+function opDwarfBytes(m, rng, layout) {
+  const sec = dwarfSection(m, rng, layout, ['.debug_info', '.debug_abbrev', '.debug_loclists', '.debug_rnglists', '.debug_line']);
+  if (!sec) return opBitflip(m, rng);
+  const at = sec.off + rng.int(sec.size);
+  switch (rng.int(3)) {
+    case 0: { const v = rng.pick(DWARF_U8); m.setU8(at, v); return `${sec.name}+${at - sec.off}=0x${v.toString(16)}`; }
+    case 1: { // an over-long or huge LEB128
+      const n = 1 + rng.int(12);
+      for (let i = 0; i < n; i++) m.setU8(at + i, i < n - 1 ? 0x80 | rng.int(128) : rng.int(128));
+      return `${sec.name}+${at - sec.off} leb x${n}`;
+    }
+    default: { const v = nastyU32(rng, m.u32(at), sec.size); m.setU32(at, v); return `${sec.name}+${at - sec.off} u32=0x${v.toString(16)}`; }
+  }
+}
+
+/** A unit header field: length, version, unit type, address size, abbrev offset. */
+function opDwarfUnit(m, rng, layout) {
+  const d = layout.dwarf;
+  if (d.units.length === 0) return opDwarfBytes(m, rng, layout);
+  const u = rng.pick(d.units);
+  const f = rng.pick([['length', 0, 4], ['version', 4, 2], ['unit_type', 6, 1], ['address_size', 7, 1], ['abbrev_off', 8, 4], ['v4_abbrev_off', 6, 4], ['v4_address_size', 10, 1]]);
+  const at = u + f[1];
+  let v;
+  if (f[2] === 1) { v = rng.pick([0, 1, 2, 3, 4, 5, 6, 7, 8, 16, 0xff]); m.setU8(at, v); }
+  else if (f[2] === 2) { v = rng.pick([0, 1, 2, 3, 4, 5, 6, 0xffff]); m.setU16(at, v); }
+  else { v = f[0] === 'length' ? rng.pick([0, 1, 0xfffffff0, 0xffffffff, m.u32(at) + 1, m.u32(at) - 1, rng.u32()]) : nastyU32(rng, m.u32(at), 4096); m.setU32(at, v); }
+  return `unit@${u}.${f[0]}=0x${(v >>> 0).toString(16)}`;
+}
+
+/** A DIE's abbreviation code or the bytes of its first attribute values. */
+function opDwarfDie(m, rng, layout) {
+  const d = layout.dwarf;
+  if (d.dies.length === 0) return opDwarfBytes(m, rng, layout);
+  const die = rng.pick(d.dies);
+  if (rng.chance(0.5)) {
+    const v = rng.pick([0, 1, 2, 0x7f, rng.int(256)]);
+    m.setU8(die, v);
+    return `die@${die}.code=${v}`;
+  }
+  const at = die + 1 + rng.int(12);
+  const v = rng.pick(DWARF_U8);
+  m.setU8(at, v);
+  return `die@${die}+${at - die}=0x${v.toString(16)}`;
+}
+
+/** An abbreviation entry: its tag, children flag, an attribute name or form. */
+function opDwarfAbbrev(m, rng, layout) {
+  const d = layout.dwarf;
+  if (d.abbrevs.length === 0) return opDwarfBytes(m, rng, layout);
+  const a = rng.pick(d.abbrevs);
+  const at = a + rng.int(16);
+  const v = rng.pick([0, 1, 0x0b, 0x13, 0x16 /* indirect */, 0x18, 0x21 /* implicit_const */, 0x2d, 0x7f, 0x80, rng.int(256)]);
+  m.setU8(at, v);
+  return `abbrev@${a}+${at - a}=0x${v.toString(16)}`;
+}
+
+/** A relocation record of a .rel[a].debug_* section: offset, symbol, type, addend. */
+function opDwarfReloc(m, rng, layout) {
+  const d = layout.dwarf;
+  if (d.relocs.length === 0) return opDwarfBytes(m, rng, layout);
+  const r = rng.pick(d.relocs);
+  const is64 = r.size >= 16;
+  const field = rng.int(4);
+  if (field === 0) { const v = nastyU32(rng, m.u32(r.off), 1 << 16); m.setU32(is64 && !layout.le ? r.off + 4 : r.off, v); return `rel@${r.off}.offset=0x${v.toString(16)}`; }
+  if (field === 1) { // type (low byte of r_info)
+    const v = rng.pick([0, 1, 2, 10, 11, 33, 35, 39, 52, 53, 60, 61, 200, 255]);
+    const at = is64 ? (layout.le ? r.off + 8 : r.off + 15) : (layout.le ? r.off + 4 : r.off + 7);
+    m.setU8(at, v);
+    return `rel@${r.off}.type=${v}`;
+  }
+  if (field === 2) { // symbol
+    const v = rng.pick([0, 1, 2, 0xff, 0xffff, rng.int(64)]);
+    if (is64) m.setU32(layout.le ? r.off + 12 : r.off + 8, v);
+    else m.setU16(layout.le ? r.off + 5 : r.off + 5, v);
+    return `rel@${r.off}.sym=${v}`;
+  }
+  if (r.size === 24 || r.size === 12) { const at = r.off + (r.size === 24 ? 16 : 8); const v = rng.pick([0, 1, 0x7fffffff, 0x80000000, 0xffffffff, rng.u32()]); m.setU32(at, v); return `rel@${r.off}.addend=0x${v.toString(16)}`; }
+  return opDwarfBytes(m, rng, layout);
+}
+
+/** A debug section's header: size, offset, SHF_COMPRESSED, sh_info of a relocation section. */
+function opDwarfShdr(m, rng, layout) {
+  const d = layout.dwarf;
+  const e = layout.elf;
+  if (d.sections.length === 0 || !e) return opShdr(m, rng, layout);
+  const sec = rng.pick(d.sections);
+  const fo = e.is64 ? { size: 32, offset: 24, flags: 8, info: 44 } : { size: 20, offset: 16, flags: 8, info: 28 };
+  const which = rng.pick(['size', 'size', 'offset', 'flags', 'info']);
+  const at = sec.headerOffset + fo[which];
+  let v;
+  if (which === 'flags') { v = rng.pick([0x800, 0x2, 0x200, 0]); m.setU32(at, v); }
+  else if (which === 'info') { v = rng.pick([0, 1, e.sections.length - 1, e.sections.length, 0xffff]); m.setU32(at, v); }
+  else { v = which === 'size' ? rng.pick([0, 1, sec.size - 1, sec.size >>> 1, sec.size + 1, rng.int(sec.size + 1)]) >>> 0 : nastyU32(rng, sec.off, m.len); m.setWord(at, v, e.is64, rng); }
+  return `shdr ${sec.name}.${which}=0x${(v >>> 0).toString(16)}`;
+}
+
 const SIG_MAGIC = new TextEncoder().encode('~Module signature appended~\n');
 
 function opSignature(m, rng) {
@@ -561,17 +737,22 @@ export function mutate(seed, rng, others = []) {
   const m = new Mutable(seed.bytes.slice(), seed.layout.le);
   const layout = seed.layout;
   const isElf = seed.kind === 'elf';
-  const table = [
-    [opBitflip, 3], [opByte, 2], [opU32, 3], [opBtfHeader, 2], [opBtfRecord, 4], [opSplice, 1], [opChunk, 1],
-    ...(isElf ? [[opElfHeader, 2], [opShdr, 3], [opSym, 2], [opSignature, 0.5]] : []),
-  ];
+  const table = seed.kind === 'dwarf'
+    ? [
+      [opBitflip, 1], [opDwarfBytes, 5], [opDwarfUnit, 2], [opDwarfDie, 4], [opDwarfAbbrev, 3], [opDwarfReloc, 2],
+      [opDwarfShdr, 2], [opSym, 1], [opChunk, 0.5],
+    ]
+    : [
+      [opBitflip, 3], [opByte, 2], [opU32, 3], [opBtfHeader, 2], [opBtfRecord, 4], [opSplice, 1], [opChunk, 1],
+      ...(isElf ? [[opElfHeader, 2], [opShdr, 3], [opSym, 2], [opSignature, 0.5]] : []),
+    ];
   const n = rng.chance(0.75) ? 1 : 2 + rng.int(4);
   const ops = [];
   for (let i = 0; i < n; i++) {
     const op = rng.weighted(table);
     ops.push(op(m, rng, layout, others));
   }
-  if (rng.chance(0.2)) ops.push(opTruncate(m, rng, layout));
+  if (rng.chance(seed.kind === 'dwarf' ? 0.05 : 0.2)) ops.push(opTruncate(m, rng, layout));
   return { bytes: m.bytes, ops };
 }
 
@@ -662,6 +843,47 @@ function exerciseBtf(lib, btf, st, findings) {
   for (let id = btf.startId; id < btf.typeCount; id++) btf.name(id);
 }
 
+/**
+ * lib/dwarf's whole read path over an object: every unit, DIE and attribute value (each
+ * accessor), locations and ranges, line-table files, and the eu-readelf dump.
+ */
+function exerciseDwarf(lib, bytes, st, open) {
+  let d;
+  if (open === undefined) {
+    st.step = 'parseElf';
+    const elf = lib.parseElf(bytes, { file: 'fuzz.o' });
+    st.step = 'openDwarf';
+    d = lib.openDwarf(elf, { base: 0n });
+  } else {
+    st.step = 'openDwarfFile';
+    d = open();
+  }
+  st.step = 'units';
+  for (const u of d.units) {
+    st.step = 'index';
+    const idx = u.index();
+    st.step = 'files';
+    d.files(u);
+    st.step = 'attributes';
+    for (let i = 0; i < idx.count; i++) {
+      const die = idx.offsets[i];
+      for (const a of d.attrs(die)) {
+        a.udata(); a.sdata(); a.string(); a.addr(); a.ref(); a.flag(); a.block();
+      }
+      st.step = 'locations';
+      d.locations(die, 0x02);
+      d.locations(die, 0x38);
+      st.step = 'ranges';
+      d.ranges(die);
+      st.step = 'attributes';
+    }
+  }
+  st.step = 'readelfDebugDump';
+  const h = createHash('sha256');
+  for (const chunk of lib.readelfDebugDump(d, ['info', 'loc', 'ranges'])) h.update(chunk);
+  st.dump = h.digest('hex');
+}
+
 function runVariant(lib, variant, fn) {
   const st = { step: 'start', problems: 0 };
   const findings = [];
@@ -691,7 +913,21 @@ function runVariant(lib, variant, fn) {
 export function runOne(lib, input, opts = {}) {
   const t0 = performance.now();
   const results = [];
-  if (input.kind === 'elf') {
+  if (input.kind === 'dwarf') {
+    let memory;
+    results.push(runVariant(lib, 'dwarf', (st) => { memory = st; exerciseDwarf(lib, input.bytes, st); }));
+    // The same bytes through openDwarfFile (read lazily from disk, relocated in place):
+    // the contract, and the same dump when both read the whole object.
+    if (lib.openDwarfFile && lib.tempFile) {
+      const path = lib.tempFile(input.bytes);
+      results.push(runVariant(lib, 'dwarf/file', (st, findings) => {
+        exerciseDwarf(lib, input.bytes, st, () => lib.openDwarfFile(path, { base: 0n, file: 'fuzz.o' }));
+        if (memory?.dump !== undefined && st.dump !== memory.dump) {
+          findings.push({ outcome: 'crash', problem: 'openDwarfFile dumps differently from openDwarf over the same bytes' });
+        }
+      }));
+    }
+  } else if (input.kind === 'elf') {
     results.push(runVariant(lib, 'elf', (st, findings) => {
       st.step = 'stripSignature';
       const plain = lib.stripSignature(input.bytes, { file: 'fuzz.ko' });

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
  * Seeded, reproducible fuzzing of modbtf's read path (ELF, module signature, BTF parse,
- * validation, raw dump, rewrite) over mutated and truncated real inputs.
+ * validation, raw dump, rewrite; DWARF: relocation, units, DIEs, every attribute value,
+ * locations, ranges, the eu-readelf dump) over mutated and truncated real inputs.
  *
  *   npm run fuzz                                   # build, then 10,000 runs, seed 1
  *   node scripts/fuzz.mjs --seed 7 --runs 50000    # against the current dist/
@@ -25,10 +26,11 @@
  * <outcome>-<hash>.bin with a .json sidecar (seed, run, seed input, mutations, error);
  * test/unit/fuzz-replay.test.ts replays every .bin in test/fixtures/fuzz.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { Worker, isMainThread, parentPort, threadId, workerData } from 'node:worker_threads';
 import { parseArgs } from 'node:util';
 import { createHash } from 'node:crypto';
 import {
@@ -38,6 +40,16 @@ import {
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const FIXTURES = join(ROOT, 'test', 'fixtures');
 
+/** Scratch files for openDwarfFile (one per thread; the main thread removes the directory at exit). */
+const SCRATCH = join(tmpdir(), `modbtf-fuzz-${process.pid}`);
+if (isMainThread) process.on('exit', () => rmSync(SCRATCH, { recursive: true, force: true }));
+function tempFile(bytes) {
+  mkdirSync(SCRATCH, { recursive: true });
+  const path = join(SCRATCH, `t${threadId}.o`);
+  writeFileSync(path, bytes);
+  return path;
+}
+
 /** The library under test, from the compiled dist/ (npm run fuzz builds first). */
 async function loadLib() {
   const dist = join(ROOT, 'dist', 'lib');
@@ -46,14 +58,17 @@ async function loadLib() {
     process.exit(2);
   }
   const imp = (p) => import(pathToFileURL(join(dist, p)).href);
-  const [elf, btf, source, validate, dump, write, sig, errors] = await Promise.all([
+  const [elf, btf, source, validate, dump, write, sig, errors, dwarf, readelf, dwarfFile] = await Promise.all([
     imp('elf/index.js'), imp('btf/btf.js'), imp('btf/source.js'), imp('btf/validate.js'),
     imp('btf/dump-raw.js'), imp('btf/write.js'), imp('module/signature.js'), imp('errors.js'),
+    imp('dwarf/dwarf.js'), imp('dwarf/readelf.js'), imp('dwarf/file.js'),
   ]);
   return {
     parseElf: elf.parseElf, Btf: btf.Btf, readElfBtf: source.readElfBtf, validateBtf: validate.validateBtf,
     dumpRaw: dump.dumpRaw, rewriteBtf: write.rewriteBtf, writeBtf: write.writeBtf,
     stripSignature: sig.stripSignature, isModbtfError: errors.isModbtfError,
+    openDwarf: dwarf.openDwarf, readelfDebugDump: readelf.readelfDebugDump,
+    openDwarfFile: dwarfFile.openDwarfFile, tempFile,
   };
 }
 

@@ -22,6 +22,12 @@ import type {
 export interface ParseBtfOptions {
   /** Base BTF for split BTF (module .BTF over vmlinux, or over a distilled base). */
   base?: Btf;
+  /**
+   * Allow up to libbpf's in-memory limit of 2^31-1 types (BTF_MAX_NR_TYPES) instead of the
+   * kernel's 2^20-1: BTF being built before deduplication (pahole's for a large module, e.g.
+   * xe.ko's 1.13M types) may hold more types than any BTF the kernel loads.
+   */
+  inMemoryLimit?: boolean;
   /** Where the bytes came from, for error messages. */
   file?: string;
   section?: string;
@@ -176,7 +182,8 @@ export class Btf {
       offsets[n++] = off;
       off += size;
     }
-    if (startId + n - 1 > BTF_MAX_TYPE) throw fail('BTF_TOO_MANY_TYPES', `${startId + n - 1} types exceed the BTF maximum of ${BTF_MAX_TYPE}`, ctx(typesStart));
+    const maxType = opts.inMemoryLimit === true ? 0x7fffffff : BTF_MAX_TYPE;
+    if (startId + n - 1 > maxType) throw fail('BTF_TOO_MANY_TYPES', `${startId + n - 1} types exceed the BTF maximum of ${maxType}`, ctx(typesStart));
     return new Btf(bytes, header, le, base, offsets.subarray(0, n), source, unknown);
   }
 

@@ -34,6 +34,14 @@ const IDENTICAL_DEPTH = 16;
 
 export interface DedupOptions {
   behaviour: DedupBehaviour;
+  /**
+   * The BTF was built with libbpf's btf__add_*() calls from an empty BTF (as pahole builds
+   * it), not parsed: libbpf then knows its strings are unique (struct btf's strs_deduped) and
+   * btf_dedup_strings leaves the string section exactly as it is, unreferenced strings
+   * included. Such input must have every string at its canonical offset (the base's when the
+   * base has it), as btf__add_str gives.
+   */
+  stringsDeduped?: boolean;
 }
 
 export interface DedupResult {
@@ -47,7 +55,7 @@ export interface DedupResult {
 
 export function dedupBtf(btf: Btf, opts: DedupOptions): DedupResult {
   checkDedupHeader(btf, opts.behaviour);
-  return new Dedup(btf, dedupRules(opts.behaviour), opts.behaviour).run();
+  return new Dedup(btf, dedupRules(opts.behaviour), opts.behaviour, opts.stringsDeduped === true).run();
 }
 
 class Dedup {
@@ -66,7 +74,7 @@ class Dedup {
   /** The own string section after the strings phase. */
   private strings: Uint8Array;
 
-  constructor(private readonly btf: Btf, private readonly rules: DedupRules, private readonly behaviour: DedupBehaviour) {
+  constructor(private readonly btf: Btf, private readonly rules: DedupRules, private readonly behaviour: DedupBehaviour, private readonly stringsDeduped: boolean) {
     this.ctx = { ...btf.source };
     this.t = loadTypeWords(btf);
     this.w = this.t.w;
@@ -284,6 +292,7 @@ class Dedup {
    * deduplicated already).
    */
   private dedupStrings(): void {
+    if (this.stringsDeduped) return;
     const btf = this.btf;
     const own = btf.strings;
     const hasBase = btf.base !== undefined;

@@ -22,3 +22,20 @@ export async function ensureOracle(log = console.log) {
   writeFileSync(sidPath(`${dir}/build.key`), `${key}\n`);
   return `${dir}/libbpf-oracle`;
 }
+
+/**
+ * Chroot path of scripts/oracle/libdw-walk.c built against sid's libdw (libdw-dev), once per
+ * source and libdw.so: /opt/modbtf-libdw-walk-<key>/libdw-walk. Needs ensureSid() with libdw-dev.
+ */
+export async function ensureWalkOracle(log = console.log) {
+  const src = join(REPO, 'scripts/oracle/libdw-walk.c');
+  const libdw = (await sidSh('readlink -f /usr/lib/x86_64-linux-gnu/libdw.so')).stdout.trim();
+  const key = sha(`${sha(readFileSync(src))} ${libdw} ${sha(readFileSync(sidPath(libdw)))}`).slice(0, 12);
+  const dir = `/opt/modbtf-libdw-walk-${key}`;
+  if (existsSync(sidPath(`${dir}/libdw-walk`)) && existsSync(sidPath(`${dir}/build.key`))) return `${dir}/libdw-walk`;
+  log(`build libdw-walk against sid's ${libdw} (${dir})`);
+  copyIn(src, `${dir}/libdw-walk.c`);
+  await sidSh('gcc -O2 -Wall -Werror -o libdw-walk.tmp libdw-walk.c -ldw -lelf && mv libdw-walk.tmp libdw-walk', { cwd: dir });
+  writeFileSync(sidPath(`${dir}/build.key`), `${key}\n`);
+  return `${dir}/libdw-walk`;
+}

@@ -44,7 +44,7 @@ function tree(): Tree {
   }
   writeFileSync(join(mod, 'modules.order'), `${mod}/a.o\n${mod}/b.o\n`);
   const script = (name: string, body: string): string => { const p = join(root, name); writeFileSync(p, `#!/bin/sh\n${body}\n`); chmodSync(p, 0o755); return p; };
-  const pahole = script('pahole', `echo "pahole $*" >> ${log}\nfor m; do :; done\n\${LLVM_OBJCOPY:-objcopy} --add-section .BTF=${btf} "$m"`);
+  const pahole = script('pahole', `[ "$1" = --version ] && { echo v1.32; exit 0; }\necho "pahole $*" >> ${log}\nfor m; do :; done\n\${LLVM_OBJCOPY:-objcopy} --add-section .BTF=${btf} "$m"`);
   const rb = script('resolve_btfids', `echo "resolve_btfids $*" >> ${log}`);
   script('modbtf', `echo "modbtf $*" >> ${log}\nexec ${process.execPath} ${CLI} "$@"`);
   writeFileSync(join(kdir, 'Makefile'), [
@@ -158,6 +158,29 @@ describe('Makefile.snippet: one modbtf process per kbuild run', () => {
     for (const m of ['a', 'b']) {
       expect(existsSync(join(t.mod, `${m}.ko`))).toBe(false);
       expect(existsSync(join(t.mod, `.${m}.ko.modbtf`))).toBe(false);
+    }
+  });
+
+  it('no usable pahole (missing, or older than CONFIG_PAHOLE_VERSION): the batch encodes with modbtf; a module it cannot encode (no DWARF) stays without BTF, one warning each; MODBTF_STRICT=1 fails the build', () => {
+    for (const [vars, why] of [[{ PAHOLE: '/nonexistent/pahole' }, /\/nonexistent\/pahole cannot be run/], [{ CONFIG_PAHOLE_VERSION: '199' }, /is v1\.32, older than the tree's CONFIG_PAHOLE_VERSION=199/]] as const) {
+      const t = tree();
+      const r = t.make(vars);
+      expect(r.status, r.out).toBe(0);
+      // The recipes ran no pahole (only the --version probe of the fake one), one batch did the rest.
+      expect(t.calls().filter((c) => c.startsWith('pahole'))).toEqual([]);
+      expect(t.calls().filter((c) => c.startsWith('modbtf')).map(word)).toEqual(['modbtf kbuild finalize-batch']);
+      const warnings = r.out.match(/^modbtf: warning: \S+: modbtf's encoder failed: .*no DWARF.*$/gm) ?? [];
+      expect(warnings, r.out).toHaveLength(2);
+      for (const w of warnings) expect(w).toMatch(why);
+      for (const m of ['a', 'b']) {
+        expect(sections(join(t.mod, `${m}.ko`))).not.toContain('.BTF');
+        expect(existsSync(join(t.mod, `.${m}.ko.modbtf`))).toBe(false);
+      }
+      const strict = tree();
+      const s2 = strict.make({ ...vars, MODBTF_STRICT: '1' });
+      expect(s2.status, s2.out).not.toBe(0);
+      expect(s2.out).toMatch(/MODBTF_STRICT=1: an error, not a module without BTF/);
+      for (const m of ['a', 'b']) expect(existsSync(join(strict.mod, `${m}.ko`))).toBe(false);
     }
   });
 });

@@ -67,7 +67,7 @@ function readmeCommands(): string[] {
 }
 
 /** The commands this file drives (describe names below). */
-const DRIVEN = ['dump', 'distill', 'dedup', 'relocate', 'check', 'finalize', 'retarget', 'resolve-btfids', 'setup', 'kbuild install|uninstall', 'kbuild modfinal', 'kbuild finalize-batch'];
+const DRIVEN = ['dump', 'distill', 'dedup', 'relocate', 'check', 'finalize', 'retarget', 'resolve-btfids', 'pahole', 'setup', 'kbuild install|uninstall', 'kbuild modfinal', 'kbuild finalize-batch'];
 
 describe('the README', () => {
   it('has the option table --help prints, row for row', () => {
@@ -370,6 +370,27 @@ describe('resolve-btfids', () => {
   });
 });
 
+describe('pahole', () => {
+  // A drop-in: pahole 1.32's own spellings (-J, --btf_base, --btf_encode_detached=), not modbtf's
+  // vocabulary; expected bytes and messages are the real pahole's (test/fixtures/encode).
+  it('-J --btf_base B --btf_encode_detached=F with the 7.2 kbuild flags writes pahole 1.32\'s bytes; --version and a bad option as pahole', () => {
+    const ko = place('encode/gcc-dwarf5/ab.ko.gz', 'ab.ko');
+    const base = join(ko, '..', 'base.btf');
+    writeFileSync(base, fixtureBytes('encode/gcc-dwarf5/base.btf'));
+    const out = join(ko, '..', 'ab.BTF');
+    const flags = '-j --btf_features=encode_force,var,float,enum64,decl_tag,type_tag,optimized_func,consistent_func,decl_tag_kfuncs --btf_features=attributes --btf_features=layout -j --lang_exclude=rust'.split(' ');
+    const r = modbtf(['pahole', '-J', ...flags, '--btf_base', base, `--btf_encode_detached=${out}`, ko]);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(Buffer.compare(readFileSync(out), Buffer.from(fixtureBytes('encode/gcc-dwarf5/ab.kbuild72.btf')))).toBe(0);
+    const v = modbtf(['pahole', '--version']);
+    expect([v.status, v.stdout]).toEqual([0, 'v1.32\n']);
+    const bad = modbtf(['pahole', '-J', '--foo', ko]);
+    expect(bad.status).toBe(64);
+    expect(bad.stderr).toBe("pahole: unrecognized option '--foo'\nTry `pahole --help' or `pahole --usage' for more information.\n");
+  });
+});
+
 describe('setup', () => {
   it('-k/--kernel RELEASE and -n/--dry-run: hooks that release\'s headers only, writes nothing', () => {
     const sroot = join(dir, `setup${n++}`);
@@ -434,11 +455,11 @@ describe('usage', () => {
   it('`modbtf` alone prints the command list (exit 2)', () => {
     const r = modbtf([]);
     expect(r.status).toBe(2);
-    for (const c of ['dump', 'distill', 'relocate', 'check', 'finalize', 'retarget', 'resolve-btfids', 'kbuild', 'setup']) expect(r.stderr).toMatch(new RegExp(`^  modbtf ${c}\\b`, 'm'));
+    for (const c of ['dump', 'distill', 'relocate', 'check', 'finalize', 'retarget', 'resolve-btfids', 'pahole', 'kbuild', 'setup']) expect(r.stderr).toMatch(new RegExp(`^  modbtf ${c}\\b`, 'm'));
   });
 
   it('an unknown command names the commands; a bad choice and a missing value name the option', () => {
-    expect(modbtf(['frobnicate']).stderr).toMatch(/^modbtf: unknown command frobnicate; the commands are dump, distill, dedup, relocate, check, finalize, retarget, resolve-btfids, kbuild, setup/);
+    expect(modbtf(['frobnicate']).stderr).toMatch(/^modbtf: unknown command frobnicate; the commands are dump, distill, dedup, relocate, check, finalize, retarget, resolve-btfids, pahole, kbuild, setup/);
     expect(modbtf(['finalize', '--kernel-abi', '8', 'm.ko']).stderr).toBe('modbtf: finalize: --kernel-abi: "8" is not one of "6", "7.2", "7.3", "7"\nTry \'modbtf finalize --help\'.\n');
     expect(modbtf(['check', '-k', R117, 'm.ko', '-b']).stderr).toBe('modbtf: check: --base needs a value\nTry \'modbtf check --help\'.\n');
     expect(modbtf(['check', '-k', R117, '-b', R107, '--base', R117, 'm.ko']).stderr).toMatch(/^modbtf: check: --base is given more than once \(its spellings: --base, -b, --built-with, --btf-base, --btf_base\)\n/);

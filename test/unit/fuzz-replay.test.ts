@@ -16,6 +16,8 @@ import { rewriteBtf, writeBtf } from '../../lib/btf/write.js';
 import { parseElf } from '../../lib/elf/index.js';
 import { BtfFormatError, BtfValidationError, ElfFormatError, isModbtfError } from '../../lib/errors.js';
 import { stripSignature } from '../../lib/module/signature.js';
+import { openDwarf } from '../../lib/dwarf/dwarf.js';
+import { readelfDebugDump } from '../../lib/dwarf/readelf.js';
 import {
   classifyThrown, inputFor, loadSeeds, makeInput, runOne, type FuzzInput, type FuzzLib, type Seed,
 } from '../../scripts/fuzz-core.mjs';
@@ -24,7 +26,7 @@ const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures')
 const SAVED_DIR = join(FIXTURES, 'fuzz');
 
 const lib: FuzzLib = {
-  parseElf, Btf, readElfBtf, validateBtf, dumpRaw, rewriteBtf, writeBtf, stripSignature, isModbtfError,
+  parseElf, Btf, readElfBtf, validateBtf, dumpRaw, rewriteBtf, writeBtf, stripSignature, isModbtfError, openDwarf, readelfDebugDump,
 };
 
 /** Seeds (with the 5 MB vmlinux base) load once per file and are never mutated. */
@@ -85,6 +87,25 @@ describe('seeded fuzz campaign (small)', () => {
     expect(counts['typed'] ?? 0).toBeGreaterThan(30);
     expect(failures.slice(0, 10)).toEqual([]);
   }, 60_000);
+
+  it('300 mutations of objects with DWARF break no contract (lib/dwarf: relocation, DIEs, values, lists, dump)', () => {
+    const { vmlinux, seeds: all } = seeds();
+    const pool = all.filter((s: Seed) => s.kind === 'dwarf');
+    expect(pool.length).toBeGreaterThanOrEqual(5);
+    const failures: string[] = [];
+    const counts: Record<string, number> = {};
+    for (let run = 0; run < 300; run++) {
+      const { seed, bytes, ops } = makeInput(pool, 0xd3a7f, run);
+      const r = runOne(lib, inputFor(seed, bytes, vmlinux), { hangMs: 10_000 });
+      counts[r.outcome] = (counts[r.outcome] ?? 0) + 1;
+      if (r.outcome !== 'ok' && r.outcome !== 'typed') {
+        failures.push(`run ${run} (${seed.name}: ${ops.join('; ')}): ${r.outcome} at ${r.step}: ${r.problem ?? ''}`);
+      }
+    }
+    expect(counts['ok'] ?? 0).toBeGreaterThan(30);
+    expect(counts['typed'] ?? 0).toBeGreaterThan(30);
+    expect(failures.slice(0, 10)).toEqual([]);
+  }, 120_000);
 
   it('is reproducible: an input depends only on (seed, run)', () => {
     const { seeds: all } = seeds();

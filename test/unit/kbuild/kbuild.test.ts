@@ -81,7 +81,7 @@ describe('the modfinal fast path parses exactly what Makefile.snippet passes', (
       '--objcopy=x86_64-linux-gnu-objcopy', '--shell=sh', '--extmod=/m', '--btf-base-ref=', '--strict=1', '--vmlinux=', 'a.ko'];
     expect(parseModfinalArgv(argv, {})).toEqual({
       module: 'a.ko', objtree: '/usr/src/linux-headers-7.2.13+deb14-amd64', srctree: '/usr/src/linux-headers-7.2.13+deb14-common',
-      pahole: 'pahole', paholeFlags: '-j --btf_features=encode_force', modulePaholeFlags: '', paholeVersion: '132',
+      pahole: 'pahole', paholeFlags: '-j --btf_features=encode_force', modulePaholeFlags: '', paholeVersion: '132', paholeNative: '',
       resolveBtfids: '/k/tools/bpf/resolve_btfids/resolve_btfids', resolveBtfidsFlags: '--distill_base', objcopy: 'x86_64-linux-gnu-objcopy',
       shell: 'sh', extmod: '/m', btfBaseRef: '', strict: '1', vmlinux: '', verbose: false,
     });

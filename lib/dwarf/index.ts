@@ -1,0 +1,13 @@
+export * from './constants.js';
+export { Dwarf, openDwarf, hasDwarf, readUnitHeader, type DwarfOptions } from './dwarf.js';
+export { openDwarfFile } from './file.js';
+export { DwarfUnit, DieIndex, type UnitHeader } from './unit.js';
+export { DwarfAttribute } from './attribute.js';
+export { AbbrevTable, type Abbrev } from './abbrev.js';
+export { decodeExpression, decodeBlock, opRegister, opBaseRegister, type DwarfOp, type ExprContext } from './expr.js';
+export { exprContext, type DwarfLocation, type DwarfRange } from './lists.js';
+export { type LineFiles } from './lines.js';
+export { offlineSectionAddresses, PAHOLE_OFFLINE_BASE, READELF_OFFLINE_BASE } from './layout.js';
+export { DwarfSections, DWARF_SECTION_NAMES, type DwarfSection, type DwarfSectionName, type ElfByteSource } from './sections.js';
+export { machineRelocs, type MachineRelocs, type SimpleReloc } from './reloc-types.js';
+export { readelfDebugDump, type ReadelfDumpPart } from './readelf.js';
