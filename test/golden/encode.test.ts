@@ -11,6 +11,7 @@
  *    pahole encoded, with three flag sets (7.2.13's, a pahole
  *    <= 1.25 tree's, none), run through `modbtf pahole` itself (its argv parsing included).
  */
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -141,4 +142,39 @@ describe('modbtf pahole speaks pahole 1.32\'s command line (test/fixtures/encode
       expect({ code, out, err }).toEqual({ code: Number(exit), out: unescape(stdout), err: unescape(stderr) });
     });
   }
+});
+
+describe('modbtf pahole in place (-J --btf_base B MODULE, as 6.x Makefile.modfinal runs pahole)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'modbtf-encode-inplace-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const flags = FLAG_SETS.kbuild72 as string;
+  const base = fixturePath('encode/gcc-dwarf5/base.btf');
+
+  it('adds .BTF as `$LLVM_OBJCOPY --add-section .BTF=<pahole 1.32 bytes>` does (measured: pahole 1.32 in place == sid objcopy --add-section of its detached output)', async () => {
+    const ko = join(dir, 'ab.ko');
+    const byObjcopy = join(dir, 'ab.objcopy.ko');
+    const linked = gunzipSync(readFileSync(fixturePath('encode/gcc-dwarf5/ab.ko.gz')));
+    writeFileSync(ko, linked);
+    writeFileSync(byObjcopy, linked);
+    const want = join(dir, 'ab.kbuild72.btf');
+    writeFileSync(want, fixtureBytes('encode/gcc-dwarf5/ab.kbuild72.btf'));
+    const r = spawnSync('objcopy', ['--add-section', `.BTF=${want}`, byObjcopy], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    let stderr = '';
+    const code = await runPahole(['-J', ...flags.split(' '), '--btf_base', base, ko], { stdout: () => undefined, stderr: (t) => { stderr += t; }, env: { LLVM_OBJCOPY: 'objcopy', PATH: process.env.PATH ?? '' } });
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    expect(firstDiff(new Uint8Array(readFileSync(ko)), new Uint8Array(readFileSync(byObjcopy)))).toBeUndefined();
+  });
+
+  it('a module that already has .BTF is refused (pahole would rewrite it with libelf), and left as it was', async () => {
+    const ko = join(dir, 'ab.ko');
+    const before = readFileSync(ko);
+    expect(parseElf(new Uint8Array(before), { file: 'ab.ko' }).sections.some((s) => s.name === '.BTF')).toBe(true);
+    let stderr = '';
+    const code = await runPahole(['-J', ...flags.split(' '), '--btf_base', base, ko], { stdout: () => undefined, stderr: (t) => { stderr += t; }, env: { LLVM_OBJCOPY: 'objcopy', PATH: process.env.PATH ?? '' } });
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/ab\.ko already has a \.BTF section/);
+    expect(Buffer.compare(readFileSync(ko), before)).toBe(0);
+  });
 });
