@@ -73,6 +73,7 @@ check('DKMS build with Makefile.snippet in dkms.conf (MAKE[0]="make MAKEFILES=..
 check("modbtf setup on Debian 12 (bookworm chroot, Debian's nodejs 18, npm i -g of the package, dkms 3.0.10): unchanged DKMS packages get .BTF.base and boot with BTF on 6.12.117, new headers hooked before dkms builds for them, two builds identical, --remove byte-identical (issue 14)", ['scripts/e2e-setup.mjs']);
 check("the CLI, the hook and the library from the npm package on Debian 12's own Node.js 18 (bookworm chroot) equal Node 20 (issue 14)", ['scripts/e2e-node18.mjs']);
 check('fuzz 10000 mutated inputs', ['scripts/fuzz.mjs', '--seed', '1', '--runs', '10000']);
+check('fuzz 10000 mutated objects and modules with DWARF: lib/dwarf, and lib/encode with 7.2 flags on the modules; only typed errors naming file, section, offset and DIE (issue 18)', ['scripts/fuzz.mjs', '--seed', '1', '--kinds', 'dwarf', '--runs', '10000']);
 
 // Kernel 7.x (issue 11): Debian 7.2.13 (sid) modules, distilled over the 7.2.13 vmlinux and
 // relocated onto 7.3-rc7 (experimental); the reference table was made by libbpf 1.7.0

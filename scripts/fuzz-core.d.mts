@@ -10,6 +10,7 @@ import type { ElfFile } from '../lib/elf/index.js';
 import type { ModbtfError, BtfValidationError } from '../lib/errors.js';
 import type { Dwarf, DwarfOptions } from '../lib/dwarf/dwarf.js';
 import type { ReadelfDumpPart } from '../lib/dwarf/readelf.js';
+import type { EncodeOptions, EncodeResult, encodeSettingsFromArgs } from '../lib/encode/index.js';
 
 export interface FuzzLib {
   parseElf(bytes: Uint8Array, opts?: { file?: string }): ElfFile;
@@ -24,6 +25,11 @@ export interface FuzzLib {
   /** lib/dwarf: the DWARF seeds are loaded only when it is given. */
   openDwarf?(elf: ElfFile, opts?: DwarfOptions): Dwarf;
   readelfDebugDump?(dwarf: Dwarf, parts: readonly ReadelfDumpPart[]): Iterable<string>;
+  openDwarfFile?(path: string, opts?: DwarfOptions): Dwarf;
+  tempFile?(bytes: Uint8Array): string;
+  /** lib/encode: the module seeds (ENCODE_SEEDS) are loaded only when it is given. */
+  encodeModule?(elf: ElfFile, base: Btf, opts: EncodeOptions): EncodeResult;
+  encodeSettingsFromArgs?: typeof encodeSettingsFromArgs;
 }
 
 export const NO_OFFSET_CODES: ReadonlySet<string>;
@@ -66,10 +72,14 @@ export interface Seed {
   base: Btf | undefined;
   weight: number;
   layout: SeedLayout;
+  /** Module seeds: the base BTF lib/encode encodes them over. */
+  encodeBase?: Btf;
 }
 
 export const RAW_SEEDS: readonly { name: string; base: string | undefined; weight: number }[];
 export const DWARF_SEEDS: readonly { name: string; weight: number }[];
+export const ENCODE_SEEDS: readonly { name: string; weight: number }[];
+export const KBUILD72_PAHOLE_FLAGS: readonly string[];
 
 export function loadSeeds(lib: FuzzLib, fixturesDir: string, opts?: { only?: string[] }): { vmlinux: Btf; seeds: Seed[] };
 export function xzDecompress(path: string): Uint8Array;
@@ -85,6 +95,7 @@ export interface FuzzInput {
   bytes: Uint8Array;
   base?: Btf | undefined;
   altBase?: Btf | undefined;
+  encodeBase?: Btf | undefined;
 }
 
 export interface RunResult {
@@ -95,9 +106,12 @@ export interface RunResult {
   problem: string | undefined;
   ms: number;
   problems: number;
+  /** "variant outcome" of each variant run (dwarf, dwarf/file, encode...). */
+  variants?: string[];
 }
 
 export function classifyThrown(lib: FuzzLib, e: unknown): { outcome: Outcome; problem: string | undefined };
+export function missingDwarfContext(e: ModbtfError, where: { file: string; step?: string }): string | undefined;
 export function runOne(lib: FuzzLib, input: FuzzInput, opts?: { hangMs?: number }): RunResult;
 export function inputFor(seed: Seed, bytes: Uint8Array, vmlinux: Btf): FuzzInput;
 export function hashBytes(bytes: Uint8Array): string;

@@ -37,6 +37,8 @@ import { gunzipSync } from 'node:zlib';
  * @property {((dwarf: any, parts: string[]) => Iterable<string>)} [readelfDebugDump]
  * @property {((path: string, opts?: {base?: bigint, file?: string}) => any)} [openDwarfFile]  lib/dwarf from a file
  * @property {((bytes: Uint8Array) => string)} [tempFile]  writes the bytes to this process's scratch file, returns its path
+ * @property {((elf: any, base: any, opts: any) => {bytes: Uint8Array|undefined})} [encodeModule]  lib/encode
+ * @property {((words: string[]) => any)} [encodeSettingsFromArgs]  pahole's flags -> encoder settings
  */
 
 /** Typed errors that describe something absent, where no offset can apply. */
@@ -126,6 +128,27 @@ export const DWARF_SEEDS = [
 ];
 
 /**
+ * Small modules with DWARF and kfunc sets (test/fixtures/encode, made by
+ * scripts/gen-encode-fixtures.mjs), each with the base BTF pahole encoded it over: these also
+ * go through lib/encode (what `modbtf pahole` and kbuild's native encoding run), with the
+ * flags a 7.2 tree passes (PROVENANCE.md: `kbuild72`).
+ */
+export const ENCODE_SEEDS = [
+  { name: 'gcc-dwarf5/ab.ko', weight: 3 },
+  { name: 'gcc-dwarf4/ab.ko', weight: 1 },
+  { name: 'clang-dwarf5/ab.ko', weight: 1 },
+  { name: 's390x-gcc-dwarf5/ab.ko', weight: 1 },
+  { name: 'aarch64-gcc-dwarf5/ab.ko', weight: 1 },
+  { name: 'gcc-dwarf5/amb.ko', weight: 1 },
+];
+
+/** $(PAHOLE_FLAGS) of a 7.2.13 tree (scripts/Makefile.btf), as kbuild passes them to pahole. */
+export const KBUILD72_PAHOLE_FLAGS = [
+  '-j', '--btf_features=encode_force,var,float,enum64,decl_tag,type_tag,optimized_func,consistent_func,decl_tag_kfuncs',
+  '--btf_features=attributes', '--btf_features=layout', '-j', '--lang_exclude=rust',
+];
+
+/**
  * @typedef {object} Seed
  * @property {string} name
  * @property {'btf'|'elf'|'dwarf'} kind
@@ -134,6 +157,7 @@ export const DWARF_SEEDS = [
  * @property {any} base  parsed base Btf, or undefined
  * @property {number} weight
  * @property {SeedLayout} layout  where the interesting fields of this seed are
+ * @property {any} [encodeBase]  'dwarf' seeds that are modules: the base BTF lib/encode encodes them over
  *
  * @typedef {object} SeedLayout
  * @property {boolean} le
@@ -200,7 +224,7 @@ function makeElfSeed(lib, name, bytes, base, weight) {
 }
 
 /** A 'dwarf' seed: an ELF object with its DWARF's structure located (read once with lib/dwarf). */
-function makeDwarfSeed(lib, name, bytes, weight) {
+function makeDwarfSeed(lib, name, bytes, weight, encodeBase) {
   const elf = lib.parseElf(bytes);
   const sections = elf.sections
     .filter((x) => x.name.startsWith('.debug_') || x.name.startsWith('.zdebug_') || x.name.startsWith('.rela.debug_') || x.name.startsWith('.rel.debug_'))
@@ -227,7 +251,7 @@ function makeDwarfSeed(lib, name, bytes, weight) {
     for (let at = 0; at + size <= x.size && relocs.length < 4000; at += size) relocs.push({ off: x.offset + at, size });
   }
   return {
-    name, kind: 'dwarf', bytes, baseName: undefined, base: undefined, weight,
+    name, kind: 'dwarf', bytes, baseName: undefined, base: undefined, weight, ...(encodeBase ? { encodeBase } : {}),
     layout: { le: elf.littleEndian, btf: undefined, btfBase: undefined, elf: elfLayout(lib, bytes), dwarf: { sections, units, dies, abbrevs: [...new Set(abbrevs)], relocs } },
   };
 }
@@ -289,6 +313,15 @@ export function loadSeeds(lib, fixturesDir, opts = {}) {
       if (!want(s.name)) continue;
       const bytes = new Uint8Array(gunzipSync(readFileSync(join(fixturesDir, 'dwarf', `${s.name}.gz`))));
       seeds.push(makeDwarfSeed(lib, s.name, bytes, s.weight));
+    }
+    if (lib.encodeModule) {
+      for (const s of ENCODE_SEEDS) {
+        if (!want(s.name)) continue;
+        const dir = join(fixturesDir, 'encode', s.name.split('/')[0]);
+        const bytes = new Uint8Array(gunzipSync(readFileSync(join(fixturesDir, 'encode', `${s.name}.gz`))));
+        const encodeBase = lib.Btf.parse(new Uint8Array(readFileSync(join(dir, 'base.btf'))), { file: 'base.btf' });
+        seeds.push(makeDwarfSeed(lib, s.name, bytes, s.weight, encodeBase));
+      }
     }
   }
   return { vmlinux, seeds };
@@ -795,6 +828,37 @@ export function classifyThrown(lib, e) {
   return { outcome: 'offsetless', problem: `${e.name} ${e.code} without offset: ${e.message}` };
 }
 
+/** DwarfFormatErrors about the file as a whole (not ELF at all): an offset, no section. */
+const WHOLE_FILE_CODES = new Set(['DWARF_NOT_ELF']);
+
+/** Steps of exerciseDwarf that read one DIE: an error there must name it. */
+const DIE_STEPS = new Set(['attributes', 'locations', 'ranges']);
+
+/**
+ * The stricter location contract of DWARF reading (issue 18: "a clear error naming file,
+ * section, offset and DIE"): a typed error names the file it was given; a DwarfFormatError
+ * the section and the offset in it, and the DIE when it came from reading one; an EncodeError
+ * (pahole's own refusals) a DIE, an offset, a type id or a symbol. Returns what is missing.
+ * @param {any} e  a ModbtfError
+ * @param {{file: string, step?: string}} where
+ */
+export function missingDwarfContext(e, where) {
+  const c = e.context ?? {};
+  if (NO_OFFSET_CODES.has(e.code)) return c.file === where.file ? undefined : `${e.name} ${e.code} does not name the file: ${e.message}`;
+  const missing = [];
+  if (c.file !== where.file) missing.push('file');
+  if (e.name === 'DwarfFormatError' && !WHOLE_FILE_CODES.has(e.code)) {
+    if (typeof c.section !== 'string') missing.push('section');
+    if (typeof c.offset !== 'number') missing.push('offset');
+    if (where.step !== undefined && DIE_STEPS.has(where.step) && typeof c.die !== 'number') missing.push('DIE');
+  } else if (e.name === 'EncodeError') {
+    if (![c.offset, c.die, c.typeId].some((x) => typeof x === 'number') && typeof c.symbol !== 'string') missing.push('DIE, offset, type id or symbol');
+  } else if (typeof c.offset !== 'number' && typeof c.typeId !== 'number') {
+    missing.push('offset or type id');
+  }
+  return missing.length === 0 ? undefined : `${e.name} ${e.code} without ${missing.join(', ')}: ${e.message}`;
+}
+
 function equalBytes(a, b) {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
@@ -884,7 +948,8 @@ function exerciseDwarf(lib, bytes, st, open) {
   st.dump = h.digest('hex');
 }
 
-function runVariant(lib, variant, fn) {
+/** `context(e, st)`: for typed errors, what location they lack (then the run is 'offsetless'). */
+function runVariant(lib, variant, fn, context) {
   const st = { step: 'start', problems: 0 };
   const findings = [];
   let error;
@@ -892,7 +957,10 @@ function runVariant(lib, variant, fn) {
     fn(st, findings);
   } catch (e) {
     error = e;
-    findings.push({ ...classifyThrown(lib, e), error: e });
+    const c = classifyThrown(lib, e);
+    // The variant's own location contract replaces the bare offset check.
+    const lacking = c.outcome !== 'crash' && context ? context(e, st) : undefined;
+    findings.push(c.outcome === 'crash' || !context ? { ...c, error: e } : lacking === undefined ? { outcome: 'typed', problem: undefined, error: e } : { outcome: 'offsetless', problem: lacking, error: e });
   }
   let worst = { outcome: 'ok', problem: undefined };
   for (const f of findings) if (RANK[f.outcome] > RANK[worst.outcome]) worst = f;
@@ -915,7 +983,8 @@ export function runOne(lib, input, opts = {}) {
   const results = [];
   if (input.kind === 'dwarf') {
     let memory;
-    results.push(runVariant(lib, 'dwarf', (st) => { memory = st; exerciseDwarf(lib, input.bytes, st); }));
+    const where = (file) => (e, st) => missingDwarfContext(e, { file, step: st.step });
+    results.push(runVariant(lib, 'dwarf', (st) => { memory = st; exerciseDwarf(lib, input.bytes, st); }, where('fuzz.o')));
     // The same bytes through openDwarfFile (read lazily from disk, relocated in place):
     // the contract, and the same dump when both read the whole object.
     if (lib.openDwarfFile && lib.tempFile) {
@@ -925,7 +994,27 @@ export function runOne(lib, input, opts = {}) {
         if (memory?.dump !== undefined && st.dump !== memory.dump) {
           findings.push({ outcome: 'crash', problem: 'openDwarfFile dumps differently from openDwarf over the same bytes' });
         }
-      }));
+      }, where('fuzz.o')));
+    }
+    // Modules: lib/encode over the same bytes, as `modbtf pahole` and kbuild's native
+    // encoding run it (7.2 flags). The encoder reads the DWARF its own way (its DIE reader,
+    // CU loader, ELF functions, .BTF_ids), then dedups; what it returns must parse.
+    if (input.encodeBase !== undefined && lib.encodeModule && lib.encodeSettingsFromArgs) {
+      results.push(runVariant(lib, 'encode', (st, findings) => {
+        const settings = lib.encodeSettingsFromArgs(KBUILD72_PAHOLE_FLAGS);
+        st.step = 'parseElf';
+        const elf = lib.parseElf(input.bytes, { file: 'fuzz.ko' });
+        st.step = 'encodeModule';
+        const r = lib.encodeModule(elf, input.encodeBase, { features: settings.features, ...(settings.languages ? { languages: settings.languages } : {}) });
+        st.encoded = r.bytes !== undefined;
+        if (r.bytes === undefined) return;
+        st.step = 'encoded';
+        try {
+          lib.Btf.parse(r.bytes, { base: input.encodeBase, section: '.BTF' });
+        } catch (e) {
+          findings.push({ outcome: 'crash', problem: `encodeModule returned BTF that does not parse: ${describeThrown(e)}`, error: e });
+        }
+      }, where('fuzz.ko')));
     }
   } else if (input.kind === 'elf') {
     results.push(runVariant(lib, 'elf', (st, findings) => {
@@ -967,14 +1056,14 @@ export function runOne(lib, input, opts = {}) {
   // base fails early, by design) only matters when it breaks the contract.
   let worst = results[0];
   for (const r of results.slice(1)) if (RANK[r.outcome] >= RANK.offsetless && RANK[r.outcome] > RANK[worst.outcome]) worst = r;
-  const out = { ...worst, ms, problems: results.reduce((a, r) => a + r.problems, 0) };
+  const out = { ...worst, ms, problems: results.reduce((a, r) => a + r.problems, 0), variants: results.map((r) => `${r.variant} ${r.outcome}`) };
   if (ms > (opts.hangMs ?? DEFAULT_HANG_MS)) return { ...out, outcome: 'hang', problem: `took ${ms.toFixed(0)} ms` };
   return out;
 }
 
 /** The input object runOne wants, for a mutated seed. */
 export function inputFor(seed, bytes, vmlinux) {
-  return { kind: seed.kind, bytes, base: seed.base, altBase: seed.base ? undefined : vmlinux };
+  return { kind: seed.kind, bytes, base: seed.base, altBase: seed.base ? undefined : vmlinux, ...(seed.encodeBase ? { encodeBase: seed.encodeBase } : {}) };
 }
 
 /** Short content hash used in crash file names. */

@@ -9,7 +9,10 @@
  *   node scripts/fuzz.mjs --seed 7 --replay 4711   # re-run one run in-process, with stack
  *   node scripts/fuzz.mjs --input test/fixtures/fuzz/crash-XXXX.bin   # replay a saved input
  *
- * Options: --seed N (default 1), --runs N (10000), --out DIR (test/fixtures/fuzz; where
+ *   node scripts/fuzz.mjs --kinds dwarf           # only the DWARF seeds (lib/dwarf; modules through lib/encode too)
+ *
+ * Options: --seed N (default 1), --runs N (10000), --kinds LIST (btf, elf, dwarf, encode: only
+ * those seeds; the same seed and kinds give the same inputs; --replay needs the same --kinds), --out DIR (test/fixtures/fuzz; where
  * findings are saved), --hang-ms N (2000: a run slower than this is a hang), --kill-ms N
  * (15000: the watchdog terminates a run stuck this long), --max-heap-mb N (1024: the
  * worker's V8 old-space limit, so unbounded allocation shows up as a finding instead of
@@ -58,10 +61,10 @@ async function loadLib() {
     process.exit(2);
   }
   const imp = (p) => import(pathToFileURL(join(dist, p)).href);
-  const [elf, btf, source, validate, dump, write, sig, errors, dwarf, readelf, dwarfFile] = await Promise.all([
+  const [elf, btf, source, validate, dump, write, sig, errors, dwarf, readelf, dwarfFile, encode] = await Promise.all([
     imp('elf/index.js'), imp('btf/btf.js'), imp('btf/source.js'), imp('btf/validate.js'),
     imp('btf/dump-raw.js'), imp('btf/write.js'), imp('module/signature.js'), imp('errors.js'),
-    imp('dwarf/dwarf.js'), imp('dwarf/readelf.js'), imp('dwarf/file.js'),
+    imp('dwarf/dwarf.js'), imp('dwarf/readelf.js'), imp('dwarf/file.js'), imp('encode/index.js'),
   ]);
   return {
     parseElf: elf.parseElf, Btf: btf.Btf, readElfBtf: source.readElfBtf, validateBtf: validate.validateBtf,
@@ -69,6 +72,7 @@ async function loadLib() {
     stripSignature: sig.stripSignature, isModbtfError: errors.isModbtfError,
     openDwarf: dwarf.openDwarf, readelfDebugDump: readelf.readelfDebugDump,
     openDwarfFile: dwarfFile.openDwarfFile, tempFile,
+    encodeModule: encode.encodeModule, encodeSettingsFromArgs: encode.encodeSettingsFromArgs,
   };
 }
 
@@ -82,13 +86,25 @@ function errorInfo(e) {
   return e === undefined ? undefined : { thrown: String(e) };
 }
 
+/**
+ * --kinds: only seeds of these kinds (btf, elf, dwarf; 'encode' = the modules lib/encode
+ * also runs on), so a campaign can put all its runs into one reader.
+ */
+function pickSeeds(loaded, kinds) {
+  if (kinds === undefined) return loaded;
+  const want = new Set(kinds.split(','));
+  const seeds = loaded.seeds.filter((s) => want.has(s.kind) || (want.has('encode') && s.encodeBase !== undefined));
+  if (seeds.length === 0) { console.error(`fuzz: --kinds ${kinds}: no seed of those kinds (btf, elf, dwarf, encode)`); process.exit(2); }
+  return { ...loaded, seeds };
+}
+
 // ------------------------------------------------------------------------------ worker
 
 async function workerMain() {
-  const { seed, from, to, hangMs, shared } = workerData;
+  const { seed, from, to, hangMs, shared, kinds } = workerData;
   const cur = new Float64Array(shared);
   const lib = await loadLib();
-  const { vmlinux, seeds } = loadSeeds(lib, FIXTURES);
+  const { vmlinux, seeds } = pickSeeds(loadSeeds(lib, FIXTURES), kinds);
   parentPort.postMessage({ t: 'ready' });
   for (let run = from; run < to; run++) {
     let made;
@@ -105,7 +121,7 @@ async function workerMain() {
     const r = runOne(lib, inputFor(s, bytes, vmlinux), { hangMs });
     cur[1] = 0;
     const code = r.error && typeof r.error === 'object' && 'code' in r.error ? r.error.code : undefined;
-    parentPort.postMessage({ t: 'r', run, outcome: r.outcome, ms: r.ms, where: r.outcome === 'typed' ? `${r.step} ${code}` : undefined, problems: r.problems });
+    parentPort.postMessage({ t: 'r', run, outcome: r.outcome, ms: r.ms, where: r.outcome === 'typed' ? `${r.step} ${code}` : undefined, problems: r.problems, variants: r.variants });
     if (r.outcome !== 'ok' && r.outcome !== 'typed') {
       parentPort.postMessage({
         t: 'finding', run, outcome: r.outcome, seedName: s.name, kind: s.kind, baseName: s.baseName, ops,
@@ -128,13 +144,14 @@ function parseCli() {
       'kill-ms': { type: 'string', default: '15000' },
       'max-heap-mb': { type: 'string', default: '1024' },
       saves: { type: 'string', default: '3' },
+      kinds: { type: 'string' },
       replay: { type: 'string' },
       input: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) {
-    console.log('usage: node scripts/fuzz.mjs [--seed N] [--runs N] [--out DIR] [--hang-ms N] [--kill-ms N] [--max-heap-mb N] [--saves N] [--replay RUN] [--input FILE.bin]');
+    console.log('usage: node scripts/fuzz.mjs [--seed N] [--runs N] [--out DIR] [--hang-ms N] [--kill-ms N] [--max-heap-mb N] [--saves N] [--kinds btf,elf,dwarf,encode] [--replay RUN] [--input FILE.bin]');
     process.exit(0);
   }
   const int = (k) => {
@@ -144,7 +161,7 @@ function parseCli() {
   };
   return {
     seed: int('seed'), runs: int('runs'), out: resolve(values.out), hangMs: int('hang-ms'), killMs: int('kill-ms'),
-    maxHeapMb: int('max-heap-mb'), saves: int('saves'),
+    maxHeapMb: int('max-heap-mb'), saves: int('saves'), kinds: values.kinds,
     replay: values.replay === undefined ? undefined : int('replay'), input: values.input,
   };
 }
@@ -160,7 +177,7 @@ function printRun(r, ops, label) {
 /** --replay RUN / --input FILE: one input, in this thread, with the full story. */
 async function replayMain(opts) {
   const lib = await loadLib();
-  const { vmlinux, seeds } = loadSeeds(lib, FIXTURES);
+  const { vmlinux, seeds } = pickSeeds(loadSeeds(lib, FIXTURES), opts.kinds);
   if (opts.input !== undefined) {
     const bytes = new Uint8Array(readFileSync(opts.input));
     const sidecarPath = opts.input.replace(/\.bin$/, '.json');
@@ -188,10 +205,12 @@ async function campaignMain(opts) {
   /** "step CODE" of the typed errors (the first thrown), to see how deep the inputs get. */
   const typedBy = new Map();
   let withProblems = 0;
+  /** "variant outcome" -> runs (each variant of a run: dwarf, dwarf/file, encode...). */
+  const byVariant = new Map();
   const t0 = Date.now();
   let mainSeeds; // for regenerating a killed run's input
   const regen = async (run) => {
-    if (!mainSeeds) mainSeeds = loadSeeds(await loadLib(), FIXTURES).seeds;
+    if (!mainSeeds) mainSeeds = pickSeeds(loadSeeds(await loadLib(), FIXTURES), opts.kinds).seeds;
     return makeInput(mainSeeds, opts.seed, run);
   };
 
@@ -215,7 +234,7 @@ async function campaignMain(opts) {
     const shared = new SharedArrayBuffer(16);
     const cur = new Float64Array(shared);
     const worker = new Worker(fileURLToPath(import.meta.url), {
-      workerData: { seed: opts.seed, from: next, to: opts.runs, hangMs: opts.hangMs, shared },
+      workerData: { seed: opts.seed, from: next, to: opts.runs, hangMs: opts.hangMs, shared, kinds: opts.kinds },
       resourceLimits: { maxOldGenerationSizeMb: opts.maxHeapMb },
     });
     const stopped = await new Promise((resolveRun) => {
@@ -241,6 +260,7 @@ async function campaignMain(opts) {
           if (m.ms > slowest.ms) slowest = { ms: m.ms, run: m.run };
           if (m.where) typedBy.set(m.where, (typedBy.get(m.where) ?? 0) + 1);
           if (m.problems > 0) withProblems++;
+          for (const v of m.variants ?? []) byVariant.set(v, (byVariant.get(v) ?? 0) + 1);
           if (m.run % 1000 === 999) process.stderr.write(`fuzz: ${m.run + 1}/${opts.runs}\r`);
         } else if (m.t === 'finding') {
           record(m);
@@ -279,9 +299,10 @@ async function campaignMain(opts) {
   const secs = (Date.now() - t0) / 1000;
   process.stderr.write(' '.repeat(30) + '\r');
   console.log(`fuzz: ${opts.runs} runs, ${counts.ok} ok, ${counts.typed} typed errors, ${counts.crash} crashes, ${counts.hang} hangs, ${counts.offsetless} without offset, max RSS ${Math.round(maxRss / (1 << 20))} MB`);
-  console.log(`fuzz: seed ${opts.seed}, ${secs.toFixed(1)} s, slowest run ${slowest.run} (${slowest.ms.toFixed(0)} ms), outcome digest ${digest}`);
+  console.log(`fuzz: seed ${opts.seed}${opts.kinds !== undefined ? `, kinds ${opts.kinds}` : ''}, ${secs.toFixed(1)} s, slowest run ${slowest.run} (${slowest.ms.toFixed(0)} ms), outcome digest ${digest}`);
   const top = [...typedBy].sort((a, b) => b[1] - a[1]);
   console.log(`fuzz: runs with validation problems ${withProblems}; typed errors by step: ${top.map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  console.log(`fuzz: outcomes by variant: ${[...byVariant].sort((a, b) => a[0].localeCompare(b[0])).map(([k, v]) => `${k} ${v}`).join(', ')}`);
   for (const [sig, g] of [...groups].sort((a, b) => b[1].count - a[1].count)) {
     console.log(`\n  ${g.count}x  ${sig}`);
     console.log(`      first: --seed ${opts.seed} --replay ${g.firstRun}   (${g.example.seedName}: ${g.example.ops.join('; ')})`);

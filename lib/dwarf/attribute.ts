@@ -257,7 +257,7 @@ export class DwarfAttribute {
       if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw this.fail('DWARF_BAD_OFFSET', `offset 0x${v.toString(16)} into ${section} is too large`);
       off = Number(v);
     }
-    const sec = u.dwarf.section(section);
+    const sec = u.dwarf.section(section, this.die);
     if (sec === undefined) throw this.fail('DWARF_MISSING_SECTION', `attribute 0x${this.name.toString(16)} points into ${section}, which the file does not have`);
     if (off >= sec.data.length) throw this.fail('DWARF_BAD_OFFSET', `offset 0x${off.toString(16)} is past the end of the ${sec.data.length}-byte ${section}`);
     return off;

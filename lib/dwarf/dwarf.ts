@@ -19,10 +19,10 @@ import {
   DW_UT_skeleton, DW_UT_split_compile, DW_UT_split_type, DW_UT_type,
 } from './constants.js';
 import { Cursor, sectionString } from './cursor.js';
-import { isModbtfError } from '../errors.js';
+import { isModbtfError, ModbtfError } from '../errors.js';
 import { dwarfError } from './errors.js';
 import { offlineSectionAddresses, PAHOLE_OFFLINE_BASE } from './layout.js';
-import { DwarfSections, type DwarfSection, type DwarfSectionName, type ElfByteSource } from './sections.js';
+import { badRelocationTarget, canonicalDebugName, DwarfSections, type DwarfSection, type DwarfSectionName, type ElfByteSource } from './sections.js';
 import { DieIndex, DwarfUnit, type IndexScratch, type UnitHeader } from './unit.js';
 import type { DwarfOp } from './expr.js';
 import { getLocation, getLocations, getRanges, type DwarfLocation, type DwarfRange } from './lists.js';
@@ -38,9 +38,10 @@ export interface DwarfOptions {
   base?: bigint;
   /**
    * A relocation type elfutils does not know for the machine: 'error' (default) or
-   * 'skip' (leave it, as libdwfl does).
+   * 'skip' (leave it, as libdwfl does); 'lenient' also leaves records that cannot be
+   * applied (only to locate a bad one's DIE).
    */
-  unknownRelocations?: 'error' | 'skip';
+  unknownRelocations?: 'error' | 'skip' | 'lenient';
   /** How many units' DIE indexes to keep (default 8; 0 = all). */
   indexCache?: number;
   /** @internal Section bytes read on demand (openDwarfFile). */
@@ -72,12 +73,15 @@ export class Dwarf {
   private readonly indexed: DwarfUnit[] = [];
   private readonly indexCache: number;
 
+  private readonly opts: DwarfOptions;
+
   constructor(elf: ElfFile, opts: DwarfOptions = {}) {
     this.elf = elf;
+    this.opts = opts;
     this.file = opts.file ?? elf.file;
     this.littleEndian = elf.littleEndian;
     this.sectionAddresses = offlineSectionAddresses(elf, opts.base ?? PAHOLE_OFFLINE_BASE);
-    const load: { addresses: BigUint64Array; unknownRelocations?: 'error' | 'skip'; source?: ElfByteSource } = { addresses: this.sectionAddresses };
+    const load: { addresses: BigUint64Array; unknownRelocations?: 'error' | 'skip' | 'lenient'; source?: ElfByteSource } = { addresses: this.sectionAddresses };
     if (opts.unknownRelocations !== undefined) load.unknownRelocations = opts.unknownRelocations;
     if (opts.source !== undefined) load.source = opts.source;
     this.sections = new DwarfSections(elf, load);
@@ -93,16 +97,60 @@ export class Dwarf {
   /** .debug_info, decompressed and relocated (loaded on first use). */
   get info(): DwarfSection {
     if (this.infoSection === undefined) {
-      const s = this.sections.get('.debug_info');
+      let s: DwarfSection | undefined;
+      try {
+        s = this.sections.get('.debug_info');
+      } catch (err: unknown) {
+        if (err instanceof ModbtfError && err.context.die === undefined) {
+          const die = this.dieOfBadRelocation(err);
+          if (die !== undefined) err.withContext({ die });
+        }
+        throw err;
+      }
       if (s === undefined) throw dwarfError('DWARF_MISSING', 'no .debug_info section', { file: this.file });
       this.infoSection = s;
     }
     return this.infoSection;
   }
 
-  /** A debug section's final bytes, or undefined when the file has none. */
-  section(name: DwarfSectionName): DwarfSection | undefined {
-    return this.sections.get(name);
+  /**
+   * The DIE a relocation of .debug_info that cannot be applied would patch: .debug_info read
+   * again with every bad record left out, and the last DIE that starts at or before the
+   * patched offset in the unit that holds it. Undefined when that cannot be told.
+   */
+  private dieOfBadRelocation(err: unknown): number | undefined {
+    const at = badRelocationTarget(err);
+    if (at === undefined || canonicalDebugName(at.section) !== '.debug_info') return undefined;
+    try {
+      const d = new Dwarf(this.elf, { ...this.opts, unknownRelocations: 'lenient', indexCache: 1 });
+      const u = d.units.find((x) => x.offset <= at.offset && at.offset < x.end);
+      if (u === undefined || at.offset < u.dieOffset) return undefined;
+      const idx = u.index();
+      let die: number | undefined;
+      for (let i = 0; i < idx.count && (idx.offsets[i] as number) <= at.offset; i++) die = idx.offsets[i] as number;
+      return die;
+    } catch (e: unknown) {
+      // Past the end of .debug_info: the section was cut short, and the unit says where.
+      if (e instanceof ModbtfError && e.code === 'DWARF_TRUNCATED' && at.offset >= this.sections.elfSectionSize('.debug_info')) return e.context.die;
+      // The DWARF is broken in more ways than this relocation: say what is known.
+      return undefined;
+    }
+  }
+
+  /**
+   * A debug section's final bytes, or undefined when the file has none. Sections are read,
+   * decompressed and relocated on first use: `die`, the DIE being read, goes into the
+   * context of an error doing that (a bad relocation of .debug_line names the DIE whose
+   * DW_AT_stmt_list needed it).
+   */
+  section(name: DwarfSectionName, die?: number): DwarfSection | undefined {
+    if (die === undefined) return this.sections.get(name);
+    try {
+      return this.sections.get(name);
+    } catch (err: unknown) {
+      if (err instanceof ModbtfError) err.withContext({ die });
+      throw err;
+    }
   }
 
   /** @internal A DwarfFormatError with this file's context. */
@@ -128,11 +176,35 @@ export class Dwarf {
     let off = 0;
     // libdw stops when fewer than 5 bytes remain (off + 4 >= size).
     while (off + 4 < size) {
-      const h = readUnitHeader(info, this.littleEndian, this.file, off);
+      let h: UnitHeader;
+      try {
+        h = readUnitHeader(info, this.littleEndian, this.file, off);
+      } catch (err: unknown) {
+        if (err instanceof ModbtfError && err.code === 'DWARF_TRUNCATED' && err.context.die === undefined) {
+          const die = this.dieCutOff(info, off, out.length);
+          if (die !== undefined) err.withContext({ die });
+        }
+        throw err;
+      }
       out.push(new DwarfUnit(this, out.length, h));
       off = h.end;
     }
     return out;
+  }
+
+  /**
+   * A unit longer than .debug_info (the section was truncated): the DIE the end of the section
+   * cuts, or the last whole one before it, read as far as the bytes go. Undefined when not even
+   * the unit header is there.
+   */
+  private dieCutOff(info: DwarfSection, off: number, n: number): number | undefined {
+    try {
+      const u = new DwarfUnit(this, n, readUnitHeader(info, this.littleEndian, this.file, off, true));
+      const idx = u.index();
+      return idx.count > 0 ? idx.offsets[idx.count - 1] : undefined;
+    } catch (err: unknown) {
+      return err instanceof ModbtfError ? err.context.die : undefined;
+    }
   }
 
   /** The unit whose bytes contain `offset`, or undefined. */
@@ -528,7 +600,7 @@ export class Dwarf {
 
   /** @internal A string at `off` in .debug_str / .debug_line_str (libdw: inside the NUL-terminated prefix). */
   stringAt(name: '.debug_str' | '.debug_line_str', off: number, die?: number): string {
-    const sec = name === '.debug_str' ? (this.strSection ??= this.section(name)) : this.section(name);
+    const sec = name === '.debug_str' ? (this.strSection ??= this.section(name, die)) : this.section(name, die);
     if (sec === undefined) throw this.error('DWARF_MISSING_SECTION', `a string refers to ${name}, which the file does not have`, '.debug_info', die ?? 0, die);
     const s = sectionString(sec, off);
     if (s === undefined) throw this.error('DWARF_BAD_OFFSET', `string offset 0x${off.toString(16)} is past the end of ${name} (${sec.stringSize} bytes of strings)`, name, off, die);
@@ -542,7 +614,7 @@ export class Dwarf {
 
   /** @internal .debug_str offset of strx index `idx` of unit `u` (libdw dwarf_formstring). */
   strOffsetAt(u: DwarfUnit, idx: bigint, die?: number): number {
-    const sec = this.section('.debug_str_offsets');
+    const sec = this.section('.debug_str_offsets', die);
     if (sec === undefined) throw this.error('DWARF_MISSING_SECTION', 'a strx form needs .debug_str_offsets, which the file does not have', '.debug_info', die ?? 0, die);
     const base = u.strOffsetsBase();
     const size = u.offsetSize;
@@ -557,7 +629,7 @@ export class Dwarf {
 
   /** @internal An addrx address: .debug_addr[addr_base + idx * address_size] (libdw __libdw_addrx). */
   indexedAddress(u: DwarfUnit, idx: bigint, die?: number): bigint {
-    const sec = this.section('.debug_addr');
+    const sec = this.section('.debug_addr', die);
     if (sec === undefined) throw this.error('DWARF_MISSING_SECTION', 'an addrx form needs .debug_addr, which the file does not have', '.debug_info', die ?? 0, die);
     const base = u.addrBase();
     const size = u.addressSize;
@@ -626,7 +698,7 @@ export class Dwarf {
 }
 
 /** Reads one unit header at `off` (libdw __libdw_next_unit), checking it fits the section. */
-export function readUnitHeader(info: DwarfSection, le: boolean, file: string | undefined, off: number): UnitHeader {
+export function readUnitHeader(info: DwarfSection, le: boolean, file: string | undefined, off: number, clampToSection = false): UnitHeader {
   const size = info.data.length;
   const c = new Cursor(info, le, file, off);
   let length = c.u32('unit length');
@@ -637,7 +709,8 @@ export function readUnitHeader(info: DwarfSection, le: boolean, file: string | u
   } else if (length >= 0xfffffff0) {
     throw c.fail('DWARF_BAD_UNIT', `unit length 0x${length.toString(16)} is a reserved value`, off);
   }
-  const end = c.pos + length;
+  let end = c.pos + length;
+  if (end > size && clampToSection) end = size;
   if (end > size) throw c.fail('DWARF_TRUNCATED', `unit at 0x${off.toString(16)} is ${length} bytes long, but .debug_info ends ${size - c.pos} bytes after its length field`, off);
   c.end = end;
   const version = c.u16('unit version');

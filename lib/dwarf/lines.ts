@@ -61,7 +61,7 @@ class Invalid {
 }
 
 function readFiles(d: Dwarf, u: DwarfUnit, offset: number, compDir: string | undefined): LineFiles | undefined {
-  const sec = d.section('.debug_line');
+  const sec = d.section('.debug_line', u.dieOffset);
   if (sec === undefined) return undefined;
   const c = new Cursor(sec, d.littleEndian, d.file, offset);
   try {

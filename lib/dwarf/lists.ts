@@ -107,7 +107,7 @@ export function getLocations(a: DwarfAttribute): DwarfLocation[] | undefined {
     if (a.form === C.DW_FORM_data16) return undefined;
     start = a.sectionOffset(secName);
   }
-  const sec = d.section(secName) as DwarfSection;
+  const sec = d.section(secName, a.die) as DwarfSection;
   const out: DwarfLocation[] = [];
   const base = { value: u.baseAddress() };
   const c = new Cursor(sec, d.littleEndian, d.file, start);
@@ -139,7 +139,7 @@ export function getRanges(d: Dwarf, die: number): DwarfRange[] {
   const u = a.unit;
   const secName = u.version < 5 ? '.debug_ranges' : '.debug_rnglists';
   const start = a.form === C.DW_FORM_rnglistx ? listIndexOffset(d, u, a, secName, u.rangesBase()) : a.sectionOffset(secName);
-  const sec = d.section(secName) as DwarfSection;
+  const sec = d.section(secName, die) as DwarfSection;
   const base = { value: u.baseAddress() };
   const c = new Cursor(sec, d.littleEndian, d.file, start);
   c.die = die;
@@ -156,7 +156,7 @@ export function getRanges(d: Dwarf, die: number): DwarfRange[] {
 /** The start of list number `idx` (DW_FORM_loclistx / rnglistx): base + offsets[idx] (libdw initial_offset). */
 function listIndexOffset(d: Dwarf, u: DwarfUnit, a: DwarfAttribute, secName: '.debug_loc' | '.debug_loclists' | '.debug_ranges' | '.debug_rnglists', base: number): number {
   const idx = a.udata() as bigint;
-  const sec = d.section(secName);
+  const sec = d.section(secName, a.die);
   if (sec === undefined) throw d.error('DWARF_MISSING_SECTION', `a list index refers to ${secName}, which the file does not have`, '.debug_info', a.pos, a.die);
   const size = u.offsetSize;
   const len = sec.data.length;

@@ -70,9 +70,10 @@ export interface LoadSectionsOptions {
   source?: ElfByteSource;
   /**
    * What to do with a relocation type elfutils does not know for this machine:
-   * 'error' (default) throws DwarfFormatError; 'skip' leaves it unapplied, as libdwfl does.
+   * 'error' (default) throws DwarfFormatError; 'skip' leaves it unapplied, as libdwfl does;
+   * 'lenient' skips every record that cannot be applied (only to locate a bad one's DIE).
    */
-  unknownRelocations?: 'error' | 'skip';
+  unknownRelocations?: 'error' | 'skip' | 'lenient';
 }
 
 const ELFCOMPRESS_ZLIB = 1;
@@ -234,11 +235,26 @@ function applyRelocations(elf: ElfFile, target: ElfSection, data: Uint8Array, ct
   }
 }
 
+/** Where in its target section a relocation that could not be applied points (set on its error). */
+const badTargets = new WeakMap<object, { section: string; offset: number }>();
+
+/** The target section and offset of the relocation record a DWARF_BAD_RELOC* error is about. */
+export function badRelocationTarget(err: unknown): { section: string; offset: number } | undefined {
+  return typeof err === 'object' && err !== null ? badTargets.get(err) : undefined;
+}
+
 /** Applies records [base, base+n) of relocation section `rs`, held in `rel` (from its record `base`). */
 function applyRecords(elf: ElfFile, target: ElfSection, rs: ElfSection, data: Uint8Array, ctx: RelocContext, rel: Uint8Array, base: number, n: number, entsize: number, isRela: boolean): void {
   const count = n;
   const table = ctx.table;
   const where = { file: elf.file, section: rs.name };
+  const lenient = ctx.unknown === 'lenient';
+  /** The error for record k patching `offset` of the target (which the message names too). */
+  const bad = (code: string, message: string, k: number, offset: number): Error => {
+    const e = dwarfError(code, `${message} (relocation ${k} of ${rs.name}, for ${target.name}+0x${offset.toString(16)})`, { ...where, offset: k * entsize });
+    badTargets.set(e, { section: target.name, offset });
+    return e;
+  };
   const le = elf.littleEndian;
   const rv = dataViewOf(rel);
   const dv = dataViewOf(data);
@@ -273,19 +289,21 @@ function applyRecords(elf: ElfFile, target: ElfSection, rs: ElfSection, data: Ui
     }
     if (type === 0) continue; // R_*_NONE
     if (table === undefined) {
+      if (lenient) continue;
       throw dwarfError('DWARF_UNKNOWN_MACHINE', `relocation type ${type} for machine ${elf.machine}, which has no relocation table (libdwfl: unknown machine)`, { ...where, offset: recordAt });
     }
     const simple = table.simple.get(type);
     if (simple === undefined) {
-      if (isKnownRelocType(table, type) || ctx.unknown === 'skip') continue;
-      throw dwarfError('DWARF_BAD_RELOC_TYPE', `relocation type ${type} is not a ${table.backend} relocation type elfutils knows (in a relocation for ${target.name})`, { ...where, offset: recordAt });
+      if (isKnownRelocType(table, type) || ctx.unknown !== 'error') continue;
+      throw bad('DWARF_BAD_RELOC_TYPE', `relocation type ${type} is not a ${table.backend} relocation type elfutils knows`, k, offset);
     }
     let value = 0;
     let valueBig: bigint | undefined;
     if (sym !== 0) {
       const st = ctx.symbols.state[sym];
-      if (st === undefined) throw dwarfError('DWARF_BAD_RELOC', `relocation ${k} names symbol ${sym}, past the end of the ${ctx.symbols.state.length}-entry symbol table`, { ...where, offset: recordAt });
-      if (st === 3) throw dwarfError('DWARF_BAD_RELOC', `relocation ${k} names symbol ${sym}, whose section index does not exist`, { ...where, offset: recordAt });
+      if ((st === undefined || st === 3) && lenient) continue;
+      if (st === undefined) throw bad('DWARF_BAD_RELOC', `relocation ${k} names symbol ${sym}, past the end of the ${ctx.symbols.state.length}-entry symbol table`, k, offset);
+      if (st === 3) throw bad('DWARF_BAD_RELOC', `relocation ${k} names symbol ${sym}, whose section index does not exist`, k, offset);
       if (st === 1) continue; // undefined symbol: libdwfl leaves it (DWFL_E_RELUNDEF, partial)
       if (st === 2) valueBig = ctx.symbols.big[sym];
       else value = ctx.symbols.num[sym] as number;
@@ -293,7 +311,10 @@ function applyRecords(elf: ElfFile, target: ElfSection, rs: ElfSection, data: Ui
     if (simple.addsub !== 0 && !isRela) continue; // libdwfl: ADD/SUB make no sense with REL
     const width = simple.size;
     if (offset > size || size - offset < width) {
-      throw dwarfError('DWARF_BAD_RELOC', `relocation ${k} at offset ${offset} (${width} bytes) is outside the ${size}-byte ${target.name}`, { ...where, offset: recordAt });
+      if (lenient) continue;
+      const e = dwarfError('DWARF_BAD_RELOC', `relocation ${k} at offset ${offset} (${width} bytes) is outside the ${size}-byte ${target.name}`, { ...where, offset: recordAt });
+      badTargets.set(e, { section: target.name, offset });
+      throw e;
     }
     // The stored value: S + A (RELA), existing + S (REL), existing +/- (S + A) (ADD/SUB).
     if (valueBig === undefined && addendBig === undefined && width <= 4) {
@@ -347,7 +368,7 @@ function writeBig(dv: DataView, offset: number, width: 1 | 2 | 4 | 8, le: boolea
 
 interface RelocContext {
   readonly table: MachineRelocs | undefined;
-  readonly unknown: 'error' | 'skip';
+  readonly unknown: 'error' | 'skip' | 'lenient';
   readonly symbols: SymbolValues;
   relocSections(target: number): readonly ElfSection[];
   readonly source: ElfByteSource | undefined;
@@ -386,6 +407,12 @@ export class DwarfSections {
     return this.byName.has(name);
   }
 
+  /** The bytes a section has once loaded (decompressed size), 0 when absent; without loading it. */
+  elfSectionSize(name: DwarfSectionName): number {
+    const sec = this.byName.get(name);
+    return sec === undefined ? 0 : (this.loaded.get(name)?.data.length ?? sec.size);
+  }
+
   /** The ELF section behind a DWARF section name, without loading it. */
   elfSection(name: DwarfSectionName): ElfSection | undefined {
     return this.byName.get(name);
@@ -400,8 +427,10 @@ export class DwarfSections {
     let { data, copied } = sectionBytes(this.elf, sec, this.opts.source);
     const relocs = this.elf.type === ET_REL ? this.relocSectionsFor(sec.index) : [];
     if (relocs.length > 0) {
-      // A source read the section into a buffer only lib/dwarf uses: relocate it there.
-      if (!copied && this.opts.source === undefined) data = data.slice();
+      // A source read the section into a buffer only lib/dwarf uses: relocate it there,
+      // unless its bytes are also another section's (a corrupt section table): loading that
+      // one would overwrite the relocated bytes, or read them relocated.
+      if (!copied && (this.opts.source === undefined || this.sharesBytes(sec))) data = data.slice();
       applyRelocations(this.elf, sec, data, this.relocContext());
     }
     if (data.length === 0) { this.loaded.set(name, null); return undefined; }
@@ -428,6 +457,25 @@ export class DwarfSections {
     // Code sections carry many types libdwfl does not apply (PC-relative, PLT, GOT...): skip, as it does.
     applyRelocations(this.elf, sec, data, { ...ctx, unknown: 'skip', relocSections: () => relocs });
     return data;
+  }
+
+  private overlapping: Set<number> | undefined;
+
+  /** True when some other section's file bytes overlap this one's. */
+  private sharesBytes(sec: ElfSection): boolean {
+    if (this.overlapping === undefined) {
+      this.overlapping = new Set();
+      const ranges = this.elf.sections.filter((x) => x.index !== 0 && x.type !== SHT_NOBITS && x.size > 0).sort((a, b) => a.offset - b.offset);
+      let reach: ElfSection | undefined; // the range seen so far that ends last
+      for (const x of ranges) {
+        if (reach !== undefined && x.offset < reach.offset + reach.size) {
+          this.overlapping.add(x.index);
+          this.overlapping.add(reach.index);
+        }
+        if (reach === undefined || x.offset + x.size > reach.offset + reach.size) reach = x;
+      }
+    }
+    return this.overlapping.has(sec.index);
   }
 
   private scratchBuf: Uint8Array | undefined;

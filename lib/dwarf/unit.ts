@@ -301,7 +301,7 @@ export class DwarfUnit implements UnitHeader {
     let off = this.dwarf.tryUdata(this.dieOffset, DW_AT_str_offsets_base);
     if (off === undefined) {
       off = 0;
-      const sec = this.version >= 5 ? this.dwarf.section('.debug_str_offsets') : undefined;
+      const sec = this.version >= 5 ? this.dwarf.section('.debug_str_offsets', this.dieOffset) : undefined;
       if (sec !== undefined) off = strOffsetsHeaderEnd(sec, this.dwarf.littleEndian);
     }
     this.bases.str = off;
@@ -325,7 +325,7 @@ export class DwarfUnit implements UnitHeader {
       off = this.dwarf.tryUdata(this.dieOffset, DW_AT_GNU_ranges_base) ?? 0;
     } else {
       off = this.dwarf.tryUdata(this.dieOffset, DW_AT_rnglists_base) ?? 0;
-      const sec = this.dwarf.section('.debug_rnglists');
+      const sec = this.dwarf.section('.debug_rnglists', this.dieOffset);
       if (off === 0 && sec !== undefined) off = listsHeaderEnd(sec, this.dwarf.littleEndian);
     }
     this.bases.ranges = off;
@@ -336,7 +336,7 @@ export class DwarfUnit implements UnitHeader {
   locsBase(): number {
     if (this.bases.locs !== undefined) return this.bases.locs;
     let off = this.dwarf.tryUdata(this.dieOffset, DW_AT_loclists_base) ?? 0;
-    const sec = this.dwarf.section('.debug_loclists');
+    const sec = this.dwarf.section('.debug_loclists', this.dieOffset);
     if (off === 0 && sec !== undefined) off = listsHeaderEnd(sec, this.dwarf.littleEndian);
     this.bases.locs = off;
     return off;

@@ -239,7 +239,7 @@ export class DieReader {
    */
   private debugStr(off: number): string {
     if (this.strSec === undefined) {
-      const sec = this.d.section('.debug_str');
+      const sec = this.d.section('.debug_str', this.off(this.cur));
       if (sec === undefined) return this.d.stringAt('.debug_str', off, this.off(this.cur));
       this.strSec = { data: sec.data, size: sec.stringSize };
     }

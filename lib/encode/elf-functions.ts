@@ -132,12 +132,13 @@ export function collectKfuncs(elf: ElfFile, fns: readonly ElfFunction[], warn: (
   const ranges: { start: bigint; end: bigint }[] = [];
   for (const s of syms) {
     if (s.shndx !== idSec.index || !s.name.startsWith(SET8_PREFIX)) continue;
-    const off = s.value - base;
-    if (off >= BigInt(data.length)) {
+    // is_sym_kfunc_set's `int off = st_value - idlist_addr`, compared with the size_t
+    // d_size: a negative offset is out of bounds too.
+    const o = Number(BigInt.asIntN(32, s.value - base));
+    if (o < 0 || o >= data.length) {
       warn(`is_sym_kfunc_set: symbol '${s.name}' out of bounds`);
       continue;
     }
-    const o = Number(off);
     if (o + 8 > data.length) continue;
     if ((dv.getUint32(o + 4, le) & BTF_SET8_KFUNCS) === 0) continue;
     ranges.push({ start: s.value, end: s.value + BigInt(s.size) });

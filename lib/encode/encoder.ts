@@ -8,6 +8,7 @@
 import type { Btf } from '../btf/btf.js';
 import { BtfKind } from '../btf/kinds.js';
 import type { Dwarf } from '../dwarf/dwarf.js';
+import { ModbtfError } from '../errors.js';
 import {
   DW_TAG_array_type, DW_TAG_base_type, DW_TAG_class_type, DW_TAG_const_type, DW_TAG_enumeration_type,
   DW_TAG_GNU_annotation, DW_TAG_LLVM_annotation, DW_TAG_pointer_type, DW_TAG_restrict_type, DW_TAG_structure_type,
@@ -97,13 +98,20 @@ export class ModuleEncoder {
     for (let coreId = 1; coreId < cu.types.length; coreId++) {
       const t = cu.types[coreId];
       if (t === undefined) continue;
-      const id = this.encodeTag(t);
+      let id: number;
+      try {
+        id = this.encodeTag(t);
+      } catch (err: unknown) {
+        // libbpf refusing a btf__add_*() names the type id; the DIE it came from says where to look.
+        if (err instanceof ModbtfError) err.withContext({ section: '.debug_info', offset: t.die, die: t.die });
+        throw err;
+      }
       if (id === 0) {
         skipped++;
         continue;
       }
       if (id + skipped !== coreId + this.typeIdOff) {
-        throw new EncodeError('ENCODE_ID_DRIFT', `tag__check_id_drift: id drift, core_id: ${coreId}, btf_type_id: ${id + skipped}, type_id_off: ${this.typeIdOff} (CU ${cu.name})`, { file: this.elf.file, die: t.die });
+        throw new EncodeError('ENCODE_ID_DRIFT', `tag__check_id_drift: id drift, core_id: ${coreId}, btf_type_id: ${id + skipped}, type_id_off: ${this.typeIdOff} (CU ${cu.name})`, { file: this.elf.file, section: '.debug_info', offset: t.die, die: t.die });
       }
     }
     if (this.needIndexType && !this.hasIndexType) {

@@ -152,6 +152,11 @@ export class CuLoader {
     const r = new DieReader(this.d, u, this.strings);
     this.r = r;
     const root = 0;
+    if (r.idx.count === 0) {
+      // A unit whose first entry is a null one: libdw's dwarf_tag gives DW_TAG_invalid and
+      // die__process refuses the unit as it refuses any root that is not a unit DIE.
+      throw new EncodeError('ENCODE_UNSUPPORTED', `unit at 0x${u.offset.toString(16)}: DW_TAG_compile_unit or DW_TAG_type_unit expected, got a null entry (pahole stops: die__process)`, { file: this.d.file, section: '.debug_info', offset: u.dieOffset, die: u.dieOffset });
+    }
     const reg = registerParams(this.machine);
     r.load(root);
     const cu: Cu = {
@@ -1059,7 +1064,7 @@ export class CuLoader {
       if (fn.type !== 0 || !fn.hasAbstractOrigin) continue;
       const o = this.findTag(fn.dwOrigin);
       if (o === undefined) {
-        throw new EncodeError('ENCODE_UNSUPPORTED', `couldn't find 0x${fn.dwOrigin.toString(16)} abstract_origin for function 0x${fn.die.toString(16)} (pahole fails decoding this CU)`, { file: this.d.file, section: '.debug_info', die: fn.die });
+        throw new EncodeError('ENCODE_UNSUPPORTED', `couldn't find 0x${fn.dwOrigin.toString(16)} abstract_origin for function 0x${fn.die.toString(16)} (pahole fails decoding this CU)`, { file: this.d.file, section: '.debug_info', offset: fn.die, die: fn.die });
       }
       fn.type = o.type;
     }

@@ -161,6 +161,46 @@ describe('Makefile.snippet: one modbtf process per kbuild run', () => {
     }
   });
 
+  it('no usable pahole and DWARF the encoder cannot read (an unknown relocation type): each module stays exactly as linked, one warning naming file, section, offset and DIE; MODBTF_STRICT=1 fails without writing', () => {
+    // A module with DWARF (test/fixtures/encode: gcc, DWARF 5) whose second .rela.debug_info
+    // record (the first patches the unit header's abbreviation offset, the second a value of the
+    // unit DIE) gets type 200, which x86_64 does not have (its types end at 43).
+    const ko = fixtureBytes('encode/gcc-dwarf5/ab.ko.gz');
+    const rela = parseElf(ko).sectionByName('.rela.debug_info');
+    if (rela === undefined) throw new Error('fixture without .rela.debug_info');
+    const bad = ko.slice();
+    bad[rela.offset + 24 + 8] = 200; // Elf64_Rela is 24 bytes; ELF64_R_TYPE: the low byte of r_info (little-endian)
+    for (const form of [{}, { MODBTF_BATCH: '0' }]) {
+      const t = tree();
+      for (const m of ['a', 'b']) writeFileSync(join(t.mod, `${m}.o`), bad);
+      const r = t.make({ PAHOLE: '/nonexistent/pahole', ...form });
+      expect(r.status, r.out).toBe(0);
+      expect(t.calls().filter((c) => c.startsWith('pahole') || c.startsWith('resolve_btfids'))).toEqual([]);
+      const warnings = r.out.match(/^modbtf: warning: .*$/gm) ?? [];
+      expect(warnings, r.out).toHaveLength(2);
+      for (const m of ['a', 'b']) {
+        const ko2 = join(t.mod, `${m}.ko`);
+        // 0x18: the second 24-byte record; DIE 0xc: the unit DIE, after DWARF 5's 12-byte compile unit header.
+        expect(warnings.filter((w) => w.startsWith(`modbtf: warning: ${ko2}: modbtf's encoder failed: ${ko2}: .rela.debug_info+0x18: DIE [0xc]: `)), r.out).toHaveLength(1);
+        // Linked (the recipe's copy of the .o) and nothing more: no .BTF, no .BTF.base, no leftovers.
+        expect(readFileSync(ko2).equals(Buffer.from(bad))).toBe(true);
+        for (const left of [`${ko2}.btf`, `${ko2}.BTF.1`, join(t.mod, `.${m}.ko.modbtf`)]) expect(existsSync(left)).toBe(false);
+      }
+      for (const w of warnings) expect(w).toMatch(/\]: relocation type 200 is not a x86_64 relocation type elfutils knows \(relocation 1 of \.rela\.debug_info, for \.debug_info\+0x[0-9a-f]+\); \/nonexistent\/pahole cannot be run, so there is no pahole to fall back to: the module is built without BTF$/);
+      const strict = tree();
+      for (const m of ['a', 'b']) writeFileSync(join(strict.mod, `${m}.o`), bad);
+      const s2 = strict.make({ PAHOLE: '/nonexistent/pahole', MODBTF_STRICT: '1', ...form });
+      expect(s2.status, s2.out).not.toBe(0);
+      expect(s2.out).toMatch(/relocation type 200 is not a x86_64 relocation type elfutils knows.*MODBTF_STRICT=1: an error, not a module without BTF/);
+      for (const m of ['a', 'b']) {
+        const ko2 = join(strict.mod, `${m}.ko`);
+        // kbuild deletes a target whose recipe failed; nothing of modbtf's is left either.
+        expect(existsSync(ko2) && !readFileSync(ko2).equals(Buffer.from(bad))).toBe(false);
+        for (const left of [`${ko2}.btf`, `${ko2}.BTF.1`, join(strict.mod, `.${m}.ko.modbtf`)]) expect(existsSync(left)).toBe(false);
+      }
+    }
+  });
+
   it('no usable pahole (missing, or older than CONFIG_PAHOLE_VERSION): the batch encodes with modbtf; a module it cannot encode (no DWARF) stays without BTF, one warning each; MODBTF_STRICT=1 fails the build', () => {
     for (const [vars, why] of [[{ PAHOLE: '/nonexistent/pahole' }, /\/nonexistent\/pahole cannot be run/], [{ CONFIG_PAHOLE_VERSION: '199' }, /is v1\.32, older than the tree's CONFIG_PAHOLE_VERSION=199/]] as const) {
       const t = tree();

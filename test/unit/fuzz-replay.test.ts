@@ -4,10 +4,11 @@
  * ModbtfError with an offset; and a small seeded campaign runs here on every `npm test`
  * through the same mutation and check code (scripts/fuzz-core.mjs), against lib/ sources.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { Btf } from '../../lib/btf/btf.js';
 import { dumpRaw } from '../../lib/btf/dump-raw.js';
 import { readElfBtf } from '../../lib/btf/source.js';
@@ -17,7 +18,9 @@ import { parseElf } from '../../lib/elf/index.js';
 import { BtfFormatError, BtfValidationError, ElfFormatError, isModbtfError } from '../../lib/errors.js';
 import { stripSignature } from '../../lib/module/signature.js';
 import { openDwarf } from '../../lib/dwarf/dwarf.js';
+import { openDwarfFile } from '../../lib/dwarf/file.js';
 import { readelfDebugDump } from '../../lib/dwarf/readelf.js';
+import { encodeModule, encodeSettingsFromArgs } from '../../lib/encode/index.js';
 import {
   classifyThrown, inputFor, loadSeeds, makeInput, runOne, type FuzzInput, type FuzzLib, type Seed,
 } from '../../scripts/fuzz-core.mjs';
@@ -25,8 +28,19 @@ import {
 const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures');
 const SAVED_DIR = join(FIXTURES, 'fuzz');
 
+/** openDwarfFile reads from disk: each DWARF input is written here first (removed after the file's tests). */
+let scratch: string | undefined;
+afterAll(() => { if (scratch !== undefined) rmSync(scratch, { recursive: true, force: true }); });
+function tempFile(bytes: Uint8Array): string {
+  scratch ??= mkdtempSync(join(tmpdir(), 'modbtf-fuzz-replay-'));
+  const path = join(scratch, 'input.o');
+  writeFileSync(path, bytes);
+  return path;
+}
+
 const lib: FuzzLib = {
   parseElf, Btf, readElfBtf, validateBtf, dumpRaw, rewriteBtf, writeBtf, stripSignature, isModbtfError, openDwarf, readelfDebugDump,
+  openDwarfFile, tempFile, encodeModule, encodeSettingsFromArgs,
 };
 
 /** Seeds (with the 5 MB vmlinux base) load once per file and are never mutated. */
@@ -36,7 +50,7 @@ function seeds(): ReturnType<typeof loadSeeds> {
   return loaded;
 }
 
-interface Sidecar { seed?: number; run?: number; seedName?: string; kind?: 'elf' | 'btf'; ops?: string[] }
+interface Sidecar { seed?: number; run?: number; seedName?: string; kind?: 'elf' | 'btf' | 'dwarf'; ops?: string[] }
 
 function savedInputs(): string[] {
   if (!existsSync(SAVED_DIR)) return [];
@@ -90,7 +104,7 @@ describe('seeded fuzz campaign (small)', () => {
 
   it('300 mutations of objects with DWARF break no contract (lib/dwarf: relocation, DIEs, values, lists, dump)', () => {
     const { vmlinux, seeds: all } = seeds();
-    const pool = all.filter((s: Seed) => s.kind === 'dwarf');
+    const pool = all.filter((s: Seed) => s.kind === 'dwarf' && s.encodeBase === undefined);
     expect(pool.length).toBeGreaterThanOrEqual(5);
     const failures: string[] = [];
     const counts: Record<string, number> = {};
@@ -104,6 +118,28 @@ describe('seeded fuzz campaign (small)', () => {
     }
     expect(counts['ok'] ?? 0).toBeGreaterThan(30);
     expect(counts['typed'] ?? 0).toBeGreaterThan(30);
+    expect(failures.slice(0, 10)).toEqual([]);
+  }, 120_000);
+
+  it('200 mutations of modules with DWARF break no contract in lib/dwarf nor in lib/encode (what modbtf pahole runs)', () => {
+    const { vmlinux, seeds: all } = seeds();
+    const pool = all.filter((s: Seed) => s.encodeBase !== undefined);
+    expect(pool.length).toBeGreaterThanOrEqual(5);
+    const failures: string[] = [];
+    const encode: Record<string, number> = {};
+    for (let run = 0; run < 200; run++) {
+      const { seed, bytes, ops } = makeInput(pool, 0xe4c0de, run);
+      const r = runOne(lib, inputFor(seed, bytes, vmlinux), { hangMs: 10_000 });
+      const v = (r.variants ?? []).find((x) => x.startsWith('encode '));
+      if (v !== undefined) encode[v.slice(7)] = (encode[v.slice(7)] ?? 0) + 1;
+      if (r.outcome !== 'ok' && r.outcome !== 'typed') {
+        failures.push(`run ${run} (${seed.name}: ${ops.join('; ')}): ${r.outcome} ${r.variant ?? ''} at ${r.step}: ${r.problem ?? ''}`);
+      }
+    }
+    // Every run went through the encoder; some encoded, some failed with a typed error.
+    expect((encode['ok'] ?? 0) + (encode['typed'] ?? 0)).toBe(200 - failures.length);
+    expect(encode['ok'] ?? 0).toBeGreaterThan(20);
+    expect(encode['typed'] ?? 0).toBeGreaterThan(20);
     expect(failures.slice(0, 10)).toEqual([]);
   }, 120_000);
 

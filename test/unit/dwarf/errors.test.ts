@@ -37,6 +37,26 @@ describe('malformed DWARF', () => {
     expect(e.describe()).toMatch(/^bad\.ko: \.debug_info\+0x0: unit at 0x0 is 9 bytes long/);
   });
 
+  it('a .debug_info cut inside a DIE: the unit, and the DIE the end cuts', () => {
+    const b = buildDwarf({
+      littleEndian: true,
+      units: [cu([
+        { tag: C.DW_TAG_base_type, label: 'a', attrs: [{ at: C.DW_AT_name, form: C.DW_FORM_string, value: 'first' }] },
+        { tag: C.DW_TAG_base_type, label: 'b', attrs: [{ at: C.DW_AT_name, form: C.DW_FORM_string, value: 'second' }] },
+      ])],
+    });
+    const info = b.sections.get('.debug_info')!;
+    const cutDie = b.dies.get('b')!;
+    // Three bytes into b: its abbreviation code and "se" of its name are left.
+    b.sections.set('.debug_info', info.subarray(0, cutDie + 3));
+    const e = caught(() => dwarfOf(b.sections).units);
+    expect(e.code).toBe('DWARF_TRUNCATED');
+    expect(e.context).toEqual({ file: 'bad.ko', section: '.debug_info', offset: 0, die: cutDie });
+    // Cut between DIEs (right after a's name): the last whole DIE.
+    b.sections.set('.debug_info', info.subarray(0, cutDie));
+    expect(caught(() => dwarfOf(b.sections).units).context.die).toBe(b.dies.get('a'));
+  });
+
   it('an unknown DWARF version or unit type', () => {
     const s = buildDwarf({ littleEndian: true, units: [cu()] }).sections;
     const info = s.get('.debug_info')!.slice();
