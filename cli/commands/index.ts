@@ -1,6 +1,7 @@
 import type { CommandModule } from 'yargs';
 import { checkCommand } from './check.js';
 import { distillCommand } from './distill.js';
+import { doctorCommand } from './doctor.js';
 import { dumpCommand } from './dump.js';
 import { finalizeCommand } from './finalize.js';
 import { kbuildCommand } from './kbuild.js';
@@ -11,4 +12,4 @@ import { setupCommand } from './setup.js';
 
 /** Every command, in the order `modbtf --help` lists them. */
 // Each command's argv type differs; yargs only needs them as commands of `object`.
-export const all = [dumpCommand, distillCommand, relocateCommand, checkCommand, finalizeCommand, retargetCommand, resolveBtfidsCommand, kbuildCommand, setupCommand] as unknown as CommandModule<object, object>[];
+export const all = [dumpCommand, distillCommand, relocateCommand, checkCommand, finalizeCommand, retargetCommand, resolveBtfidsCommand, kbuildCommand, setupCommand, doctorCommand] as unknown as CommandModule<object, object>[];
