@@ -51,6 +51,13 @@ export class SystemRoot {
     return h !== undefined && (await lstat(h)).isFile();
   }
 
+  /** The size of a file, or undefined when it is missing (sysfs files report 0 or their real size). */
+  async size(p: string): Promise<number | undefined> {
+    const h = await this.resolve(p);
+    if (h === undefined) return undefined;
+    try { return (await lstat(h)).size; } catch { return undefined; }
+  }
+
   async readBytes(p: string): Promise<Uint8Array | undefined> {
     const h = await this.resolve(p);
     if (h === undefined) return undefined;

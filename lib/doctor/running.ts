@@ -33,15 +33,15 @@ export async function loadedModules(root: SystemRoot): Promise<LoadedModuleFacts
     const dir = `/sys/module/${name}`;
     if (!(await root.exists(`${dir}/initstate`))) continue;
     const text = async (f: string): Promise<string | undefined> => (await root.readText(`${dir}/${f}`))?.trim() || undefined;
-    const btf = await root.readBytes(`/sys/kernel/btf/${name}`);
+    const btfSize = await root.size(`/sys/kernel/btf/${name}`);
     out.push({
       name,
       outOfTree: ((await text('taint')) ?? '').includes('O'),
       srcversion: await text('srcversion'),
       version: await text('version'),
       buildIdNote: await root.readBytes(`${dir}/notes/.note.gnu.build-id`),
-      btfRegistered: btf !== undefined,
-      btfSize: btf?.length,
+      btfRegistered: btfSize !== undefined,
+      btfSize,
     });
   }
   return out;
