@@ -14,7 +14,7 @@ export { BtfBuilder, type BtfBuilderOptions, type FwdKind } from './btf/builder.
 export { writeBtf, rewriteBtf, type BtfDraft } from './btf/write.js';
 export { validateBtf, assertValidBtf, type ValidateOptions } from './btf/validate.js';
 export {
-  checkBtfAsKernel, checkModuleBtfAsKernel, kernelChecksFor, kernelViewOf, KERNEL_CHECKS,
+  checkBtfAsKernel, checkModuleBtfAsKernel, kernelChecksFor, kernelViewOf, namesStartStrings, KERNEL_CHECKS,
   type KernelBtfProblem, type KernelBtfView, type KernelCheckRules, type KernelChecksId,
 } from './btf/kernel-checks.js';
 export { forEachTypeRef, mapTypeRefs, forEachStrRef, mapStrRefs } from './btf/fields.js';

@@ -88,6 +88,10 @@ check('relocation of every 7.2.13 module onto 7.3-rc7 equals libbpf 1.7.0 (issue
 check('modbtf check over every 7.2.13 module onto 7.3-rc7 agrees with libbpf 1.7.0 module by module (issue 11)', ['scripts/corpus-check.mjs', '--built-with', kernel72.vmlinux, '--kernel', kernel73.vmlinux, '--tsv', table72, join(modules72, 'kernel')], k7);
 check('finalize --kernel-abi 7 (--distill and --no-distill) on 400 7.2.13 modules equals resolve_btfids 7.2.13 on the same input (issue 11; whole corpus: scripts/corpus-finalize7.mjs without --count)', ['scripts/corpus-finalize7.mjs', '--count', '400'], k7);
 
+// modbtf doctor (issue 19): its verdicts against booted kernels, 6.12.117 (the guest's snapshot
+// read on the host) and 7.2.13 (predicted from the packages before the boot).
+check('modbtf doctor against booted kernels: on 6.12.117 it names the module built for 6.12.107 without .BTF.base (cause, fix) and passes the one with it, from the guest\'s busybox snapshot; on 7.2.13 (MODULE_ALLOW_BTF_MISMATCH off) it predicts before the boot exactly the modules the kernel refuses (issue 19)', ['scripts/e2e-doctor.mjs'], k7);
+
 // Other architectures (issue 12): Debian's arm64 and s390x (big-endian) material, cross builds
 // in the sid chroot (7.2.13) and a trixie chroot (6.12, pahole 1.30); each script sets up what it
 // needs (scripts/e2e-lib/cross.mjs). Samples here; whole trees and the whole DKMS package by hand.

@@ -11,8 +11,8 @@
  * validateBtf (validate.ts) is broader and stricter (it checks modbtf's own output with
  * the resolve-phase rules too); this file answers one question: will *this kernel*
  * accept these bytes? Differences between kernel generations are data (KERNEL_CHECKS),
- * taken from Debian's linux-source-6.12 (6.12.117) and linux 7.3-rc7 (whose UAPI
- * btf.h equals 7.2.13's headers).
+ * read from Debian's linux-source-6.12 6.12.117-1~deb12u1 and linux-source-7.2 7.2.13-1
+ * (every function named above is the same in 7.3-rc7).
  *
  * Everything is read from the raw bytes, never through Btf.parse: the kernel judges the
  * header and sections itself, and a module's .BTF over the wrong base is exactly the
@@ -23,6 +23,7 @@ import { dataViewOf } from '../bytes.js';
 import { BtfFormatError } from '../errors.js';
 import type { Btf } from './btf.js';
 import { BtfKind, kindName } from './kinds.js';
+import { forEachStrField, recordSize } from './fields.js';
 
 /** Which kernel's btf.c a rule set follows. */
 export type KernelChecksId = '6.12' | '7';
@@ -50,9 +51,8 @@ export const KERNEL_CHECKS: Readonly<Record<KernelChecksId, KernelCheckRules>> =
 
 /**
  * The rule set of a kernel version. 7.2 and later have the 7.x UAPI (7-bit kind, 24-bit
- * vlen, layout section: checked on 7.2.13's headers); earlier kernels get 6.12's, which
- * the kernels from 6.6 to 7.1 share as far as module BTF is concerned up to small
- * differences this file does not know (said where it is used).
+ * vlen, layout section) and checks (7.2.13's btf.c); earlier kernels get 6.12's. Kernels
+ * between 6.13 and 7.1 were not read: for them the 6.12 rules are an approximation.
  */
 export function kernelChecksFor(major: number, minor: number): KernelCheckRules {
   return major > 7 || (major === 7 && minor >= 2) ? KERNEL_CHECKS['7'] : KERNEL_CHECKS['6.12'];
@@ -482,6 +482,52 @@ export function checkBtfAsKernel(
     goodId = i;
   }
   return { view };
+}
+
+/**
+ * Whether split BTF was made over this base, told from its strings: every name it carries
+ * (type, member, enumerator, parameter names) starts a string of the base's table or of its
+ * own, as it does over the base it was encoded against. Over another vmlinux the offsets land
+ * mid-string (its own strings start after a base table of another length, base names moved),
+ * whatever the kernel's checks say of them. Not a check the kernel makes: doctor uses it to
+ * tell split BTF for another kernel from split BTF for this one. Read from the raw bytes as
+ * far as the records can be walked; undefined when the header cannot be read at all.
+ */
+export function namesStartStrings(bytes: Uint8Array, base: KernelBtfView, rules: KernelCheckRules): boolean | undefined {
+  if (bytes.length < 24) return undefined;
+  const dv = dataViewOf(bytes);
+  const le = base.littleEndian;
+  if (dv.getUint16(0, le) !== 0xeb9f) return undefined;
+  const hdrLen = dv.getUint32(4, le);
+  const typeStart = hdrLen + dv.getUint32(8, le);
+  const typeEnd = typeStart + dv.getUint32(12, le);
+  const strStart = hdrLen + dv.getUint32(16, le);
+  const strLen = dv.getUint32(20, le);
+  if (typeEnd > bytes.length || strStart + strLen > bytes.length) return undefined;
+  const ownStart = base.startStrOff + base.strLen;
+  const starts = (off: number): boolean => {
+    if (off === 0) return true;
+    if (off >= ownStart) {
+      const rel = off - ownStart;
+      return rel < strLen && (rel === 0 || bytes[strStart + rel - 1] === 0);
+    }
+    let v: KernelBtfView = base;
+    while (off < v.startStrOff && v.base) v = v.base;
+    const rel = off - v.startStrOff;
+    return rel < v.strLen && (rel === 0 || v.bytes[v.strStart + rel - 1] === 0);
+  };
+  for (let at = typeStart; at + 12 <= typeEnd;) {
+    const info = dv.getUint32(at + 4, le);
+    const kind = (info >>> 24) & rules.kindMask;
+    const vlen = info & rules.vlenMask;
+    const size = recordSize(kind, vlen);
+    if (size < 0 || at + size > typeEnd) break;
+    let ok = true;
+    forEachStrField(kind, vlen, (pos) => { if (ok && !starts(dv.getUint32(at + pos, le))) ok = false; });
+    if (!ok) return false;
+    at += size;
+  }
+  return true;
 }
 
 /**

@@ -318,6 +318,6 @@ export function assertValidBtf(btf: Btf): void {
 // What one given kernel accepts at module load (btf_parse_module), generation by generation:
 // kernel-checks.ts. validateBtf above is the stricter check of modbtf's own output.
 export {
-  checkBtfAsKernel, checkModuleBtfAsKernel, kernelChecksFor, kernelViewOf, KERNEL_CHECKS,
+  checkBtfAsKernel, checkModuleBtfAsKernel, kernelChecksFor, kernelViewOf, namesStartStrings, KERNEL_CHECKS,
   type KernelBtfProblem, type KernelBtfView, type KernelCheckRules, type KernelChecksId,
 } from './kernel-checks.js';

@@ -74,7 +74,7 @@ export function fixFor(m: ModuleFacts, v: Verdict, k: KernelUnderTest, setup: Se
         notes.push(`a .BTF.base (modbtf finalize) does not help: ${fin.failures[0]?.message ?? 'relocation fails'}`);
       } else {
         const r = m.builtFor;
-        if (r !== undefined) {
+        if (r !== undefined && r !== k.release) {
           commands.push(`modbtf finalize${signed ? ' --strip-signature' : ''} -b /usr/src/linux-headers-${q(r)}/vmlinux ${file}`);
           notes.push(`the vmlinux of ${r}, which the module was built against, is not here: install its headers first (Debian: linux-headers-${r}); or rebuild the module for ${k.release}`);
         } else {

@@ -93,7 +93,8 @@ export async function readModuleFacts(root: SystemRoot, file: string, installedF
     srcversion: first('srcversion'),
     version: first('version'),
     buildIdNote: buildIdNote(loaded.elf),
-    hasBtf: loaded.elf.sectionByName(BTF_SECTION) !== undefined,
+    // The loader takes a .BTF of size 0 as no BTF at all (btf_module_notify: btf_data_size == 0).
+    hasBtf: (loaded.elf.sectionByName(BTF_SECTION)?.size ?? 0) > 0,
     hasBtfBase: loaded.elf.sectionByName(BTF_BASE_SECTION) !== undefined,
     retargeted: loaded.elf.sectionByName(KEPT_BTF_SECTION) !== undefined,
     loaded,

@@ -18,7 +18,7 @@
 import { bytesEqual } from '../bytes.js';
 import type { Btf } from '../btf/btf.js';
 import { BTF_BASE_SECTION, BTF_SECTION } from '../btf/source.js';
-import { checkModuleBtfAsKernel, type KernelBtfProblem, type KernelBtfView, type KernelCheckRules } from '../btf/kernel-checks.js';
+import { checkModuleBtfAsKernel, namesStartStrings, type KernelBtfProblem, type KernelBtfView, type KernelCheckRules } from '../btf/kernel-checks.js';
 import { isModbtfError } from '../errors.js';
 import { checkModule, loadModuleBtf } from '../module/check.js';
 import { toCheckReport, type CheckFailureReport } from '../module/check-report.js';
@@ -111,9 +111,16 @@ async function loadBtf(m: ModuleFacts, builtWith: Btf | undefined): Promise<Awai
 
 const describeErr = (err: unknown): string => (isModbtfError(err) ? err.describe() : err instanceof Error ? err.message : String(err));
 
+/** How split BTF for another vmlinux is said: from its vermagic, or from its names when the vermagic names this kernel. */
+function otherVmlinux(m: ModuleFacts, k: KernelUnderTest): string {
+  if (m.builtFor === undefined) return 'its .BTF is split BTF over another kernel\'s vmlinux';
+  if (m.builtFor !== k.release) return `its .BTF is split BTF over another kernel's vmlinux (built for ${m.builtFor})`;
+  return `its .BTF is split BTF over another vmlinux than this kernel's, though its vermagic names ${k.release} (its names do not start at this vmlinux's strings: BTF from another build)`;
+}
+
 export async function judgeModule(m: ModuleFacts, k: KernelUnderTest, ctx: VerdictContext): Promise<Verdict> {
   if (m.error !== undefined || m.loaded === undefined) return { outcome: 'unknown', cause: 'unreadable', summary: `cannot be read as a module: ${m.error ?? 'unreadable'}` };
-  if (!m.hasBtf) return { outcome: 'no-btf', cause: 'no-btf-section', summary: 'has no .BTF: it was built without BTF (a kernel tree without vmlinux: kbuild\'s "Skipping BTF generation")' };
+  if (!m.hasBtf) return { outcome: 'no-btf', cause: 'no-btf-section', summary: 'has no .BTF (or an empty one): it was built without BTF (a kernel tree without vmlinux: kbuild\'s "Skipping BTF generation")' };
   if (k.config.btfModules === false) return { outcome: 'no-btf', cause: 'kernel-without-module-btf', summary: 'this kernel keeps no module BTF (CONFIG_DEBUG_INFO_BTF_MODULES is off)' };
   const vm = k.vmlinux;
   if (vm === undefined) return { outcome: 'unknown', cause: 'no-vmlinux', summary: `cannot be checked: no vmlinux BTF of ${k.release} here (looked at ${k.vmlinuxTried.join(', ')})` };
@@ -131,12 +138,15 @@ export async function judgeModule(m: ModuleFacts, k: KernelUnderTest, ctx: Verdi
   }
 
   const checked = checkModuleBtfAsKernel(btf, useBase ? base : undefined, vm.view, k.rules, allow);
+  // Made for this kernel by its vermagic, but its names do not fit this vmlinux: the BTF was
+  // made over another one (copied from another build, or the vermagic was rewritten).
+  if (splitFor === 'this-kernel' && !m.retargeted && namesStartStrings(btf, vm.view, k.rules) === false) splitFor = 'other-kernel';
   const cause = (fallback: Cause): Cause => (ignoredBase ? 'btf-base-ignored' : splitFor === 'other-kernel' ? (m.retargeted ? 'retargeted-for-other-kernel' : 'split-for-other-vmlinux') : fallback);
   const verdict: Verdict = { outcome: 'keeps', cause: 'ok', summary: '' };
   if (splitFor !== undefined) verdict.splitFor = splitFor;
   if (checked.problem) {
     const c = cause('rejected-by-kernel-checks');
-    const why = c === 'split-for-other-vmlinux' ? `its .BTF is split BTF over another kernel's vmlinux${m.builtFor ? ` (built for ${m.builtFor})` : ''} and it has no .BTF.base: `
+    const why = c === 'split-for-other-vmlinux' ? `${otherVmlinux(m, k)} and it has no .BTF.base: `
       : c === 'retargeted-for-other-kernel' ? 'it was retargeted to another kernel (split BTF over that vmlinux, no .BTF.base): '
         : c === 'btf-base-ignored' ? 'this kernel (before 6.11) ignores .BTF.base and reads .BTF over its own vmlinux: ' : '';
     Object.assign(verdict, {
@@ -170,7 +180,7 @@ export async function judgeModule(m: ModuleFacts, k: KernelUnderTest, ctx: Verdi
         ? 'this kernel (before 6.11) ignores .BTF.base and takes its .BTF as split BTF over its own vmlinux: the checks pass, but the BTF names the wrong types'
         : m.retargeted
           ? 'it was retargeted to another kernel (split BTF over that vmlinux, no .BTF.base): the checks pass, but the BTF names the wrong types'
-          : `its .BTF is split BTF over another kernel's vmlinux${m.builtFor ? ` (built for ${m.builtFor})` : ''} and it has no .BTF.base: the checks pass, but the BTF names the wrong types`,
+          : `${otherVmlinux(m, k)} and it has no .BTF.base: the checks pass, but the BTF names the wrong types`,
     });
   }
   if (verdict.outcome !== 'keeps' && splitFor === 'other-kernel' && !ignoredBase && !m.retargeted) {
@@ -199,7 +209,7 @@ async function madeOverThisVmlinux(m: ModuleFacts, k: KernelUnderTest, vm: Kerne
 
 /** Distilled from the vmlinux it was built against and relocated onto this kernel: what `modbtf finalize` would give. */
 async function whatFinalizeGives(m: ModuleFacts, k: KernelUnderTest, vm: KernelVmlinux, ctx: VerdictContext): Promise<Verdict['withBtfBase']> {
-  if (m.builtFor === undefined || k.relocates === false) return undefined;
+  if (m.builtFor === undefined || m.builtFor === k.release || k.relocates === false) return undefined;
   const built = await ctx.vmlinuxOf(m.builtFor);
   if (built === undefined) return undefined;
   try {

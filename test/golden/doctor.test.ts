@@ -10,7 +10,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Btf } from '../../lib/btf/btf.js';
-import { KERNEL_CHECKS, checkModuleBtfAsKernel, kernelViewOf } from '../../lib/btf/kernel-checks.js';
+import { KERNEL_CHECKS, checkModuleBtfAsKernel, kernelViewOf, namesStartStrings } from '../../lib/btf/kernel-checks.js';
 import { runDoctor, type DoctorReport } from '../../lib/doctor/doctor.js';
 import { SystemRoot } from '../../lib/doctor/root.js';
 import { parseElf } from '../../lib/elf/index.js';
@@ -43,6 +43,13 @@ describe('the kernel\'s checks on real module BTF', () => {
     const btf = section(fixtureBytes('modules/tcp_bbr.signed.pristine.ko.gz'), '.BTF');
     const r = checkModuleBtfAsKernel(btf, undefined, kernelViewOf(vmlinuxBtf('117')), KERNEL_CHECKS['6.12'], true);
     expect(r.problem).toMatchObject({ logLine: '\tInvalid name_offset:2053498', errno: -22, loggedWhenMismatchAllowed: true });
+  });
+
+  it('the names of a module\'s split BTF start strings of the vmlinux it was made over, not of another', () => {
+    const v107 = kernelViewOf(vmlinuxBtf('107'));
+    for (const m of goldenModules()) expect(namesStartStrings(fixtureBytes(`btf/${m}.btf.gz`), v107, KERNEL_CHECKS['6.12']), m).toBe(true);
+    const bbr = section(fixtureBytes('modules/tcp_bbr.signed.pristine.ko.gz'), '.BTF');
+    expect(namesStartStrings(bbr, kernelViewOf(vmlinuxBtf('117')), KERNEL_CHECKS['6.12'])).toBe(false);
   });
 
   it('7.2 kbuild\'s own modules (.BTF.base, 32-byte headers) pass 7.2.13\'s checks, arm64 and s390x (big-endian)', () => {

@@ -55,6 +55,8 @@ export interface ModuleSpec {
   embedsBig?: boolean;
   /** A TYPEDEF named `bad-name` (no kernel accepts the '-'). */
   badName?: boolean;
+  /** An empty .BTF section (what `objcopy -O binary` of a non-ALLOC .BTF gives). */
+  emptyBtf?: boolean;
   /** Bytes of the build-id note's descriptor (20). */
   buildId?: number;
   srcversion?: string;
@@ -96,7 +98,8 @@ export function moduleFile(s: ModuleSpec): Uint8Array {
     { name: '.modinfo', type: SHT_PROGBITS, flags: 0x2, data: new TextEncoder().encode(`${modinfo.join('\0')}\0`) },
     ...(s.buildId !== undefined ? [{ name: '.note.gnu.build-id', type: SHT_NOTE, flags: 0x2, data: note(s.buildId), addralign: 4 }] : []),
   ];
-  if (s.over) {
+  if (s.emptyBtf) sections.push({ name: '.BTF', type: SHT_PROGBITS, flags: 0, data: new Uint8Array(0), addralign: 1 });
+  else if (s.over) {
     const split = moduleBtf(s.over, s);
     if (s.retargetedTo) {
       const d = distill(s.over, split);

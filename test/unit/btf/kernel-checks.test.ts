@@ -1,8 +1,9 @@
 // The checks a kernel runs on module BTF at load (kernel/bpf/btf.c btf_parse_module), per
 // kernel generation. Every expected message, errno and verdict is read off the kernel
-// source the rule set follows: Debian linux-source-6.12 6.12.117-1~deb12u1 and linux
-// 7.3-rc7 (btf_parse_hdr, btf_check_sec_info, btf_parse_str_sec, btf_check_meta and the
-// *_check_meta callbacks, btf_check_type_tags / btf_check_modifier_chain_length).
+// source the rule set follows: Debian linux-source-6.12 6.12.117-1~deb12u1 and
+// linux-source-7.2 7.2.13-1 (btf_parse_hdr, btf_check_sec_info, btf_parse_str_sec,
+// btf_check_meta and the *_check_meta callbacks, btf_check_type_tags /
+// btf_check_modifier_chain_length).
 import { describe, expect, it } from 'vitest';
 import { Btf } from '../../../lib/btf/btf.js';
 import { BtfBuilder } from '../../../lib/btf/builder.js';

@@ -245,6 +245,29 @@ describe('modbtf doctor: when it cannot look, and --kernel', () => {
     } finally { root.remove(); }
   });
 
+  it('an empty .BTF is no BTF (the loader skips it); BTF from another build under this kernel\'s vermagic is told by its names', async () => {
+    const root = new SyntheticRoot();
+    try {
+      root.kernel({
+        release: R72, vmlinux: V72, allowMismatch: false,
+        modules: {
+          'updates/empty.ko': moduleFile({ name: 'empty', builtFor: R72, emptyBtf: true }),
+          // Made over 7.2.12 (same strings, ids moved by 3): its names fit, the vermagic decides.
+          'updates/samestrings.ko': moduleFile({ name: 'samestrings', builtFor: R72, over: V7212 }),
+          // Made over 6.12.107 (another string table) but carrying 7.2.13's vermagic.
+          'updates/copied.ko': moduleFile({ name: 'copied', builtFor: R72, over: V107 }),
+        },
+      });
+      const r = await runDoctor({ root: new SystemRoot(root.dir), kernel: R72, setupState: async () => NO_SETUP });
+      expect(byName(r, R72, 'empty').verdict).toMatchObject({ outcome: 'no-btf', cause: 'no-btf-section' });
+      expect(byName(r, R72, 'samestrings').verdict).toMatchObject({ outcome: 'keeps', splitFor: 'this-kernel' });
+      const copied = byName(r, R72, 'copied').verdict;
+      expect(copied).toMatchObject({ cause: 'split-for-other-vmlinux', splitFor: 'other-kernel' });
+      expect(copied.summary).toContain('though its vermagic names 7.2.13+deb14-amd64');
+      expect(finding(r, R72, 'copied')?.fix).toEqual(['modbtf setup', `make -C /lib/modules/${R72}/build M=$PWD modules`]);
+    } finally { root.remove(); }
+  });
+
   it('with modbtf setup in place for the kernel, a rebuild needs no `modbtf setup` first', async () => {
     const root = new SyntheticRoot();
     try {
