@@ -52,7 +52,7 @@ export function renderDoctor(r: DoctorReport, verbose: boolean): string {
     r.findings.forEach((f, i) => {
       lines.push(`${i + 1}. [${f.kernel}] ${f.title}`);
       for (const d of f.details) lines.push(`   ${visible(d)}`);
-      for (const l of f.kernelLog) lines.push(`   kernel log: ${visible(l)}`);
+      for (const l of f.kernelLog) lines.push(`   seen in the kernel log: ${visible(l)}`);
       if (f.fix.length > 0) {
         lines.push('   fix:');
         for (const c of f.fix) lines.push(`     ${c}`);

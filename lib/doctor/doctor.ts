@@ -150,7 +150,7 @@ function detailsOf(m: ModuleFacts, v: Verdict): string[] {
   if (m.builtFor !== undefined) d.push(`built for ${m.builtFor}${m.hasBtfBase ? ', with .BTF.base' : ', no .BTF.base'}${m.dkms ? `; DKMS ${m.dkms.package}/${m.dkms.version}` : m.dkmsDir ? '; in updates/dkms' : ''}`);
   if (v.kernelCheck) d.push(`refused in ${v.kernelCheck.blob} (${v.kernelCheck.phase}); a load that must not go without BTF fails with ${v.kernelCheck.errno}`);
   for (const f of v.relocationFailures ?? []) d.push(`relocation: ${f.message}`);
-  if (v.kernelLog !== undefined) d.push(`the kernel logs: ${v.relocationFailures ? v.kernelLog : `BPF: ${v.kernelLog}`}`);
+  if (v.kernelLog !== undefined) d.push(`what the kernel logs for it: ${v.relocationFailures ? v.kernelLog : `BPF: ${v.kernelLog}`}`);
   return d;
 }
 
@@ -315,7 +315,7 @@ export async function runDoctor(opts: DoctorOptions): Promise<DoctorReport> {
     if (dkmsNoBase.length > 0 && setupNeeded(setup, release)) {
       notes.push({
         kernel: release,
-        text: `${dkmsNoBase.length} DKMS module(s) without .BTF.base (${dkmsNoBase.map((m) => m.name).join(', ')}), and modbtf setup is not in place for ${release}: they lose their BTF on the next kernel their build is used on`,
+        text: `${dkmsNoBase.length} DKMS module(s) without .BTF.base (${dkmsNoBase.map((m) => m.name).join(', ')}), and modbtf setup is not in place for ${release}: their BTF holds only on the very kernel they were built against; with modbtf setup, dkms builds get .BTF.base`,
         fix: ['modbtf setup', ...dkmsNoBase.filter((m) => m.dkms).map((m) => `dkms install -m ${m.dkms?.package} -v ${m.dkms?.version} -k ${release} --force`)],
       });
     }
