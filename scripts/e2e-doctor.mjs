@@ -251,7 +251,8 @@ async function build72(b612) {
  * behind the build link, the modules in updates/.
  */
 function root72(b72, vmlinuz) {
-  const dir = join(RUN, 'doctor-7.2.13', 'root');
+  // Beside the boot's directory (boot() starts that one afresh).
+  const dir = join(RUN, 'root-7.2.13');
   rmSync(dir, { recursive: true, force: true });
   const put = (p, src) => { mkdirSync(join(dir, p, '..'), { recursive: true }); cpSync(src, join(dir, p)); };
   const hdr = `/usr/src/linux-headers-${KVER7}`;
