@@ -18,6 +18,7 @@ export type ErrorFamily =
   | 'BtfFormatError'
   | 'BtfValidationError'
   | 'DistillError'
+  | 'DedupError'
   | 'RelocateError'
   | 'BtfIdsError'
   | 'ToolError'

@@ -17,7 +17,7 @@ export {
   checkBtfAsKernel, checkModuleBtfAsKernel, kernelChecksFor, kernelViewOf, namesStartStrings, KERNEL_CHECKS,
   type KernelBtfProblem, type KernelBtfView, type KernelCheckRules, type KernelChecksId,
 } from './btf/kernel-checks.js';
-export { forEachTypeRef, mapTypeRefs, forEachStrRef, mapStrRefs } from './btf/fields.js';
+export { forEachTypeRef, mapTypeRefs, forEachStrRef, mapStrRefs, kindLayoutSection } from './btf/fields.js';
 export { readElfBtf, isRawBtf, BTF_SECTION, BTF_BASE_SECTION, BTF_IDS_SECTION, type ElfBtf } from './btf/source.js';
 export { dumpRaw, dumpRawChunks } from './btf/dump-raw.js';
 export { dumpJson, dumpJsonChunks } from './btf/dump-json.js';
@@ -36,7 +36,7 @@ export {
 } from './relocate/index.js';
 export { checkModule, distilledPair, loadModuleBtf, type ModuleCheck, type CheckStatus, type CheckOptions } from './module/check.js';
 export { expandModulePaths } from './module/walk.js';
-export { resolveKernelBtfPath } from './module/kernel.js';
+export { loadKernelBtf, resolveKernelBtfPath, kernelOrigin, type KernelOrigin } from './module/kernel.js';
 export { locateObjcopy, rewriteBtfSections, writeFileAtomic, type ObjcopyTool } from './objcopy/index.js';
 export {
   runDoctor, DOCTOR_SCHEMA, type DoctorOptions, type DoctorReport, type KernelReport, type ModuleReport, type Finding, type Note,
@@ -44,3 +44,4 @@ export {
 export { SystemRoot } from './doctor/root.js';
 export type { SetupState } from './doctor/fixes.js';
 export type { Verdict, Outcome, Cause } from './doctor/verdict.js';
+export { dedupBtf, DedupError, DEDUP_BEHAVIOURS, parseDedupBehaviour, type DedupBehaviour, type DedupOptions, type DedupResult, type DedupErrorCode } from './dedup/index.js';

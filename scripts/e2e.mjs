@@ -87,6 +87,7 @@ check('distill of every 7.2.13 module equals libbpf 1.7.0 (issue 11)', ['scripts
 check('relocation of every 7.2.13 module onto 7.3-rc7 equals libbpf 1.7.0 (issue 11)', ['scripts/corpus-relocate.mjs', '--vmlinux', kernel72.vmlinux, '--target', kernel73.vmlinux, '--tsv', table72, join(modules72, 'kernel')], k7);
 check('modbtf check over every 7.2.13 module onto 7.3-rc7 agrees with libbpf 1.7.0 module by module (issue 11)', ['scripts/corpus-check.mjs', '--built-with', kernel72.vmlinux, '--kernel', kernel73.vmlinux, '--tsv', table72, join(modules72, 'kernel')], k7);
 check('finalize --kernel-abi 7 (--distill and --no-distill) on 400 7.2.13 modules equals resolve_btfids 7.2.13 on the same input (issue 11; whole corpus: scripts/corpus-finalize7.mjs without --count)', ['scripts/corpus-finalize7.mjs', '--count', '400'], k7);
+check('kernel 7.3: 50 modules of the 7.3-rc7 cloud -dbg image through pahole 1.32: modbtf resolve-btfids and finalize --kernel-abi 7.3 equal resolve_btfids 7.3 (--distill_base and in-tree) on the same input (issue 17; whole image: scripts/corpus-finalize73.mjs without --count)', ['scripts/corpus-finalize73.mjs', '--count', '50'], k7);
 
 // modbtf doctor (issue 19): its verdicts against booted kernels, 6.12.117 (the guest's snapshot
 // read on the host) and 7.2.13 (predicted from the packages before the boot).

@@ -190,7 +190,7 @@ export async function runDoctor(opts: DoctorOptions): Promise<DoctorReport> {
       if (!p) {
         p = (async () => {
           const isRunning = release === running && runningBtf;
-          for (const f of vmlinuxCandidates(release, isRunning ? release : '')) {
+          for (const f of vmlinuxCandidates(release, isRunning ? release : '', '/')) {
             if (!(await root.isFile(f))) continue;
             try { return { file: f, btf: await loadVmlinux(root, f) }; } catch { /* the next candidate */ }
           }

@@ -64,8 +64,8 @@ export function fixFor(m: ModuleFacts, v: Verdict, k: KernelUnderTest, setup: Se
     case 'split-for-other-vmlinux': {
       const fin = v.withBtfBase;
       if (k.relocates === false) {
-        commands.push(`modbtf retarget --kernel ${q(k.release)}${fin ? ` --built-with ${q(fin.builtWith)}` : ''} ${file}`);
-        if (!fin) notes.push(`needs the vmlinux of ${m.builtFor ?? 'the kernel it was built for'} (give it with --built-with)`);
+        commands.push(`modbtf retarget --kernel ${q(k.release)}${fin ? ` -b ${q(fin.builtWith)}` : ''} ${file}`);
+        if (!fin) notes.push(`needs the vmlinux of ${m.builtFor ?? 'the kernel it was built for'} (give it with -b)`);
       } else if (fin?.keeps) {
         commands.push(`modbtf finalize${signed ? ' --strip-signature' : ''} -b ${q(fin.builtWith)} ${file}`);
         notes.push(`checked: with a .BTF.base distilled from ${fin.builtWith} the module keeps its BTF on ${k.release}`);

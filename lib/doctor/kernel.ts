@@ -94,7 +94,7 @@ export function checksOf(v: KernelVersion | undefined): KernelCheckRules {
  * else its headers (as `modbtf check --kernel RELEASE` looks), as a system path.
  */
 export async function findVmlinux(root: SystemRoot, release: string, running: boolean): Promise<{ file: string; tried: string[] } | { file?: undefined; tried: string[] }> {
-  const tried = vmlinuxCandidates(release, running ? release : '');
+  const tried = vmlinuxCandidates(release, running ? release : '', '/');
   for (const f of tried) if (await root.isFile(f)) return { file: f, tried };
   return { tried };
 }

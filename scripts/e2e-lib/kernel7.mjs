@@ -73,11 +73,13 @@ function experimentalApt(args, { cwd = '/', nothrow = false } = {}) {
 }
 
 /** `apt-get download name=version` from experimental (apt-get update of experimental's lists first, once). */
-async function experimentalDownload(spec, log) {
+export async function experimentalDownload(spec, log = console.log) {
   const [pkg, version] = spec.split('=');
-  const file = `${pkg}_${version.replace(/^\d+:/, '')}_amd64.deb`;
-  const host = sidPath(join(EXP_DEBS, file));
-  if (existsSync(host)) return host;
+  // amd64 packages and arch: all ones (linux-source-7.3) alike.
+  const prefix = `${pkg}_${version.replace(/^\d+:/, '')}_`;
+  const find = () => (existsSync(sidPath(EXP_DEBS)) ? readdirSync(sidPath(EXP_DEBS)).find((f) => f.startsWith(prefix) && /_(amd64|all)\.deb$/.test(f)) : undefined);
+  const found = find();
+  if (found) return sidPath(join(EXP_DEBS, found));
   mkdirSync(sidPath(join(EXP_DIR, 'parts.d')), { recursive: true });
   mkdirSync(sidPath(join(EXP_LISTS, 'partial')), { recursive: true });
   mkdirSync(sidPath(EXP_DEBS), { recursive: true });
@@ -87,9 +89,10 @@ async function experimentalDownload(spec, log) {
   if (!readdirSync(sidPath(EXP_LISTS)).some((f) => f.endsWith('_Packages'))) await experimentalApt('update -qq');
   // Lists from an earlier run may predate the pinned version: update once and retry.
   else if ((await download(true)).exitCode !== 0) await experimentalApt('update -qq');
-  if (!existsSync(host)) await download();
-  if (!existsSync(host)) throw new Error(`apt-get download ${spec} gave no ${file} in ${EXP_DEBS}`);
-  return host;
+  if (!find()) await download();
+  const got = find();
+  if (!got) throw new Error(`apt-get download ${spec} gave no ${prefix}{amd64,all}.deb in ${EXP_DEBS}`);
+  return sidPath(join(EXP_DEBS, got));
 }
 
 /** dpkg-deb -x of a host .deb into ROOT7, once (stamp ROOT7/.<deb>.unpacked). */
@@ -122,6 +125,38 @@ export async function ensureKernel7({ packages = [], log = console.log } = {}) {
   const k72 = { ...kernel72, vmlinuz: findVmlinuz72() };
   for (const f of [k72.vmlinux, kernel73.vmlinux, join(k72.modules, 'kernel')]) if (!existsSync(f)) throw new Error(`missing ${f}`);
   return { kernel72: k72, kernel73 };
+}
+
+/** experimental's 7.3-rc7 kbuild tree, installed in the chroot (ensureKernel73Tree). */
+export const KDIR73 = `/usr/src/linux-headers-${KVER73}`;
+/** What installing it takes from experimental; the rest (gcc-16-for-host, pahole...) comes from sid. */
+const KBUILD73_DEBS = [`linux-headers-${KVER73}`, 'linux-headers-7.3-common', 'linux-kbuild-7.3', `linux-base-${KVER73}`];
+
+/**
+ * Debian experimental's 7.3-rc7 kbuild tree installed in the sid chroot as Debian installs
+ * it (/usr/src/linux-headers-7.3-amd64 with its -common tree, /usr/lib/linux-kbuild-7.3 with
+ * the tree's resolve_btfids): the pinned .debs downloaded from experimental, then
+ * `apt-get install` of them inside the chroot (their other dependencies from sid).
+ * Idempotent: nothing is done when the pinned versions are installed. Shared by the 7.3
+ * fixtures, corpus and e2e scripts (run apt under /var/lock/modbtf-apt.lock when others may
+ * use the chroot). Returns { kdir, resolveBtfids, vmlinux } (chroot paths).
+ */
+export async function ensureKernel73Tree(log = console.log) {
+  await ensureSid(SID_BASE_PACKAGES, log);
+  const r = await sidSh(`dpkg-query -W -f='\${Package} \${Version} \${Status}\\n' ${KBUILD73_DEBS.join(' ')} 2>/dev/null || true`);
+  const ok = new Set(r.stdout.split('\n').filter((l) => l.endsWith(' install ok installed') && l.split(' ')[1] === VERSION73).map((l) => l.split(' ')[0]));
+  const missing = KBUILD73_DEBS.filter((p) => !ok.has(p));
+  if (missing.length > 0) {
+    const debs = [];
+    for (const pkg of KBUILD73_DEBS) debs.push(await experimentalDownload(`${pkg}=${VERSION73}`, log));
+    log(`sid: apt-get install ${debs.map((d) => basename(d)).join(' ')}`);
+    const inside = debs.map((d) => `/${relative(SID_ROOT, d)}`);
+    await sidSh(`apt-get install -y -qq ${inside.map(shq).join(' ')}`, { env: { DEBIAN_FRONTEND: 'noninteractive' } });
+  }
+  const kdir = KDIR73;
+  const resolveBtfids = '/usr/lib/linux-kbuild-7.3/tools/bpf/resolve_btfids/resolve_btfids';
+  for (const f of [`${kdir}/vmlinux`, `${kdir}/include/config/kernel.release`, resolveBtfids]) if (!existsSync(sidPath(f))) throw new Error(`7.3 tree: missing ${f} in the chroot`);
+  return { kdir, resolveBtfids, vmlinux: `${kdir}/vmlinux` };
 }
 
 function findVmlinuz72() {

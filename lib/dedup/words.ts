@@ -1,0 +1,65 @@
+/**
+ * Every type record of a BTF and of its bases as host-order 32-bit words in one array,
+ * with each id's word offset: dedup reads base types constantly and rewrites split ones
+ * in place (libbpf's btf_dedup_ref_type stores canonical ids into the records it
+ * visits), so one flat, mutable copy is simpler and faster than decoding records.
+ * Id 0 points at three zero words, as libbpf's btf_type_by_id(0) gives its static void.
+ * A base's words are made once per parsed base and copied under each split.
+ */
+import type { Btf } from '../btf/btf.js';
+import { dataViewOf } from '../bytes.js';
+
+const HOST_LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+/** Words before the first record: void's name, info and size/type, and room for reads past them. */
+const VOID_WORDS = 6;
+
+export interface TypeWords {
+  /** All records, host order; the split's part is a private copy and may be changed. */
+  readonly w: Uint32Array;
+  /** off[id]: first word of type `id`'s record (0 for void). */
+  readonly off: Uint32Array;
+  /** First id of the BTF being deduplicated (1 without a base). */
+  readonly startId: number;
+  /** btf__type_cnt(). */
+  readonly count: number;
+}
+
+const baseWordsCache = new WeakMap<Btf, TypeWords>();
+
+/** The words of `btf` and all its bases, built once per parsed BTF (never modify them). */
+export function sharedTypeWords(btf: Btf): TypeWords {
+  let t = baseWordsCache.get(btf);
+  if (t === undefined) {
+    t = buildWords(btf, btf.base ? sharedTypeWords(btf.base) : undefined);
+    baseWordsCache.set(btf, t);
+  }
+  return t;
+}
+
+/** A private copy of all records of `btf` over (shared) words of its bases. */
+export function loadTypeWords(btf: Btf): TypeWords {
+  return buildWords(btf, btf.base ? sharedTypeWords(btf.base) : undefined);
+}
+
+function buildWords(b: Btf, under: TypeWords | undefined): TypeWords {
+  const start = b.header.hdrLen + b.header.typeOff;
+  const n = b.header.typeLen >>> 2;
+  const at = under ? under.w.length : VOID_WORDS;
+  const w = new Uint32Array(at + n);
+  const off = new Uint32Array(b.typeCount);
+  if (under) {
+    w.set(under.w);
+    off.set(under.off);
+  }
+  const abs = b.bytes.byteOffset + start;
+  if (b.littleEndian === HOST_LE && abs % 4 === 0) {
+    w.set(new Uint32Array(b.bytes.buffer, abs, n), at);
+  } else {
+    const dv = dataViewOf(b.bytes);
+    const le = b.littleEndian;
+    for (let i = 0; i < n; i++) w[at + i] = dv.getUint32(start + i * 4, le);
+  }
+  const offs = b.typeOffsets;
+  for (let i = 0; i < offs.length; i++) off[b.startId + i] = at + (((offs[i] as number) - start) >>> 2);
+  return { w, off, startId: b.startId, count: b.typeCount };
+}
