@@ -46,6 +46,19 @@ function reloadIfLoaded(loaded: boolean, m: ModuleFacts): string[] {
   return loaded ? [`modprobe -r ${q(m.name)} && modprobe ${q(m.name)}`] : [];
 }
 
+/** The module without .BTF and .BTF.base: the kernel loads it and registers no BTF for it. */
+function withoutBtf(m: ModuleFacts): string[] {
+  const strip = (f: string): string => `objcopy --remove-section=.BTF --remove-section=.BTF.base ${q(f)}`;
+  const c = m.loaded?.compression ?? 'none';
+  const tool = { xz: ['xz', '.xz'], zstd: ['zstd', '.zst'], gzip: ['gzip', '.gz'] } as const;
+  if (c === 'none') return [strip(m.file)];
+  const [z, ext] = tool[c];
+  const plain = m.file.endsWith(ext) ? m.file.slice(0, -ext.length) : m.file;
+  // Compressed again as kbuild's modules_install does (scripts/Makefile.modinst cmd_xz, cmd_zstd, cmd_gzip).
+  const again = { xz: 'xz --check=crc32 --lzma2=dict=1MiB', zstd: 'zstd --rm -q', gzip: 'gzip -n' }[c];
+  return [`${z} -d ${c === 'zstd' ? '--rm ' : ''}${q(m.file)}`, strip(plain), `${again} ${q(plain)}`];
+}
+
 /** The fix for a module whose verdict is not `keeps`. `loaded`: loaded now in the running kernel. */
 export function fixFor(m: ModuleFacts, v: Verdict, k: KernelUnderTest, setup: SetupState, loaded: boolean): Fix {
   const commands: string[] = [];
@@ -94,13 +107,21 @@ export function fixFor(m: ModuleFacts, v: Verdict, k: KernelUnderTest, setup: Se
       notes.push(`a kernel type the module uses changed in ${k.release}: only a build against ${k.release} describes it`);
       break;
     case 'rejected-by-kernel-checks':
-      commands.push(...rebuild(m, k, setup, notes), ...reloadIfLoaded(loaded, m));
-      notes.push(`the BTF itself is not valid for ${k.release}'s checks: rebuild it with ${k.release}'s own kbuild`);
+      if (m.builtFor === k.release) {
+        // Built for this very kernel: a rebuild from the same source gives the same BTF
+        // (7.2.13's own kbuild wrote `bad$name` into a module that 7.2.13 then refused).
+        commands.push(...withoutBtf(m), ...reloadIfLoaded(loaded, m));
+        notes.push(`it was built for ${k.release} already: a rebuild from the same source gives the same BTF, which ${k.release}'s checks refuse (${v.kernelCheck?.message ?? 'see above'}); the source (or the compiler and pahole that encoded it) has to change; until then it runs without BTF`);
+        if (signed) notes.push('the module is signed: objcopy drops the signature; sign it again (scripts/sign-file) where signatures are enforced');
+      } else {
+        commands.push(...rebuild(m, k, setup, notes), ...reloadIfLoaded(loaded, m));
+        notes.push(`the BTF itself is not valid for ${k.release}'s checks: rebuild it with ${k.release}'s own kbuild`);
+      }
       break;
     default:
       break;
   }
-  if (v.outcome === 'fails-to-load' || v.outcome === 'loses-btf-or-fails-to-load') {
+  if ((v.outcome === 'fails-to-load' || v.outcome === 'loses-btf-or-fails-to-load') && !commands.some((c) => c.startsWith('objcopy '))) {
     notes.push(`to let it load meanwhile, without BTF: ${m.loaded?.compression === 'none' ? '' : 'decompress it, then '}objcopy --remove-section=.BTF --remove-section=.BTF.base ${file}`);
   }
   return { commands, notes };

@@ -139,6 +139,10 @@ describe('modbtf doctor on a snapshot: running 6.12.117, installed 6.12.107, 7.2
     const m = byName(report, R117, 'bad');
     expect(m.verdict).toMatchObject({ outcome: 'loses-btf', cause: 'rejected-by-kernel-checks', kernelLog: 'Invalid name' });
     expect(m.verdict.kernelCheck).toMatchObject({ message: expect.stringMatching(/TYPEDEF 'bad-name': Invalid name$/) as unknown, loggedWhenMismatchAllowed: false });
+    // Built for this very kernel: a rebuild gives the same BTF; the fix is the module without it.
+    const f = finding(report, R117, 'bad');
+    expect(f?.fix).toEqual([`objcopy --remove-section=.BTF --remove-section=.BTF.base /lib/modules/${R117}/extra/bad.ko`, 'modprobe -r bad && modprobe bad']);
+    expect(f?.notes.join('\n')).toMatch(/a rebuild from the same source gives the same BTF/);
   });
 
   it('a loaded module whose file has another build id: the file changed since the load', () => {
