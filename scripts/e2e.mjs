@@ -90,8 +90,10 @@ check('finalize --kernel-abi 7 (--distill and --no-distill) on 400 7.2.13 module
 check('kernel 7.3: 50 modules of the 7.3-rc7 cloud -dbg image through pahole 1.32: modbtf resolve-btfids and finalize --kernel-abi 7.3 equal resolve_btfids 7.3 (--distill_base and in-tree) on the same input (issue 17; whole image: scripts/corpus-finalize73.mjs without --count)', ['scripts/corpus-finalize73.mjs', '--count', '50'], k7);
 
 // modbtf doctor (issue 19): its verdicts against booted kernels, 6.12.117 (the guest's snapshot
-// read on the host) and 7.2.13 (predicted from the packages before the boot).
-check('modbtf doctor against booted kernels: on 6.12.117 it names the module built for 6.12.107 without .BTF.base (cause, fix) and passes the one with it, from the guest\'s busybox snapshot; on 7.2.13 (MODULE_ALLOW_BTF_MISMATCH off) it predicts before the boot exactly the modules the kernel refuses (issue 19)', ['scripts/e2e-doctor.mjs'], k7);
+// read on the host) and 7.2.13 (predicted from the packages before the boot), three TCG boots.
+// Packages: 6.12.107 headers and kbuild, the 6.12.117 image; 7.2.13's image, headers and
+// kbuild (sid chroot); 7.3-rc7's headers (its vmlinux, for retarget).
+check('modbtf doctor against booted kernels: on 6.12.117 it names the module built for 6.12.107 without .BTF.base (cause, fix) and passes the one with it, from the guest\'s busybox snapshot; on 7.2.13 (MODULE_ALLOW_BTF_MISMATCH off) it predicts before the boot exactly the modules the kernel refuses, and its printed fixes make them load (issue 19)', ['scripts/e2e-doctor.mjs'], k7);
 
 // Other architectures (issue 12): Debian's arm64 and s390x (big-endian) material, cross builds
 // in the sid chroot (7.2.13) and a trixie chroot (6.12, pahole 1.30); each script sets up what it
