@@ -5,6 +5,7 @@
 // passes and names the wrong types; a distilled base with an embedded struct of another
 // size does not relocate); the expected verdicts follow from that construction.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { gzipSync } from 'node:zlib';
 import { runDoctor, DOCTOR_SCHEMA, type DoctorReport, type ModuleReport } from '../../../lib/doctor/doctor.js';
 import type { SetupState } from '../../../lib/doctor/fixes.js';
 import { SystemRoot } from '../../../lib/doctor/root.js';
@@ -215,6 +216,20 @@ describe('modbtf doctor: when it cannot look, and --kernel', () => {
       expect(r.kernels.map((k) => k.release)).toEqual([R72]);
       const missing = await runDoctor({ root: new SystemRoot(root.dir), kernel: '9.9.9', setupState: async () => NO_SETUP }).catch((e: unknown) => e);
       expect(isModbtfError(missing) && missing.code).toBe('DOCTOR_NO_KERNEL');
+    } finally { root.remove(); }
+  });
+
+  it('BTF the kernel refuses in a module built for it, compressed: decompress, objcopy without BTF, compress again (no rebuild)', async () => {
+    const root = new SyntheticRoot();
+    try {
+      root.kernel({ release: R72, vmlinux: V72, allowMismatch: false, modules: { 'extra/badgz.ko.gz': gzipSync(moduleFile({ name: 'badgz', builtFor: R72, over: V72, badName: true })) } });
+      const r = await runDoctor({ root: new SystemRoot(root.dir), kernel: R72, setupState: async () => NO_SETUP });
+      expect(r.kernels[0]?.modules[0]?.verdict).toMatchObject({ outcome: 'fails-to-load', cause: 'rejected-by-kernel-checks', kernelLog: 'Invalid name' });
+      const f = finding(r, R72, 'badgz');
+      const ko = `/lib/modules/${R72}/extra/badgz.ko`;
+      expect(f?.fix).toEqual([`gzip -d ${ko}.gz`, `objcopy --remove-section=.BTF --remove-section=.BTF.base ${ko}`, `gzip -n ${ko}`]);
+      // The fix is already the load without BTF: not said twice.
+      expect(f?.notes.filter((n) => n.includes('objcopy'))).toEqual([]);
     } finally { root.remove(); }
   });
 
