@@ -15,11 +15,11 @@ const KERNEL_FORMS = 'a vmlinux ELF, its raw BTF (/sys/kernel/btf/vmlinux), gzip
 
 export const VOCABULARY: readonly VocabularyRow[] = [
   { option: '-b, --base K', meaning: 'the kernel the module was built against: the vmlinux its split .BTF refers to', commands: 'dump (also -B, as bpftool), distill, dedup, relocate, check, finalize, retarget' },
-  { option: '-k, --kernel K', meaning: 'the kernel the module will run on', commands: 'relocate, check, retarget, finalize (checks the result there), setup (a release: hook only its headers)' },
-  { option: 'K', meaning: `${KERNEL_FORMS}; a release's vmlinux is looked up in /usr/src/linux-headers-K/, /lib/modules/K/build/, /usr/lib/debug/ and, for the running kernel, /sys/kernel/btf/vmlinux (all under MODBTF_ROOT when set)`, commands: 'every -b and -k' },
+  { option: '-k, --kernel K', meaning: 'the kernel the module will run on', commands: 'relocate, check, retarget, finalize (checks the result there), setup (a release: hook only its headers), doctor (a release: only that installed kernel)' },
+  { option: 'K', meaning: `${KERNEL_FORMS}; a release's vmlinux is looked up in /usr/src/linux-headers-K/, /lib/modules/K/build/, /usr/lib/debug/ and, for the running kernel, /sys/kernel/btf/vmlinux (all under MODBTF_ROOT when set)`, commands: 'every -b and -k (setup\'s and doctor\'s -k: a release only)' },
   { option: '-o, --output', meaning: 'where to write', commands: 'distill (a directory), dedup (a file), relocate (a file)' },
   { option: '-j, --jobs N', meaning: 'threads working at once, this one included (default: one per core)', commands: 'check, finalize' },
-  { option: '--json', meaning: 'one JSON document on stdout', commands: 'dump, check, finalize, retarget' },
+  { option: '--json', meaning: 'one JSON document on stdout', commands: 'dump, check, finalize, retarget, doctor' },
   { option: '-n, --dry-run', meaning: 'compute and verify everything, write nothing', commands: 'finalize, retarget, setup' },
   { option: '-v, --verbose', meaning: 'more detail (every module; error codes)', commands: 'every command' },
 ];

@@ -34,6 +34,7 @@ import { ModuleError } from '../lib/errors.js';
 import { writeFileAtomic } from '../lib/objcopy/atomic.js';
 import { BEGIN as KBUILD_INSTALL_BEGIN } from './install.js';
 import { describeHookedTree, inspectTree } from './tree.js';
+import type { SetupState } from '../lib/doctor/fixes.js';
 
 export const SETUP_BEGIN = '# >>> modbtf setup: M= builds in this tree get .BTF.base (`modbtf setup --remove` restores this file)';
 export const SETUP_END = '# <<< modbtf setup';
@@ -536,4 +537,24 @@ export async function removeSetup(ctx: SetupContext, o: { dryRun: boolean }): Pr
   for (const s of report.steps) await s.run();
   if (keep) await writeManifest(ctx, { format: 1, createdDirs: keptDirs, files: left, trees: [] });
   return report;
+}
+
+// ---- what setup has done, for `modbtf doctor` ------------------------------------------
+
+/**
+ * Whether setup is in place (its record and its kernel hooks), and, per kernel release,
+ * whether that kernel's headers tree is hooked (setup's block, or `modbtf kbuild install`'s).
+ * Reads only; a record it cannot parse counts as absent.
+ */
+export async function setupState(ctx: SetupContext, releases: readonly string[]): Promise<SetupState> {
+  const recorded = await loadManifest(ctx).then((m) => m !== undefined, () => false);
+  let hooks = true;
+  for (const h of HOOKS) if ((await readOrAbsent(ctx.host(h.path))) === undefined) hooks = false;
+  const hookedTrees: Record<string, boolean> = {};
+  for (const r of releases) {
+    const tree = await headersTreeOf(ctx, r).catch(() => undefined);
+    const text = tree ? (await readOrAbsent(join(tree.dir, 'Makefile')))?.toString('latin1') : undefined;
+    hookedTrees[r] = text !== undefined && (text.includes(`${SETUP_BEGIN}\n`) || text.includes(KBUILD_INSTALL_BEGIN));
+  }
+  return { recorded, hooks, hookedTrees };
 }

@@ -13,6 +13,10 @@ export { enum64Value, isComposite } from './btf/types.js';
 export { BtfBuilder, type BtfBuilderOptions, type FwdKind } from './btf/builder.js';
 export { writeBtf, rewriteBtf, type BtfDraft } from './btf/write.js';
 export { validateBtf, assertValidBtf, type ValidateOptions } from './btf/validate.js';
+export {
+  checkBtfAsKernel, checkModuleBtfAsKernel, kernelChecksFor, kernelViewOf, namesStartStrings, KERNEL_CHECKS,
+  type KernelBtfProblem, type KernelBtfView, type KernelCheckRules, type KernelChecksId,
+} from './btf/kernel-checks.js';
 export { forEachTypeRef, mapTypeRefs, forEachStrRef, mapStrRefs, kindLayoutSection } from './btf/fields.js';
 export { readElfBtf, isRawBtf, BTF_SECTION, BTF_BASE_SECTION, BTF_IDS_SECTION, type ElfBtf } from './btf/source.js';
 export { dumpRaw, dumpRawChunks } from './btf/dump-raw.js';
@@ -43,4 +47,10 @@ export { checkModule, distilledPair, loadModuleBtf, type ModuleCheck, type Check
 export { expandModulePaths } from './module/walk.js';
 export { loadKernelBtf, resolveKernelBtfPath, kernelOrigin, type KernelOrigin } from './module/kernel.js';
 export { locateObjcopy, rewriteBtfSections, writeFileAtomic, type ObjcopyTool } from './objcopy/index.js';
+export {
+  runDoctor, DOCTOR_SCHEMA, type DoctorOptions, type DoctorReport, type KernelReport, type ModuleReport, type Finding, type Note,
+} from './doctor/doctor.js';
+export { SystemRoot } from './doctor/root.js';
+export type { SetupState } from './doctor/fixes.js';
+export type { Verdict, Outcome, Cause } from './doctor/verdict.js';
 export { dedupBtf, DedupError, DEDUP_BEHAVIOURS, parseDedupBehaviour, type DedupBehaviour, type DedupOptions, type DedupResult, type DedupErrorCode } from './dedup/index.js';

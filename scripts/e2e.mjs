@@ -98,6 +98,12 @@ const dw = { needs: 'sid' };
 check('lib/dwarf on 20 modules of the 7.2.13 cloud-amd64 -dbg package: identical to eu-readelf 0.196 -N --debug-dump=info,loc,ranges (issue 18)', ['scripts/dwarf-corpus.mjs', '--sample', '20'], dw);
 check('lib/dwarf on 20 modules of the 7.2.13 cloud-amd64 -dbg package: every attribute, location and range list identical to libdw 0.196 opened as pahole opens it (issue 18)', ['scripts/dwarf-corpus.mjs', '--sample', '20', '--oracle', 'walk'], dw);
 
+// modbtf doctor (issue 19): its verdicts against booted kernels, 6.12.117 (the guest's snapshot
+// read on the host) and 7.2.13 (predicted from the packages before the boot), three TCG boots.
+// Packages: 6.12.107 headers and kbuild, the 6.12.117 image; 7.2.13's image, headers and
+// kbuild (sid chroot); 7.3-rc7's headers (its vmlinux, for retarget).
+check('modbtf doctor against booted kernels: on 6.12.117 it names the module built for 6.12.107 without .BTF.base (cause, fix) and passes the one with it, from the guest\'s busybox snapshot; on 7.2.13 (MODULE_ALLOW_BTF_MISMATCH off) it predicts before the boot exactly the modules the kernel refuses, and its printed fixes make them load (issue 19)', ['scripts/e2e-doctor.mjs'], k7);
+
 // Other architectures (issue 12): Debian's arm64 and s390x (big-endian) material, cross builds
 // in the sid chroot (7.2.13) and a trixie chroot (6.12, pahole 1.30); each script sets up what it
 // needs (scripts/e2e-lib/cross.mjs). Samples here; whole trees and the whole DKMS package by hand.

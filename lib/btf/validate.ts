@@ -363,3 +363,10 @@ export function assertValidBtf(btf: Btf, opts: Omit<ValidateOptions, 'limit'> = 
   const [first] = validateBtf(btf, { ...opts, limit: 1 });
   if (first) throw first;
 }
+
+// What one given kernel accepts at module load (btf_parse_module), generation by generation:
+// kernel-checks.ts. validateBtf above is the stricter check of modbtf's own output.
+export {
+  checkBtfAsKernel, checkModuleBtfAsKernel, kernelChecksFor, kernelViewOf, namesStartStrings, KERNEL_CHECKS,
+  type KernelBtfProblem, type KernelBtfView, type KernelCheckRules, type KernelChecksId,
+} from './kernel-checks.js';

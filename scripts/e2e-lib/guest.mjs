@@ -3,7 +3,7 @@
 // the kernel console goes to the first; both files are kept for each boot.
 import { createHash } from 'node:crypto';
 import { copyFileSync, chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { $ } from 'zx';
 import { E2E_CACHE, log } from './env.mjs';
 
@@ -61,16 +61,21 @@ function qemuArgs(accel, kernel, initrd, consoleLog, resultsLog) {
 }
 
 /**
- * Boots `kernel` (an entry of env.kernels) with the given init steps and files (copied into /e2e).
+ * Boots `kernel` (an entry of env.kernels) with the given init steps and files (copied into /e2e);
+ * `tree` places more files at absolute paths of the guest ({ '/lib/modules/.../x.ko': hostFile }).
  * Returns the parsed results (see parseResults) plus the paths of the two logs.
  */
-export async function boot({ name, kernel, steps, files = [], accel, outDir, timeoutSec }) {
+export async function boot({ name, kernel, steps, files = [], tree = {}, accel, outDir, timeoutSec }) {
   const base = await baseInitramfs();
   const dir = join(outDir, name);
   rmSync(dir, { recursive: true, force: true });
   const stage = join(dir, 'stage');
   mkdirSync(join(stage, 'e2e'), { recursive: true });
   for (const f of files) copyFileSync(f, join(stage, 'e2e', basename(f)));
+  for (const [dest, src] of Object.entries(tree)) {
+    mkdirSync(join(stage, dirname(dest)), { recursive: true });
+    copyFileSync(src, join(stage, dest));
+  }
   writeFileSync(join(stage, 'e2e/steps'), steps.join('\n') + '\n');
   const extra = join(dir, 'case.cpio');
   await cpio(stage, extra);

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { fixtureBytes, fixturePath, firstDiff } from '../helpers/fixtures.js';
 
 const ROOT = join(fixturePath('..'), '..');
@@ -173,12 +173,12 @@ describe('kernel postinst hook (kbuild/postinst.d-modbtf)', () => {
   function hook(root: string, env: Record<string, string>, ...args: string[]): { status: number | null; out: string } {
     const r = spawnSync('sh', [HOOK, ...args], {
       encoding: 'utf8',
-      env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', MODBTF_CONFIG: join(dir, 'no-config'), MODBTF_MODULES_ROOT: root, MODBTF_RUNNING: OLD, MODBTF_HEADERS_ROOT: join(dir, 'no-headers'), MODBTF_RUNNING_BTF: join(dir, 'no-btf'), ...env },
+      env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', MODBTF_CONFIG: join(dir, 'no-config'), MODBTF_MODULES_ROOT: root, MODBTF_RUNNING: OLD, MODBTF_HEADERS_ROOT: join(dir, 'no-headers'), MODBTF_RUNNING_BTF: join(dir, 'no-btf'), MODBTF_ROOT: join(dir, 'no-root'), ...env },
     });
     return { status: r.status, out: r.stdout + r.stderr };
   }
 
-  /** A stand-in modbtf: logs its arguments, answers `check` with $FAKE_RC, knows retarget when $FAKE_RETARGET=1. */
+  /** A stand-in modbtf: logs its arguments, answers `check` with $FAKE_RC, knows retarget when $FAKE_RETARGET=1, doctor (answering $FAKE_DOCTOR_RC) when $FAKE_DOCTOR=1. */
   function fakeModbtf(): { cmd: string; log: string } {
     const log = join(dir, `fake-${Math.random().toString(36).slice(2)}.log`);
     const cmd = join(dir, 'fake-modbtf');
@@ -187,6 +187,7 @@ echo "$*" >> "$FAKE_LOG"
 case "$1" in
   check) exit "\${FAKE_RC:-0}" ;;
   retarget) if [ "$FAKE_RETARGET" = 1 ]; then [ "$2" = --help ] && echo "modbtf retarget <modules..>"; exit 0; fi; echo "modbtf <command>"; exit 0 ;;
+  doctor) if [ "$FAKE_DOCTOR" = 1 ]; then [ "$2" = --help ] && { echo "modbtf doctor"; exit 0; }; exit "\${FAKE_DOCTOR_RC:-0}"; fi; echo "modbtf <command>"; exit 0 ;;
 esac
 exit 0
 `);
@@ -208,13 +209,46 @@ exit 0
     const { cmd, log } = fakeModbtf();
     const ok = hook(root, { MODBTF_CMD: cmd, FAKE_LOG: log }, NEW, '/boot/x');
     expect(ok.status).toBe(0);
-    expect(readFileSync(log, 'utf8').trim().split('\n')).toEqual([`check --base ${join(root, OLD, 'build', 'vmlinux')} --kernel ${join(root, NEW, 'build', 'vmlinux')} ${join(root, OLD, 'updates')}`]);
+    // (`doctor --help`: does this modbtf have doctor? This one does not.)
+    expect(readFileSync(log, 'utf8').trim().split('\n').filter((l) => !l.includes('--help'))).toEqual([`check --base ${join(root, OLD, 'build', 'vmlinux')} --kernel ${join(root, NEW, 'build', 'vmlinux')} ${join(root, OLD, 'updates')}`]);
     const lose = hook(root, { MODBTF_CMD: cmd, FAKE_LOG: log, FAKE_RC: '1' }, NEW);
     expect(lose.status).toBe(0);
     expect(lose.out).toMatch(/WARNING: some modules in .* will lose their BTF on 6\.12\.117/);
     const fail = hook(root, { MODBTF_CMD: cmd, FAKE_LOG: log, FAKE_RC: '2' }, NEW);
     expect(fail.status).toBe(0);
     expect(fail.out).toMatch(/WARNING: modbtf check could not check every module .*exit status 2/);
+  });
+
+  it('runs modbtf doctor --kernel <new> over the new kernel\'s own modules (MODBTF_ROOT for doctor), warns, exits 0', () => {
+    const root = fakeModules('lm-doctor');
+    // The system doctor reads: the new kernel installed with its config, vmlinux and a
+    // module built for the old kernel in its updates/ (which its boot would load).
+    const sys = join(dir, 'sys-doctor');
+    const put = (p: string, data: Uint8Array | string): void => { mkdirSync(dirname(join(sys, p)), { recursive: true }); writeFileSync(join(sys, p), data); };
+    put(`lib/modules/${NEW}/modules.builtin`, '');
+    put(`boot/config-${NEW}`, 'CONFIG_DEBUG_INFO_BTF_MODULES=y\nCONFIG_MODULE_ALLOW_BTF_MISMATCH=y\n');
+    put(`usr/src/linux-headers-${NEW}/vmlinux`, fixtureBytes('btf/vmlinux-6.12.117.btf.gz'));
+    put(`lib/modules/${NEW}/updates/tcp_bbr.ko.xz`, readFileSync(fixturePath('modules/tcp_bbr.ko.xz')));
+    const r = hook(root, { MODBTF_CMD: `${process.execPath} ${CLI}`, MODBTF_ROOT: sys }, NEW, `/boot/vmlinuz-${NEW}`);
+    expect(r.status, r.out).toBe(0);
+    expect(r.out).toContain(`the out-of-tree modules of kernel ${NEW} (modbtf doctor --kernel ${NEW}):`);
+    expect(r.out).toMatch(/tcp_bbr loses its BTF on 6\.12\.117\+deb12-amd64: its \.BTF is split BTF over another kernel's vmlinux \(built for 6\.12\.107\+deb12-amd64\)/);
+    expect(r.out).toContain('WARNING: modbtf doctor found problems with the out-of-tree modules of kernel 6.12.117+deb12-amd64');
+    expect(r.out).toContain('the kernel 6.12.117+deb12-amd64 is installed; the warnings above are about out-of-tree modules only');
+    // And whatever doctor answers, the hook goes on and exits 0.
+    const { cmd, log } = fakeModbtf();
+    // A new kernel without updates/ or extra/ has no out-of-tree modules: doctor is not run.
+    const none = hook(root, { MODBTF_CMD: cmd, FAKE_LOG: log, FAKE_DOCTOR: '1', FAKE_DOCTOR_RC: '1' }, NEW);
+    expect(none.status).toBe(0);
+    expect(none.out).not.toMatch(/modbtf doctor/);
+    expect(readFileSync(log, 'utf8')).not.toMatch(/^doctor --root/m);
+    mkdirSync(join(dir, 'no-root', 'lib/modules', NEW, 'extra'), { recursive: true });
+    for (const rc of ['1', '2', '70']) {
+      const f = hook(root, { MODBTF_CMD: cmd, FAKE_LOG: log, FAKE_DOCTOR: '1', FAKE_DOCTOR_RC: rc }, NEW);
+      expect(f.status).toBe(0);
+      expect(f.out).toMatch(rc === '1' ? /modbtf doctor found problems/ : new RegExp(`modbtf doctor could not check kernel .* \\(exit status ${rc}\\)`));
+    }
+    expect(readFileSync(log, 'utf8')).toContain(`doctor --root ${join(dir, 'no-root')} --kernel ${NEW}\n`);
   });
 
   it('retargets only when opted in and modbtf has the command; skips without headers, modules or modbtf', () => {

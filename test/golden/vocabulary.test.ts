@@ -67,7 +67,7 @@ function readmeCommands(): string[] {
 }
 
 /** The commands this file drives (describe names below). */
-const DRIVEN = ['dump', 'distill', 'dedup', 'relocate', 'check', 'finalize', 'retarget', 'resolve-btfids', 'pahole', 'setup', 'kbuild install|uninstall', 'kbuild modfinal', 'kbuild finalize-batch'];
+const DRIVEN = ['dump', 'distill', 'dedup', 'relocate', 'check', 'finalize', 'retarget', 'resolve-btfids', 'pahole', 'setup', 'doctor', 'kbuild install|uninstall', 'kbuild modfinal', 'kbuild finalize-batch'];
 
 describe('the README', () => {
   it('has the option table --help prints, row for row', () => {
@@ -409,6 +409,59 @@ describe('setup', () => {
   });
 });
 
+describe('doctor', () => {
+  // A snapshot (--root) of a Debian 12 machine running 6.12.117 with 6.12.107 installed:
+  // 6.12.107's tcp_bbr as shipped sits in 6.12.117's updates/. On 6.12.117 its BTF is refused
+  // (booted: "BPF: \tInvalid name_offset:2053498", no BTF registered; E2E_FACTS), on 6.12.107
+  // it is the kernel's own module (registered).
+  let snap: string;
+  beforeAll(() => {
+    snap = join(dir, 'doctor-snap');
+    const put = (p: string, data: Uint8Array | string): void => { mkdirSync(join(snap, p, '..'), { recursive: true }); writeFileSync(join(snap, p), data); };
+    put('proc/sys/kernel/osrelease', `${R117}\n`);
+    put('sys/kernel/btf/vmlinux', fixtureBytes('btf/vmlinux-6.12.117.btf.gz'));
+    for (const r of [R107, R117]) {
+      put(`boot/config-${r}`, 'CONFIG_DEBUG_INFO_BTF_MODULES=y\nCONFIG_MODULE_ALLOW_BTF_MISMATCH=y\n');
+      put(`lib/modules/${r}/modules.builtin`, '');
+    }
+    put(`usr/src/linux-headers-${R107}/vmlinux`, fixtureBytes('btfids/vmlinux-6.12.107.elf.gz'));
+    put(`lib/modules/${R107}/updates/tcp_bbr.ko.xz`, fixtureBytes('modules/tcp_bbr.ko.xz'));
+    put(`lib/modules/${R117}/updates/tcp_bbr.ko.xz`, fixtureBytes('modules/tcp_bbr.ko.xz'));
+  });
+
+  it('-k/--kernel RELEASE, --json, --root: exit 0 where the module keeps its BTF, 1 where it loses it', () => {
+    for (const k of [['-k', R107], ['--kernel', R107]]) {
+      const r = modbtf(['doctor', '--root', snap, ...k]);
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(/^nothing found: the 1 out-of-tree module on 1 kernel keeps BTF$/m);
+    }
+    const j = modbtf(['doctor', '--json', '--root', snap, '-k', R117]);
+    expect(j.status, j.stderr).toBe(1);
+    const doc = JSON.parse(j.stdout) as { schema: string; kernels: { release: string }[]; findings: { kernel: string; file: string }[] };
+    expect(doc.schema).toBe('modbtf-doctor/1');
+    expect(doc.kernels.map((k) => k.release)).toEqual([R117]);
+    expect(doc.findings.map((f) => [f.kernel, f.file])).toEqual([[R117, `/lib/modules/${R117}/updates/tcp_bbr.ko.xz`]]);
+  });
+
+  it('a kernel that is not installed, a --root that is not there, no /sys/kernel/btf: exit 2 with the reason; an unknown option is named', () => {
+    const k = modbtf(['doctor', '--root', snap, '-k', '6.12.999+deb12-amd64']);
+    expect(k.status).toBe(2);
+    expect(k.stderr).toMatch(/kernel 6\.12\.999\+deb12-amd64 is not installed here .*installed: 6\.12\.107\+deb12-amd64, 6\.12\.117\+deb12-amd64/);
+    const missing = modbtf(['doctor', '--root', join(dir, 'no-such-snapshot')]);
+    expect(missing.status).toBe(2);
+    expect(missing.stderr).toMatch(/no-such-snapshot: no such directory/);
+    const container = join(dir, 'doctor-container');
+    mkdirSync(join(container, 'proc/sys/kernel'), { recursive: true });
+    writeFileSync(join(container, 'proc/sys/kernel/osrelease'), `${R117}\n`);
+    const c = modbtf(['doctor', '--root', container]);
+    expect(c.status).toBe(2);
+    expect(c.stderr).toMatch(/no \/sys\/kernel\/btf\/vmlinux/);
+    const bogus = modbtf(['doctor', '--bogus']);
+    expect(bogus.status).toBe(2);
+    expect(bogus.stderr).toBe('modbtf: doctor: unknown option --bogus\nTry \'modbtf doctor --help\'.\n');
+  });
+});
+
 describe('kbuild', () => {
   it('install|uninstall KDIR', () => {
     const kdir = join(dir, `kdir${n++}`);
@@ -444,7 +497,7 @@ describe('kbuild', () => {
     copyFileSync(fixturePath('btf/vmlinux-6.12.117.btf.gz'), join(mods, R117, 'build', 'vmlinux'));
     const r = spawnSync('sh', [HOOK, R117], {
       encoding: 'utf8',
-      env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', MODBTF_CMD: `${process.execPath} ${CLI}`, MODBTF_CONFIG: join(dir, 'no-config'), MODBTF_MODULES_ROOT: mods, MODBTF_RUNNING: R107, MODBTF_HEADERS_ROOT: join(dir, 'no-headers'), MODBTF_RUNNING_BTF: join(dir, 'no-btf') },
+      env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', MODBTF_CMD: `${process.execPath} ${CLI}`, MODBTF_CONFIG: join(dir, 'no-config'), MODBTF_MODULES_ROOT: mods, MODBTF_RUNNING: R107, MODBTF_HEADERS_ROOT: join(dir, 'no-headers'), MODBTF_RUNNING_BTF: join(dir, 'no-btf'), MODBTF_ROOT: join(dir, 'no-root') },
     });
     expect(r.status).toBe(0);
     expect(r.stdout).toBe(`modbtf: no out-of-tree modules to check against kernel ${R117} (looked in ${mods}/${R107}/updates)\n`);
@@ -455,11 +508,11 @@ describe('usage', () => {
   it('`modbtf` alone prints the command list (exit 2)', () => {
     const r = modbtf([]);
     expect(r.status).toBe(2);
-    for (const c of ['dump', 'distill', 'relocate', 'check', 'finalize', 'retarget', 'resolve-btfids', 'pahole', 'kbuild', 'setup']) expect(r.stderr).toMatch(new RegExp(`^  modbtf ${c}\\b`, 'm'));
+    for (const c of ['dump', 'distill', 'relocate', 'check', 'finalize', 'retarget', 'resolve-btfids', 'pahole', 'kbuild', 'setup', 'doctor']) expect(r.stderr).toMatch(new RegExp(`^  modbtf ${c}\\b`, 'm'));
   });
 
   it('an unknown command names the commands; a bad choice and a missing value name the option', () => {
-    expect(modbtf(['frobnicate']).stderr).toMatch(/^modbtf: unknown command frobnicate; the commands are dump, distill, dedup, relocate, check, finalize, retarget, resolve-btfids, pahole, kbuild, setup/);
+    expect(modbtf(['frobnicate']).stderr).toMatch(/^modbtf: unknown command frobnicate; the commands are dump, distill, dedup, relocate, check, finalize, retarget, resolve-btfids, pahole, kbuild, setup, doctor/);
     expect(modbtf(['finalize', '--kernel-abi', '8', 'm.ko']).stderr).toBe('modbtf: finalize: --kernel-abi: "8" is not one of "6", "7.2", "7.3", "7"\nTry \'modbtf finalize --help\'.\n');
     expect(modbtf(['check', '-k', R117, 'm.ko', '-b']).stderr).toBe('modbtf: check: --base needs a value\nTry \'modbtf check --help\'.\n');
     expect(modbtf(['check', '-k', R117, '-b', R107, '--base', R117, 'm.ko']).stderr).toMatch(/^modbtf: check: --base is given more than once \(its spellings: --base, -b, --built-with, --btf-base, --btf_base\)\n/);

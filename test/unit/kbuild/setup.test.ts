@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BEGIN as KBUILD_BEGIN } from '../../../kbuild/install.js';
-import { HOOKS, MANIFEST, SETUP_BEGIN, SetupContext, headersTrees, hookScript, installationAt, removeSetup, setup, treeBlock, withoutBlock, type ModbtfInstallation } from '../../../kbuild/setup.js';
+import { HOOKS, MANIFEST, SETUP_BEGIN, SetupContext, headersTrees, hookScript, installationAt, removeSetup, setup, setupState, treeBlock, withoutBlock, type ModbtfInstallation } from '../../../kbuild/setup.js';
 import { paholeCommand, type KbuildVars, type KernelTree } from '../../../kbuild/tree.js';
 import { pipelineProfile } from '../../../lib/pipeline/profile.js';
 
@@ -85,6 +85,19 @@ function runHook(path: string, ...args: string[]): { status: number | null; out:
   const r = spawnSync('sh', [join(root, path), ...args], { encoding: 'utf8', env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', MODBTF_SETUP_ROOT: root } });
   return { status: r.status, out: r.stdout + r.stderr };
 }
+
+describe('setupState (what modbtf doctor reads)', () => {
+  it('nothing before setup; the record, the hooks and the hooked tree after; nothing again after --remove', async () => {
+    headers(OLD);
+    kernelHooks();
+    expect(await setupState(ctx, [OLD, NEW])).toEqual({ recorded: false, hooks: false, hookedTrees: { [OLD]: false, [NEW]: false } });
+    await setup(ctx, inst, { dryRun: false });
+    // NEW has no headers tree: not hooked (its hooks hook it when it comes).
+    expect(await setupState(ctx, [OLD, NEW])).toEqual({ recorded: true, hooks: true, hookedTrees: { [OLD]: true, [NEW]: false } });
+    await removeSetup(ctx, { dryRun: false });
+    expect(await setupState(ctx, [OLD])).toEqual({ recorded: false, hooks: false, hookedTrees: { [OLD]: false } });
+  });
+});
 
 describe('modbtf setup', () => {
   it('hooks the arch headers tree (not -common), installs the four hooks, records it; a second run changes nothing; --remove gives every file back', async () => {
