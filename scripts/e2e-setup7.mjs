@@ -22,6 +22,7 @@
 // binary (/usr/local/bin/node in the chroot), as `modbtf setup` records it.
 // Needs root and `npm run build`. Logs: $MODBTF_CACHE/e2e-setup7/log-<checkout>/. Closes with
 // `N passed, M failed`; exit 1 when any check failed.
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -44,6 +45,8 @@ const CLEAN_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 const MODBTF = `/usr/local/bin/node ${MODBTF_IN_SID}/dist/bundle/main.js`;
 const TRACE_JS = '/root/trace-node.cjs';
 const KVER = K.kver();
+/** dkms's name of the machine (uname -m), in its tree's paths. */
+const ARCH = 'x86_64';
 const FIXTURE = { name: 'modbtf-e2e', version: '1.0' };
 
 const t0 = Date.now();
@@ -125,23 +128,24 @@ async function addDebSource(deb) {
   return { name: v('PACKAGE_NAME'), version: v('PACKAGE_VERSION'), deb: `${deb} ${(await $`dpkg-deb -f ${file} Version`).stdout.trim()}` };
 }
 
-/** Every .ko under the package's dkms build directory: relative path -> sha256 (and the bytes kept in LOGS/<tag>/). */
+/**
+ * The modules dkms keeps after a build ($dkms_tree/<name>/<version>/<kver>/<arch>/module/: built,
+ * signed with dkms's MOK key, compressed as the kernel's config says), decompressed:
+ * file name -> sha256 (the bytes kept in LOGS/<tag>/<name>/). dkms cleans its build directory.
+ */
 function builtModules(m, tag) {
-  const build = join(ROOT, 'var/lib/dkms', m.name, m.version, 'build');
+  const dir = join(ROOT, 'var/lib/dkms', m.name, m.version, KVER, ARCH, 'module');
   const out = new Map();
-  const walk = (d, rel) => {
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      const r = rel ? `${rel}/${e.name}` : e.name;
-      if (e.isDirectory()) walk(join(d, e.name), r);
-      else if (e.name.endsWith('.ko')) {
-        const bytes = readFileSync(join(d, e.name));
-        out.set(r, sha256(bytes));
-        mkdirSync(join(LOGS, tag, m.name), { recursive: true });
-        writeFileSync(join(LOGS, tag, m.name, r.replace(/\//g, '__')), bytes);
-      }
-    }
-  };
-  if (existsSync(build)) walk(build, '');
+  if (!existsSync(dir)) return out;
+  for (const f of readdirSync(dir).filter((x) => /\.ko(\.xz|\.zst|\.gz)?$/.test(x)).sort()) {
+    const src = join(dir, f);
+    const tool = { xz: 'xz', zst: 'zstd', gz: 'gzip' }[/\.(xz|zst|gz)$/.exec(f)?.[1]];
+    const bytes = tool ? execFileSync(tool, ['-dc', src], { maxBuffer: 1 << 30 }) : readFileSync(src);
+    const name = f.replace(/\.(xz|zst|gz)$/, '');
+    out.set(name, sha256(bytes));
+    mkdirSync(join(LOGS, tag, m.name), { recursive: true });
+    writeFileSync(join(LOGS, tag, m.name, name), bytes);
+  }
   return out;
 }
 
@@ -150,7 +154,7 @@ async function dkmsBuild(m, tag) {
   const trace = `/root/trace-${tag}-${m.name}`;
   rmSync(join(ROOT, trace), { force: true });
   const r = await sh(`dkms build --force -m ${m.name} -v ${m.version} -k ${KVER}`, { env: { NODE_OPTIONS: `--require=${TRACE_JS}`, MODBTF_E2E_TRACE: trace }, logName: `dkms-build-${tag}-${m.name}` });
-  const makeLog = join(ROOT, 'var/lib/dkms', m.name, m.version, 'build/make.log');
+  const makeLog = join(ROOT, 'var/lib/dkms', m.name, m.version, KVER, ARCH, 'log/make.log');
   const traced = existsSync(join(ROOT, trace)) ? readFileSync(join(ROOT, trace), 'utf8').trimEnd().split('\n').filter(Boolean).map((l) => JSON.parse(l)) : [];
   return { ok: r.exitCode === 0, out: r.stdout, mods: builtModules(m, tag), trace: traced, makeLog: existsSync(makeLog) ? readFileSync(makeLog, 'utf8') : '' };
 }
@@ -193,8 +197,13 @@ try {
     if (!result(add.exitCode === 0, `dkms add ${m.name} ${m.version}`, add.exitCode ? add.stdout.trim().split('\n').slice(-4).join('\n') : '')) continue;
     const b = await dkmsBuild(m, 'plain');
     const ok = b.ok && b.mods.size > 0 && b.trace.length === 0;
-    result(ok, `control: dkms build ${m.name} for ${KVER} before modbtf setup: ${b.mods.size} module(s), no node process ran`, ok ? '' : `${b.out.trim().split('\n').slice(-6).join('\n')}${b.trace.length ? `\nnode ran: ${b.trace[0].argv.join(' ')}` : ''}`);
-    if (ok) controls.set(m, b);
+    result(ok, `control: dkms build ${m.name} for ${KVER} before modbtf setup: ${b.mods.size} module(s) (${[...b.mods.keys()].join(' ')}), no node process ran`, ok ? '' : `${b.out.trim().split('\n').slice(-6).join('\n')}${b.trace.length ? `\nnode ran: ${b.trace[0].argv.join(' ')}` : ''}`);
+    if (!ok) continue;
+    // The same build again: dkms's output (signed with its MOK key) is reproducible, so a
+    // difference after setup is modbtf's.
+    const again = await dkmsBuild(m, 'plain-again');
+    const same = again.ok && [...b.mods].every(([k, v]) => again.mods.get(k) === v) && again.mods.size === b.mods.size;
+    if (result(same, `control: a second dkms build of ${m.name} gives the same bytes`, same ? '' : `${again.out.trim().split('\n').slice(-4).join('\n')}`)) controls.set(m, b);
   }
 
   // 2. modbtf setup: the tree is hooked.
@@ -208,7 +217,7 @@ try {
     const b = await dkmsBuild(m, 'setup');
     if (!result(b.ok && b.mods.size === plain.mods.size, `dkms build ${m.name} for ${KVER} after modbtf setup: ${b.mods.size} module(s)`, b.ok ? '' : b.out.trim().split('\n').slice(-6).join('\n'))) continue;
     const differ = [...plain.mods].filter(([k, v]) => b.mods.get(k) !== v).map(([k]) => k);
-    result(differ.length === 0, `${m.name}: ${plain.mods.size - differ.length} of ${plain.mods.size} .ko byte-identical to the control (same dkms build directory, plain ${K.short} kbuild)`,
+    result(differ.length === 0, `${m.name}: ${plain.mods.size - differ.length} of ${plain.mods.size} .ko (as dkms keeps them: signed, decompressed) byte-identical to the control's (same dkms build directory, plain ${K.short} kbuild)`,
       differ.length ? `differ: ${differ.join(' ')} (bytes in ${join(LOGS, 'plain', m.name)} and ${join(LOGS, 'setup', m.name)})` : '');
     const ran = modbtfRan(b.trace);
     const names = [...plain.mods.keys()].map((k) => k.split('/').pop());
