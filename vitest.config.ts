@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    globalSetup: ['test/setup/tools.ts'],
+    globalSetup: ['test/setup/tools.ts', 'test/setup/tmpdir.ts'],
     projects: [
       { test: { name: 'unit', include: ['test/unit/**/*.test.ts'] } },
       { test: { name: 'golden', include: ['test/golden/**/*.test.ts'], testTimeout: 120_000 } },

@@ -40,15 +40,23 @@ async function run(): Promise<void> {
     await quick.command.handler(quick.argv as never);
     return;
   }
-  const [{ buildParser }, { EXIT_INPUT }, { packageVersion }] = await Promise.all([
+  const [{ buildParser }, { EXIT_INPUT }, { packageVersion }, { usageError, formatUsageError }] = await Promise.all([
     import('./parser.js'),
     import('./exit.js'),
     import('../lib/package-root.js'),
+    import('./usage.js'),
   ]);
-  await buildParser(args, commands.all, packageVersion(), (text) => {
-    process.stderr.write(`modbtf: ${text}\nTry 'modbtf --help'.\n`);
+  const parser = buildParser(args, commands.all, packageVersion(), (text) => {
+    process.stderr.write(formatUsageError(usageError(text, args, commands.all)));
     process.exit(EXIT_INPUT);
-  }).parseAsync();
+  });
+  if (args.length === 0) {
+    // `modbtf` alone: the list of commands, as a usage error.
+    parser.showHelp((s) => process.stderr.write(`${s}\n`));
+    process.exitCode = EXIT_INPUT;
+    return;
+  }
+  await parser.parseAsync();
 }
 
 if (!(await fastPath())) await run();

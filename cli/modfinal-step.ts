@@ -88,5 +88,9 @@ export async function finalizeBatchStep(argv: readonly string[]): Promise<number
       return isModbtfError(err) ? exitCodeFor(err) : 70;
     },
   });
+  if (out.finished === 0 && out.failed.length === 0) {
+    // Makefile.snippet calls it only with recorded modules; by hand, say why nothing happened.
+    process.stderr.write(`modbtf: note: kbuild finalize-batch: ${modules.length === 0 ? 'no modules named' : `no record (.<module>.ko.modbtf, written by Makefile.snippet's per-module step) for ${modules.length === 1 ? 'the module' : `any of the ${modules.length} modules`} named`}; nothing to finish\n`);
+  }
   return out.exitCode;
 }

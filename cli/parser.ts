@@ -4,9 +4,12 @@
  * the two parse alike.
  */
 import yargs, { type Argv, type CommandModule } from 'yargs';
+import { vocabularyText } from './vocabulary.js';
 
 const EPILOG = `Exit status: 0 success; 1 problems found (e.g. a module will lose its BTF);
-2 usage or input error; 3 external tool missing or failed.
+2 usage or input error (the message names the file, section, offset, type id); 3 an
+external tool (objcopy, xz, zstd) missing, killed or failing on good input; 70 a bug in
+modbtf. resolve-btfids exits as resolve_btfids does (0, 255, 129).
 
 Documentation: README.md; semantics follow libbpf (btf__distill_base, btf_relocate),
 resolve_btfids and bpftool.`;
@@ -22,7 +25,7 @@ export function buildParser(args: readonly string[], commands: readonly CommandM
     .demandCommand(1, 'Name a command; see the list above.')
     .strict()
     .recommendCommands()
-    .epilog(EPILOG)
+    .epilog(`${vocabularyText(Math.min(100, process.stdout.columns ?? 100))}\n\n${EPILOG}`)
     .wrap(Math.min(100, process.stdout.columns ?? 100))
     .fail((msg, err) => {
       // Command bodies catch their own errors (runCommand): what arrives here is argument

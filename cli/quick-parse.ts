@@ -10,7 +10,7 @@
  */
 import type { CommandModule } from 'yargs';
 
-interface OptionSpec {
+export interface OptionSpec {
   name: string;
   type: 'string' | 'boolean' | 'number';
   aliases: string[];
@@ -19,7 +19,7 @@ interface OptionSpec {
   choices?: readonly unknown[];
 }
 
-interface PositionalSpec {
+export interface PositionalSpec {
   name: string;
   required: boolean;
   variadic: boolean;
@@ -29,7 +29,7 @@ interface PositionalSpec {
 
 type Check = (argv: Record<string, unknown>) => unknown;
 
-interface CommandSpec {
+export interface CommandSpec {
   name: string;
   positionals: PositionalSpec[];
   options: OptionSpec[];
@@ -39,9 +39,9 @@ interface CommandSpec {
 }
 
 /** Options every command has (main.ts declares them on the top-level yargs). */
-const GLOBAL_OPTIONS: OptionSpec[] = [{ name: 'verbose', type: 'boolean', aliases: ['v'], default: false, demand: false }];
+export const GLOBAL_OPTIONS: OptionSpec[] = [{ name: 'verbose', type: 'boolean', aliases: ['v'], default: false, demand: false }];
 
-const camel = (s: string): string => s.replace(/[-_]+([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
+export const camel = (s: string): string => s.replace(/[-_]+([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
 
 function asList(v: unknown): string[] {
   if (v === undefined) return [];
@@ -62,7 +62,7 @@ function parseCommandString(command: string): { name: string; positionals: Posit
 }
 
 /** Runs a command's builder against a recorder that notes its options. */
-function recordCommand(cmd: CommandModule<object, object>): CommandSpec | undefined {
+export function recordCommand(cmd: CommandModule<object, object>, opts: { partial?: boolean } = {}): CommandSpec | undefined {
   if (typeof cmd.command !== 'string' || typeof cmd.builder !== 'function') return undefined;
   const parsed = parseCommandString(cmd.command);
   if (!parsed) return undefined;
@@ -87,14 +87,14 @@ function recordCommand(cmd: CommandModule<object, object>): CommandSpec | undefi
         return (name: string, o: Record<string, unknown>) => {
           const known = new Set(['alias', 'type', 'default', 'describe', 'description', 'demandOption', 'choices', 'hidden']);
           const type = o['type'];
-          if (Object.keys(o).some((k) => !known.has(k)) || (type !== 'string' && type !== 'boolean' && type !== 'number')) spec.unsupported = true;
-          else {
-            spec.options.push({
-              name, type, aliases: asList(o['alias']), demand: o['demandOption'] !== undefined && o['demandOption'] !== false,
-              ...('default' in o ? { default: o['default'] } : {}),
-              ...(Array.isArray(o['choices']) ? { choices: o['choices'] as unknown[] } : {}),
-            });
-          }
+          const modelled = type === 'string' || type === 'boolean' || type === 'number';
+          if (Object.keys(o).some((k) => !known.has(k)) || !modelled) spec.unsupported = true;
+          // Recorded either way: usage messages (a partial spec) need every option's names.
+          spec.options.push({
+            name, type: modelled ? type : 'string', aliases: asList(o['alias']), demand: o['demandOption'] !== undefined && o['demandOption'] !== false,
+            ...('default' in o ? { default: o['default'] } : {}),
+            ...(Array.isArray(o['choices']) ? { choices: o['choices'] as unknown[] } : {}),
+          });
           return recorder;
         };
       }
@@ -108,7 +108,8 @@ function recordCommand(cmd: CommandModule<object, object>): CommandSpec | undefi
   } catch {
     return undefined;
   }
-  return spec.unsupported ? undefined : spec;
+  // partial: what could be recorded, for usage messages (cli/usage.ts).
+  return spec.unsupported && opts.partial !== true ? undefined : spec;
 }
 
 export interface QuickParse {

@@ -13,7 +13,7 @@ export { enum64Value, isComposite } from './btf/types.js';
 export { BtfBuilder, type BtfBuilderOptions, type FwdKind } from './btf/builder.js';
 export { writeBtf, rewriteBtf, type BtfDraft } from './btf/write.js';
 export { validateBtf, assertValidBtf, type ValidateOptions } from './btf/validate.js';
-export { forEachTypeRef, mapTypeRefs, forEachStrRef, mapStrRefs } from './btf/fields.js';
+export { forEachTypeRef, mapTypeRefs, forEachStrRef, mapStrRefs, kindLayoutSection } from './btf/fields.js';
 export { readElfBtf, isRawBtf, BTF_SECTION, BTF_BASE_SECTION, BTF_IDS_SECTION, type ElfBtf } from './btf/source.js';
 export { dumpRaw, dumpRawChunks } from './btf/dump-raw.js';
 export { dumpJson, dumpJsonChunks } from './btf/dump-json.js';
@@ -32,6 +32,6 @@ export {
 } from './relocate/index.js';
 export { checkModule, distilledPair, loadModuleBtf, type ModuleCheck, type CheckStatus, type CheckOptions } from './module/check.js';
 export { expandModulePaths } from './module/walk.js';
-export { resolveKernelBtfPath } from './module/kernel.js';
+export { loadKernelBtf, resolveKernelBtfPath, kernelOrigin, type KernelOrigin } from './module/kernel.js';
 export { locateObjcopy, rewriteBtfSections, writeFileAtomic, type ObjcopyTool } from './objcopy/index.js';
 export { dedupBtf, DedupError, DEDUP_BEHAVIOURS, parseDedupBehaviour, type DedupBehaviour, type DedupOptions, type DedupResult, type DedupErrorCode } from './dedup/index.js';

@@ -6,6 +6,8 @@
  *   bpftool -B VMLINUX btf dump file M.ko      vs  dumpRaw(M .BTF over VMLINUX .BTF)
  *   bpftool -B VMLINUX -j btf dump file M.ko   vs  dumpJson(...)
  *
+ * and both against dumpRawBytes/dumpJsonBytes, the bytes the CLI writes.
+ *
  * Usage (after `npm run build`; dist/ is what gets tested):
  *   zx scripts/compare-bpftool.mjs [--count N] [--all] [--vmlinux] [--jobs J] [--sid]
  *        [--modules DIR] [--vmlinux-path FILE] [--bpftool PATH] [MODULE ...]
@@ -63,6 +65,9 @@ if (!existsSync(join(distBtf, 'dump-raw.js'))) {
 const { Btf } = await import(pathToFileURL(join(distBtf, 'btf.js')).href);
 const { dumpRaw } = await import(pathToFileURL(join(distBtf, 'dump-raw.js')).href);
 const { dumpJson } = await import(pathToFileURL(join(distBtf, 'dump-json.js')).href);
+// What `modbtf dump` and `dump --json` write: bytes straight from the type records.
+const { dumpRawBytes } = await import(pathToFileURL(join(distBtf, 'dump-raw-bytes.js')).href);
+const { dumpJsonBytes } = await import(pathToFileURL(join(distBtf, 'dump-json-bytes.js')).href);
 
 $.quiet = true;
 // Large dumps (vmlinux JSON is ~16 MB) must not be cut off.
@@ -125,7 +130,7 @@ const sha = (b) => createHash('sha256').update(b).digest('hex').slice(0, 12);
 
 /** Compares one dump pair; returns undefined when identical, else a reason. */
 function compare(what, expected, ours) {
-  const actual = Buffer.from(ours, 'utf8');
+  const actual = typeof ours === 'string' ? Buffer.from(ours, 'utf8') : ours;
   if (expected.equals(actual)) return undefined;
   return `${what} differs (${expected.length} vs ${actual.length} bytes, sha ${sha(expected)} vs ${sha(actual)}), ${firstDifference(expected, actual)}`;
 }
@@ -153,7 +158,10 @@ async function compareOne(elf, base, baseElf, dir) {
   const baseArgs = baseElf ? ['-B', baseElf] : [];
   const text = await runBpftool([...baseArgs, 'btf', 'dump', 'file', elf]);
   const json = await runBpftool([...baseArgs, '-j', 'btf', 'dump', 'file', elf]);
-  const problems = [compare('text', text, dumpRaw(btf)), compare('json', json, dumpJson(btf))].filter(Boolean);
+  const problems = [
+    compare('text', text, dumpRaw(btf)), compare('json', json, dumpJson(btf)),
+    compare('text (CLI bytes)', text, Buffer.concat([...dumpRawBytes(btf)])), compare('json (CLI bytes)', json, Buffer.concat([...dumpJsonBytes(btf)])),
+  ].filter(Boolean);
   return { types: btf.ownTypeCount, problems };
 }
 

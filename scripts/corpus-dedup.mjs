@@ -16,7 +16,7 @@
 //   appended72  pairs of 7.2.13 modules, the second's .BTF appended to the first's with libbpf's
 //               btf__add_btf (dedup-oracle --append): split BTF full of duplicates for both
 //   s390x72     the .BTF of Debian's 7.2.13 s390x modules (big-endian) over their vmlinux
-//               (the unpacked cross material of scripts/e2e-lib/cross.mjs)
+//               (linux-modules-7.2.13+deb14-s390x, fetched as scripts/e2e-lib/cross.mjs does)
 //
 // --count N takes every k-th input so that N remain (default: all); --keep DIR copies inputs and
 // both references of the differing ones there. Prints per behaviour: identical, different, both
@@ -29,6 +29,7 @@ import { $ } from 'zx';
 
 import { ensureDedupOracles } from './e2e-lib/dedup-oracle.mjs';
 import { ensureKernel7, experimentalDownload, kernel72, VERSION73, sidView } from './e2e-lib/kernel7.mjs';
+import { ensureCrossSid, ensureShipped72 } from './e2e-lib/cross.mjs';
 import { shq, sidPath, sidSh } from './e2e-lib/sid.mjs';
 import { decompress, eachConcurrently, repo, walkModules } from './lib/corpus.mjs';
 
@@ -71,6 +72,16 @@ function sample(list) {
 const WORK = `/var/lib/modbtf-host/dedup-${values.set}`;
 const host = (p) => sidPath(join(WORK, p));
 
+/** Runs shell lines in the chroot, `jobs` scripts at once, each taking every jobs-th line (a script file: argv has a size limit). */
+async function inLanes(name, lines) {
+  await Promise.all(Array.from({ length: jobs }, async (_, l) => {
+    const mine = lines.filter((_, i) => i % jobs === l);
+    if (mine.length === 0) return;
+    writeFileSync(host(`${name}-${l}.sh`), `${mine.join('\n')}\n`);
+    await sidSh(`sh ${WORK}/${name}-${l}.sh`);
+  }));
+}
+
 async function shipped(tree, baseVmlinux) {
   const files = sample([...walkModules(tree)]);
   mkdirSync(host('in'), { recursive: true });
@@ -103,10 +114,9 @@ async function pahole73() {
   const view = sidView(tree, 'dbg73-modules');
   const vmView = sidView(vmlinux, 'dbg73-vmlinux');
   mkdirSync(host('in'), { recursive: true });
-  const lanes = Array.from({ length: jobs }, (_, l) => files.map((_, i) => i).filter((i) => i % jobs === l));
   const rel = files.map((f) => relative(tree, f));
   log(`pahole 1.32 ${flags} on ${files.length} modules`);
-  await Promise.all(lanes.map((list) => sidSh(list.map((i) => `[ -s ${WORK}/in/${i}.btf ] || pahole -J ${flags} --btf_base ${vmView} --btf_encode_detached=${WORK}/in/${i}.btf ${shq(`${view}/${rel[i]}`)} >/dev/null 2>&1 || echo "pahole failed on ${rel[i]}" >&2`).join('\n'))));
+  await inLanes('pahole', rel.map((r, i) => `pahole -J ${flags} --btf_base ${vmView} --btf_encode_detached=${WORK}/in/${i}.btf ${shq(`${view}/${r}`)} >/dev/null 2>&1 || echo ${shq(`pahole failed on ${r}`)} >&2`));
   const inputs = [];
   files.forEach((_, i) => { if (existsSync(host(`in/${i}.btf`))) inputs.push({ name: rel[i], file: host(`in/${i}.btf`) }); });
   return { base: vmlinux, inputs };
@@ -125,18 +135,15 @@ async function appended72(oracles) {
     writeFileSync(host(`parts/${i}.a.btf`), btfSection(await decompress(a), a));
     writeFileSync(host(`parts/${i}.b.btf`), btfSection(await decompress(b), b));
   });
-  const lanes = Array.from({ length: jobs }, (_, l) => pairs.map((_, i) => i).filter((i) => i % jobs === l));
-  await Promise.all(lanes.map((list) => sidSh(list.map((i) => `${oracles.fixed} --append ${kernel72.vmlinuxInSid} ${WORK}/parts/${i}.a.btf ${WORK}/parts/${i}.b.btf ${WORK}/in/${i}.btf`).join(' && '))));
+  await inLanes('append', pairs.map((_, i) => `${oracles.fixed} --append ${kernel72.vmlinuxInSid} ${WORK}/parts/${i}.a.btf ${WORK}/parts/${i}.b.btf ${WORK}/in/${i}.btf || exit 1`));
   pairs.forEach(([a, b], i) => inputs.push({ name: `${relative(tree, a)} + ${relative(tree, b)}`, file: host(`in/${i}.btf`) }));
   return { base: kernel72.vmlinux, inputs };
 }
 
 async function s390x72() {
-  const root = join(CACHE, 'cross');
-  const tree = [join(root, 's390x/root/usr/lib/modules/7.2.13+deb14-s390x/kernel'), join(root, 's390x/root/lib/modules/7.2.13+deb14-s390x/kernel')].find((d) => existsSync(d));
-  const vmlinux = join(root, 's390x/root/usr/src/linux-headers-7.2.13+deb14-s390x/vmlinux');
-  if (!tree || !existsSync(vmlinux)) throw new Error(`no unpacked s390x 7.2.13 material under ${root} (run scripts/corpus-cross.mjs once)`);
-  return shipped(tree, vmlinux);
+  await ensureCrossSid({ arches: ['s390x'], log });
+  const k = await ensureShipped72('s390x', log);
+  return shipped(k.modules, k.vmlinux);
 }
 
 // ---- run ------------------------------------------------------------------------------------

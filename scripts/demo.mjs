@@ -29,9 +29,9 @@ function step(title, args, { head, allowExit = [] } = {}) {
 
 console.log(`Sample: ${module} (Debian linux-image-6.12.107+deb12-amd64 tcp_bbr, signed as shipped; gzip here instead of xz)`);
 step('The module\'s split BTF over vmlinux 6.12.107, as bpftool prints it', ['dump', '--base', vmlinux107, module], { head: 25 });
-step('Will its BTF survive the update to 6.12.117? (distilled, then relocated as the kernel would)', ['check', '--built-with', vmlinux107, '--kernel', vmlinux117, module]);
-step('Its BTF as the 6.12.117 kernel would see it after relocation (type ids now continue after 6.12.117\'s)', ['relocate', '--built-with', vmlinux107, '-b', vmlinux117, module], { head: 8 });
-step('A module that embeds a struct whose size changed: mac80211 (raw .BTF of the shipped module)', ['check', '--built-with', vmlinux107, '--kernel', vmlinux117, fx('btf/mac80211.btf.gz')], { allowExit: [1] });
+step('Will its BTF survive the update to 6.12.117? (distilled, then relocated as the kernel would)', ['check', '-b', vmlinux107, '-k', vmlinux117, module]);
+step('Its BTF as the 6.12.117 kernel would see it after relocation (type ids now continue after 6.12.117\'s)', ['relocate', '-b', vmlinux107, '-k', vmlinux117, module], { head: 8 });
+step('A module that embeds a struct whose size changed: mac80211 (raw .BTF of the shipped module)', ['check', '-b', vmlinux107, '-k', vmlinux117, fx('btf/mac80211.btf.gz')], { allowExit: [1] });
 
 // The main job: finalize a copy in place (needs objcopy: binutils or llvm).
 const haveObjcopy = ['objcopy', 'llvm-objcopy'].some((t) => spawnSync(t, ['--version'], { stdio: 'ignore' }).status === 0);

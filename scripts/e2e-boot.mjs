@@ -245,7 +245,7 @@ async function runCase(c, accel, tree) {
     }
     if (c.relocated && hasBase) {
       const out = join(g.dir, `${c.module}.modbtf-relocate.btf`);
-      const r = await modbtf(['relocate', '-b', base, '-o', out, ko]);
+      const r = await modbtf(['relocate', '-k', base, '-o', out, ko]);
       check(res, r.exitCode === 0 && existsSync(out) && readFileSync(out).equals(readFileSync(btfFile)),
         `guest ${c.module} BTF == modbtf relocate of the module onto ${c.kernel.short}`);
     }

@@ -116,6 +116,17 @@ async function fillWorkspace(w) {
   const packed = await $({ cwd: repo, quiet: true })`npm pack --ignore-scripts --silent --pack-destination ${w}`;
   const tgz = join(w, packed.stdout.trim().split('\n').pop());
   await $`tar -xzf ${tgz} -C ${join(nm, 'modbtf')} --strip-components=1`;
+  // The README's install line, with no registry: `npm i -g --offline` of the tarball into
+  // an empty prefix, with an empty npm cache (global/bin/modbtf, run by the cases below).
+  const prefix = join(w, 'global');
+  const cache = join(w, 'npm-empty-cache');
+  mkdirSync(prefix);
+  mkdirSync(cache);
+  const inst = await $({ cwd: w, nothrow: true, quiet: true })`npm i -g --offline --no-audit --no-fund --prefix ${prefix} --cache ${cache} ${tgz}`;
+  result(inst.exitCode === 0 && existsSync(join(prefix, 'bin/modbtf')) && !existsSync(join(prefix, 'lib/node_modules/modbtf/node_modules')),
+    `npm ${(await $({ quiet: true })`npm --version`).stdout.trim()} i -g --offline ./${tgz.split('/').pop()} into an empty prefix with an empty cache: installed, nothing else fetched`,
+    `${inst.stdout}${inst.stderr}`.trim().split('\n').slice(-6).join('\n'));
+  rmSync(cache, { recursive: true, force: true });
   rmSync(tgz);
   const ls = await $({ cwd: repo, nothrow: true, quiet: true })`npm ls --omit=dev --all --parseable`;
   const repoNm = join(repo, 'node_modules');
@@ -195,9 +206,9 @@ const cases = [
   { name: 'distill (libbpf btf__distill_base)', sh: `mkdir -p work/distill && modbtf distill -b ${V107} -o work/distill ${BBR}`, exit: [0],
     files: ['work/distill/tcp_bbr.BTF.base', 'work/distill/tcp_bbr.BTF'],
     golden: { 'work/distill/tcp_bbr.BTF.base': 'btf/tcp_bbr.dbase.btf.gz', 'work/distill/tcp_bbr.BTF': 'btf/tcp_bbr.dsplit.btf.gz' } },
-  { name: 'relocate onto 6.12.117 (libbpf btf_relocate)', sh: `mkdir -p work/reloc && modbtf relocate --built-with ${V107} -b ${V117} -o work/reloc/btf --id-map work/reloc/idmap ${BBR}`, exit: [0],
+  { name: 'relocate onto 6.12.117 (libbpf btf_relocate)', sh: `mkdir -p work/reloc && modbtf relocate -b ${V107} -k ${V117} -o work/reloc/btf --id-map work/reloc/idmap ${BBR}`, exit: [0],
     files: ['work/reloc/btf', 'work/reloc/idmap'], golden: { 'work/reloc/btf': 'btf/tcp_bbr.reloc117.btf.gz', 'work/reloc/idmap': 'btf/tcp_bbr.reloc117.idmap.gz' } },
-  { name: 'relocate, dumped', sh: `modbtf relocate --built-with ${V107} -b ${V117} ${BBR}`, exit: [0] },
+  { name: 'relocate, dumped', sh: `modbtf relocate -b ${V107} -k ${V117} ${BBR}`, exit: [0] },
   { name: 'check: mac80211 loses its BTF on 6.12.117, tcp_bbr keeps it', sh: `modbtf check --built-with ${V107} --kernel ${V117} fx/mac80211.btf.gz ${BBR}`, exit: [1],
     stdout: /2 modules checked .*: 1 keep BTF, 1 lose BTF, 0 errors/ },
   { name: 'check -j2 --json (through yargs; two lanes)', sh: `modbtf check -j2 --json --built-with ${V107} --kernel ${V117} fx/mac80211.btf.gz ${BBR}`, exit: [1] },
@@ -220,6 +231,8 @@ const cases = [
   { name: 'the kernel postinst hook from the npm package (check; MODBTF_RETARGET=1 asks retarget --help)',
     sh: `rm -rf work/hook && cp -r fx/lib-modules work/hook && MODBTF_RETARGET=1 MODBTF_JOBS=2 MODBTF_CONFIG=/nonexistent MODBTF_MODULES_ROOT=work/hook MODBTF_RUNNING=${OLD_RELEASE} MODBTF_HEADERS_ROOT=/nonexistent MODBTF_RUNNING_BTF=/nonexistent sh node_modules/modbtf/kbuild/postinst.d-modbtf ${NEW_RELEASE} /boot/vmlinuz-${NEW_RELEASE}`,
     exit: [0], stdout: /keep their BTF on [\s\S]*retargeting the modules in/ },
+  { name: 'the package installed offline (npm i -g --offline): modbtf --help', sh: 'global/bin/modbtf --help', exit: [0], stdout: /^modbtf <command> \[options\]\n/ },
+  { name: 'the package installed offline: modbtf check', sh: `global/bin/modbtf check -b ${V107} -k ${V117} ${BBR}`, exit: [0], stdout: /1 module checked against .*: 1 keep BTF, 0 lose BTF, 0 errors\n$/ },
   { name: 'library: loadBaseBtf, loadBtfFile (.ko.xz), dumpRaw, distill', sh: 'mkdir -p work/lib && node lib-check.mjs', exit: [0],
     files: ['work/lib/dump.txt', 'work/lib/BTF.base', 'work/lib/BTF'],
     golden: { 'work/lib/dump.txt': 'btf/tcp_bbr.bpftool.txt.gz', 'work/lib/BTF.base': 'btf/tcp_bbr.dbase.btf.gz', 'work/lib/BTF': 'btf/tcp_bbr.dsplit.btf.gz' } },

@@ -1,8 +1,8 @@
 #!/usr/bin/env zx
 // Issue 14: `modbtf setup` on Debian 12, as a user installs it: Debian's nodejs 18 and npm,
-// `npm i -g ./modbtf-*.tgz`, Debian's dkms 3.0.10 and kernel packages, unchanged DKMS packages.
+// `npm i -g --offline ./modbtf-*.tgz` (no registry), Debian's dkms 3.0.10 and kernel packages, unchanged DKMS packages.
 //
-//  1. `npm i -g ./modbtf-*.tgz && modbtf setup --dry-run` (the installed modbtf, Debian's node);
+//  1. `npm i -g --offline ./modbtf-*.tgz && modbtf setup --dry-run` (the installed modbtf, Debian's node);
 //     setup, setup again (nothing changes), setup --remove: the system's files (/etc, /usr/src,
 //     /lib/modules, /boot, /var/lib/modbtf) byte-identical to before, mode and mtime too.
 //  2. After `modbtf setup`: `dkms install` of sid's v4l2loopback-dkms (its source, unchanged:
@@ -30,7 +30,7 @@
 // (scripts/e2e-lib/guest.mjs) and kernels (scripts/e2e-lib/env.mjs).
 //
 // First run: debootstrap and apt-get, about 5 minutes; later runs 3-5 minutes. Needs root,
-// network (Debian mirror, the npm registry for modbtf's dependencies) and `npm run build`.
+// network (the Debian mirror; modbtf installs without the npm registry) and `npm run build`.
 // Logs: $MODBTF_CACHE/e2e-setup/log-<checkout>/. Closes with `N passed, M failed`; exit 1
 // when any check failed.
 import { createHash } from 'node:crypto';
@@ -332,17 +332,11 @@ try {
   // 1. npm i -g, --dry-run, setup / again / --remove byte for byte.
   const before = snapshot(SYSTEM);
   const packed = (await $({ cwd: repo })`npm pack --ignore-scripts --silent --pack-destination ${join(ROOT, 'root')}`).stdout.trim().split('\n').pop();
-  // npm fetches the package's dependencies from the registry: where this machine trusts an
-  // extra CA for that (NODE_EXTRA_CA_CERTS, e.g. a TLS-inspecting proxy), the chroot's npm
-  // gets the same file (outside the directories compared below).
-  const caEnv = {};
-  if (process.env.NODE_EXTRA_CA_CERTS && existsSync(process.env.NODE_EXTRA_CA_CERTS)) {
-    copyFileSync(process.env.NODE_EXTRA_CA_CERTS, join(ROOT, 'root/host-extra-ca.crt'));
-    caEnv.NODE_EXTRA_CA_CERTS = '/root/host-extra-ca.crt';
-  }
-  const npm = await sh(ROOT, 'cd /root && npm i -g ./modbtf-*.tgz && command -v modbtf && modbtf --version && modbtf setup --dry-run', { logName: 'npm-install', env: caEnv });
+  // The package needs nothing from the registry: Debian's npm installs it offline, with an
+  // empty cache (outside the directories compared below).
+  const npm = await sh(ROOT, 'cd /root && rm -rf npm-empty-cache && npm i -g --offline --cache /root/npm-empty-cache ./modbtf-*.tgz && rm -rf npm-empty-cache && command -v modbtf && modbtf --version && modbtf setup --dry-run', { logName: 'npm-install' });
   result(npm.exitCode === 0 && npm.stdout.includes('/usr/local/bin/modbtf\n') && /would hook \/usr\/src\/linux-headers-6\.12\.107\+deb12-amd64\/Makefile/.test(npm.stdout) && npm.stdout.includes('would install /etc/kernel/header_postinst.d/00-modbtf') && npm.stdout.includes('dry run: nothing written'),
-    `npm i -g ./${packed} && modbtf setup --dry-run, on Debian's node and npm`, npm.exitCode === 0 ? '' : npm.stdout.trim().split('\n').slice(-6).join('\n'));
+    `npm i -g --offline ./${packed} && modbtf setup --dry-run, on Debian's node and npm`, npm.exitCode === 0 ? '' : npm.stdout.trim().split('\n').slice(-6).join('\n'));
   result(differences(before, snapshot(SYSTEM)).length === 0, 'the dry run changed nothing', differences(before, snapshot(SYSTEM)).slice(0, 8).join('\n'));
 
   const s1 = await sh(ROOT, 'modbtf setup', { logName: 'setup-1' });
@@ -432,7 +426,7 @@ try {
     const present = g.lines.some((l) => l.startsWith(`BTF ${mod} present`));
     result(loaded && present, `${mod} (dkms, 6.12.107) on 6.12.117: loaded (forced), /sys/kernel/btf/${mod} present`, g.lines.filter((l) => l.includes(mod)).join('\n'));
     const rel = join(g.dir, `${mod}.modbtf-relocate.btf`);
-    const r = await hostModbtf(['relocate', '-b', vmlinuxBtf, '-o', rel, ko]);
+    const r = await hostModbtf(['relocate', '-k', vmlinuxBtf, '-o', rel, ko]);
     const guestBtf = join(g.dir, `${mod}.btf`);
     result(present && r.exitCode === 0 && existsSync(guestBtf) && readFileSync(rel).equals(readFileSync(guestBtf)), `the guest's ${mod} BTF == modbtf relocate of the module onto 6.12.117`, r.stderr.trim());
   }

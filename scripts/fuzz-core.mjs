@@ -418,15 +418,15 @@ function opBtfRecord(m, rng, layout) {
   const info = m.u32(r + 4);
   switch (rng.int(6)) {
     case 0: { const v = nastyU32(rng, m.u32(r), 1 << 16); m.setU32(r, v); return `type[${id}].name_off=0x${v.toString(16)}`; }
-    case 1: { // kind
-      const kind = rng.int(32);
-      const v = ((info & ~0x1f000000) | (kind << 24)) >>> 0;
+    case 1: { // kind: 7 bits (bits 24..30), mostly near the known kinds (0..19)
+      const kind = rng.chance(0.8) ? rng.int(24) : rng.int(128);
+      const v = ((info & ~0x7f000000) | (kind << 24)) >>> 0;
       m.setU32(r + 4, v);
       return `type[${id}].kind=${kind}`;
     }
-    case 2: { // vlen / kflag / unused bits
+    case 2: { // vlen (bits 0..23; 16..23 are refused by 6.x kernels) / kflag
       const v = rng.weighted([
-        [() => ((info & 0xffff0000) | ((info + rng.pick([1, -1, 2, 100])) & 0xffff)) >>> 0, 3],
+        [() => ((info & 0xff000000) | ((info + rng.pick([1, -1, 2, 100])) & 0xffffff)) >>> 0, 3],
         [() => (info | 0xffff) >>> 0, 1],
         [() => (info ^ 0x80000000) >>> 0, 2],
         [() => (info | (1 << (16 + rng.int(8)))) >>> 0, 1],

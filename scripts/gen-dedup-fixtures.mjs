@@ -152,8 +152,9 @@ function syntheticCases() {
   split('chain-order', "a split INT 'long' with twelve identical base candidates on both sides of table grows", (b) => {
     const l = b.addInt('long', 8, BTF_INT_SIGNED);
     b.addPtr(l);
+    const int = b.addInt('int', 4, BTF_INT_SIGNED);
     const s = b.addStruct('pad', 4);
-    b.addField('p', b.addInt('int', 4, BTF_INT_SIGNED), 0);
+    b.addField('p', int, 0);
     b.addPtr(s);
   });
   split('kinds', 'VAR/DATASEC (never merged), DECL_TAGs, TYPE_TAGs, FLOAT, FUNC/FUNC_PROTO duplicates, a base FUNC_PROTO twin', (b) => {

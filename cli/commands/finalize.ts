@@ -5,6 +5,8 @@ import { printDiagnostics } from '../diagnostics.js';
 import { Progress, defaultJobs } from '../progress.js';
 import { STDIN_ARG } from '../stdin.js';
 import type { FinalizeReport } from '../../lib/module/finalize-batch.js';
+import { baseOption, kernelOption, once } from '../vocabulary.js';
+import { plural } from '../plural.js';
 
 interface FinalizeArgs {
   modules: string[];
@@ -14,7 +16,7 @@ interface FinalizeArgs {
   stripSignature: boolean;
   dryRun: boolean;
   fatalWarnings: boolean;
-  checkKernel: string | undefined;
+  kernel: string | undefined;
   kernelAbi: string | undefined;
   json: boolean;
   jobs: number;
@@ -29,8 +31,8 @@ function describeResult(r: FinalizeReport): string {
   let line = `${r.file}: ${what} (${btf}; ${r.sizeBefore ?? 0} -> ${r.sizeAfter ?? 0} bytes)`;
   const rel = r.relocation;
   if (rel) {
-    if (rel.status === 'ok') line += `; keeps its BTF on the --check-kernel kernel`;
-    else if (rel.status === 'loses-btf') line += `\n  LOSES its BTF on the --check-kernel kernel:\n${rel.failures.map((f) => `  - ${f.message}`).join('\n')}`;
+    if (rel.status === 'ok') line += `; keeps its BTF on the -k/--kernel kernel`;
+    else if (rel.status === 'loses-btf') line += `\n  LOSES its BTF on the -k/--kernel kernel:\n${rel.failures.map((f) => `  - ${f.message}`).join('\n')}`;
     else line += `\n  relocation check failed: ${rel.error?.text ?? ''}`;
   }
   return line;
@@ -40,19 +42,17 @@ export const finalizeCommand: CommandModule<object, FinalizeArgs> = {
   command: 'finalize <modules..>',
   describe: 'Make modules\' BTF final and durable: distill .BTF.base, resolve .BTF_ids, rewrite in place',
   builder: (y: Argv) =>
-    y
-      .positional('modules', { type: 'string', array: true, demandOption: true, describe: 'modules (.ko[.xz|.zst|.gz]), directories to search, or - for a list on stdin' })
-      .option('base', { alias: ['b', 'btf-base', 'btf_base'], type: 'string', describe: 'vmlinux the modules were built against, or its release (default: from each module\'s vermagic, e.g. /usr/src/linux-headers-<release>/vmlinux)' })
+    kernelOption(baseOption(y.positional('modules', { type: 'string', array: true, demandOption: true, describe: 'modules (.ko[.xz|.zst|.gz]), directories to search, or - for a list on stdin' }),
+      { more: 'default: each module\'s vermagic names it' }), { aliases: ['check-kernel'], more: 'also predict whether each finalized module keeps its BTF there' })
       .option('distill', { type: 'boolean', describe: 'write a distilled base (.BTF.base); default on, off with BTF_BASE_REF=0; --no-distill only resolves .BTF_ids' })
       .option('objcopy', { type: 'string', describe: 'objcopy to run (default: $LLVM_OBJCOPY, $OBJCOPY, llvm-objcopy, objcopy)' })
       .option('strip-signature', { type: 'boolean', default: false, describe: 'finalize signed modules, dropping the signature (sign again afterwards)' })
       .option('dry-run', { alias: 'n', type: 'boolean', default: false, describe: 'compute and verify everything, write nothing' })
       .option('fatal-warnings', { alias: 'fatal_warnings', type: 'boolean', default: false, describe: 'exit 1 when there are warnings (kbuild CONFIG_WERROR)' })
-      .option('check-kernel', { type: 'string', describe: 'also predict whether each finalized module keeps its BTF on this kernel (vmlinux, raw BTF or release)' })
       .option('kernel-abi', { type: 'string', choices: ['6', '7'], describe: 'write what this kernel generation\'s pipeline writes: 6 (pahole + resolve_btfids, kernels up to 6.19) or 7 (resolve_btfids --distill_base, name-sorted BTF; 7.0 and later); default: from each module\'s vermagic' })
       .option('json', { type: 'boolean', default: false, describe: 'one JSON document on stdout: a report per module and a summary' })
       .option('jobs', { alias: 'j', type: 'number', default: defaultJobs(), describe: 'threads working at once, this one included (default: the number of cores)' })
-      .check((a) => (Number.isInteger(a['jobs']) && (a['jobs'] as number) >= 1 ? true : '--jobs (-j) must be a whole number, at least 1'))
+      .check((a) => (Number.isInteger(a['jobs']) && (a['jobs'] as number) >= 1 ? once(a, 'base', 'kernel') : '-j/--jobs takes a whole number of at least 1'))
       .example('$0 finalize -b /usr/src/linux-headers-6.12.107+deb12-amd64/vmlinux mymod.ko', 'distill and resolve in place')
       .example('$0 finalize --no-distill -b vmlinux mymod.ko', 'what kbuild\'s resolve_btfids step does')
       .example('$0 finalize --strip-signature -j 8 --json pkgroot/lib/modules/6.12.107+deb12-amd64', 'a whole tree, in parallel, with a report for CI')
@@ -66,8 +66,13 @@ export const finalizeCommand: CommandModule<object, FinalizeArgs> = {
       ]);
       const distill = argv.distill ?? process.env['BTF_BASE_REF'] !== '0';
       const inputs = argv.modules.includes(STDIN_ARG) ? [...argv.modules.filter((m) => m !== STDIN_ARG), ...(await readPathList(process.stdin))] : argv.modules;
+      if (inputs.length === 0) {
+        // Only a list on stdin can be empty (the command line needs one argument).
+        process.stderr.write('modbtf: note: the list on stdin names no module; nothing finalized\n');
+        return EXIT_OK;
+      }
       const files = await expandModulePaths(inputs);
-      const checkKernelPath = argv.checkKernel !== undefined ? await resolveKernelBtfPath(argv.checkKernel) : undefined;
+      const checkKernelPath = argv.kernel !== undefined ? await resolveKernelBtfPath(argv.kernel) : undefined;
       // MODBTF_TIMING=1: where a run spends its time (startup = process start to here).
       const timing = process.env['MODBTF_TIMING'] === '1';
       if (timing) process.stderr.write(`timing: startup ${performance.now().toFixed(1)} ms\n`);
@@ -144,7 +149,7 @@ export const finalizeCommand: CommandModule<object, FinalizeArgs> = {
         };
         await writeOut(`${JSON.stringify({ summary, modules: all.map(({ timings: _t, ...r }) => r) }, null, 2)}\n`);
       } else if (files.length > 1 || interrupted) {
-        const parts = [`${written} ${argv.dryRun ? 'would be rewritten' : 'rewritten'}`, `${unchanged} already final`, `${errors} errors`, `${warnings} warnings`];
+        const parts = [`${written} ${argv.dryRun ? 'would be rewritten' : 'rewritten'}`, `${unchanged} already final`, plural(errors, 'error'), plural(warnings, 'warning')];
         if (checkKernelPath !== undefined) parts.push(`${losesBtf} would lose BTF on ${checkKernelPath}`);
         await writeOut(`${files.length} modules${interrupted ? ` (interrupted after ${all.length})` : ''}: ${parts.join(', ')}\n`);
       }

@@ -42,7 +42,7 @@ export const kbuildCommand: CommandModule<object, KbuildArgs> = {
   handler: (argv) =>
     runCommand(argv.verbose, async () => {
       const { ModuleError } = await import('../../lib/errors.js');
-      if (!argv.target) throw new ModuleError('USAGE', `kbuild ${argv.action} needs a ${argv.action === 'modfinal' ? 'module' : 'kernel build tree'}`, {});
+      if (!argv.target) throw new ModuleError('USAGE', `kbuild: ${argv.action} needs a ${argv.action === 'modfinal' ? 'module' : 'kernel build tree'}\nTry 'modbtf kbuild --help'.`, {});
       if (argv.action === 'finalize-batch') {
         const { finalizeBatchStep } = await import('../modfinal-step.js');
         return finalizeBatchStep([argv.target, ...argv._.slice(1).map(String)]);

@@ -133,6 +133,11 @@ function usageLines(table: OptionTable): string {
   return table.usage.map((u, i) => `${i === 0 ? ' Usage: ' : '    or: '}${u}\n`).join('');
 }
 
+/** The full usage block of one tool, as its `--help` prints it. */
+export function helpText(table: OptionTable): string {
+  return usageText(table, undefined);
+}
+
 function usageText(table: OptionTable, error: string | undefined, after: readonly string[] = []): string {
   let s = error !== undefined ? `  Error: ${error}\n` : '';
   s += `\n${usageLines(table)}\n`;

@@ -42,7 +42,7 @@
 import type { Argv, CommandModule } from 'yargs';
 
 import {
-  OPTIONS_6, OPTIONS_7, RESOLVE_BTFIDS_EXIT_FAILED, RESOLVE_BTFIDS_EXIT_OK, parseResolveBtfidsArgs,
+  OPTIONS_6, OPTIONS_7, RESOLVE_BTFIDS_EXIT_FAILED, RESOLVE_BTFIDS_EXIT_OK, RESOLVE_BTFIDS_EXIT_USAGE, helpText, parseResolveBtfidsArgs,
 } from './resolve-btfids-options.js';
 import { ToolStderr, readBtfInput, readObject, type ResolveBtfidsIo } from './resolve-btfids-io.js';
 import { bytesEqual } from '../../lib/bytes.js';
@@ -61,6 +61,8 @@ async function commandLineAbi(argv: readonly string[], env: Readonly<Record<stri
   if (forced !== undefined && forced !== '') return parseKernelAbi(forced) ?? 6;
   const as7 = parseResolveBtfidsArgs(argv, OPTIONS_7);
   if (as7.ok && (as7.args.distillBase || as7.args.patchBtfids !== undefined)) return 7;
+  // Also when the line is not complete (`--distill_base --help`): an option only 7.x has.
+  if (sevenOnlyOption(argv)) return 7;
   const parsed = parseResolveBtfidsArgs(argv, OPTIONS_6);
   if (!parsed.ok) return 6;
   try {
@@ -73,6 +75,29 @@ async function commandLineAbi(argv: readonly string[], env: Readonly<Record<stri
   } catch {
     return 6;
   }
+}
+
+/** An option (or unambiguous abbreviation) that only 7.x's resolve_btfids has, before the object. */
+function sevenOnlyOption(argv: readonly string[]): boolean {
+  for (const a of argv) {
+    if (a === '--' || !a.startsWith('-')) return false;
+    const body = a.startsWith('--') ? (a.slice(2).split('=')[0] ?? '') : '';
+    if (body !== '' && ['distill_base', 'patch_btfids'].some((o) => o.startsWith(body))) return true;
+  }
+  return false;
+}
+
+/** What a help request prints after the tool's own usage block (which stays byte for byte). */
+function helpNote(abi: 6 | 7): string {
+  const other = abi === 7 ? OPTIONS_6 : OPTIONS_7;
+  return `${abi === 7 ? ' (above: kernel 7.x\'s interface; kernel 6.12\'s:)\n' : ' (above: kernel 6.12\'s interface; kernel 7.x\'s:)\n'}${helpText(other)}`
+    + ` modbtf resolve-btfids is both tools, with their options, messages, exit statuses and output:
+   6.12 (Debian 12): resolves OBJECT's .BTF_ids in place;
+   7.x (7.0 and later): writes OBJECT.BTF, OBJECT.BTF.base (--distill_base) and OBJECT.BTF_ids,
+        or patches a .BTF_ids blob into OBJECT (--patch_btfids).
+ It is 7.x when the line has --distill_base or --patch_btfids, or OBJECT's vermagic names a
+ 7.x kernel; 6.12 otherwise. MODBTF_KERNEL_ABI=6 or 7 forces one.
+`;
 }
 
 export { parseResolveBtfidsArgs } from './resolve-btfids-options.js';
@@ -88,6 +113,11 @@ export async function runResolveBtfids(argv: readonly string[], io: ResolveBtfid
   if (!parsed.ok) {
     if (parsed.stdout) io.stdout(parsed.stdout);
     if (parsed.stderr) io.stderr(parsed.stderr);
+    // A help request (usage without an error line): both interfaces and how one is chosen.
+    // With MODBTF_KERNEL_ABI set it is exactly that tool, help included.
+    const forced = (env['MODBTF_KERNEL_ABI'] ?? '') !== '';
+    const help = !forced && argv.some((a) => a === '-h' || a === '--help' || a === '--help-all');
+    if (help && parsed.exitCode === RESOLVE_BTFIDS_EXIT_USAGE && !parsed.stderr.includes(' Error:')) io.stderr(helpNote(abi));
     return parsed.exitCode;
   }
   const a = parsed.args;

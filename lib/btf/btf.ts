@@ -12,7 +12,7 @@ import { dataViewOf, decodeString } from '../bytes.js';
 import { BtfKind, kindName } from './kinds.js';
 import { RECORD_ENTRY, RECORD_FIXED } from './fields.js';
 import {
-  BTF_HEADER_MIN, BTF_MAGIC, BTF_MAX_TYPE, BTF_TYPE_COMMON, BTF_VERSION,
+  BTF_HEADER_LAYOUT, BTF_HEADER_MIN, BTF_LAYOUT_ENTRY, BTF_MAGIC, BTF_MAX_TYPE, BTF_TYPE_COMMON, BTF_VERSION,
   infoKind, infoVlen, type BtfHeader,
 } from './wire.js';
 import type {
@@ -45,11 +45,18 @@ export class Btf {
   readonly source: { file?: string; section?: string };
   /** Offset of the string section within `bytes`. */
   readonly strStart: number;
+  /**
+   * The layout section (one 4-byte `struct btf_layout` per kind: info_sz, elem_sz, flags),
+   * a view into `bytes`; undefined when the header has none.
+   */
+  readonly layout: Uint8Array | undefined;
+  /** How many own types are of kinds modbtf does not know, sized by a layout section. */
+  readonly unknownKindCount: number;
   private readonly view: DataView;
   private nameIndex: { heads: Int32Array; next: Int32Array; hashes: Int32Array; mask: number } | undefined;
   private readonly strCache = new Map<number, string>();
 
-  private constructor(bytes: Uint8Array, header: BtfHeader, le: boolean, base: Btf | undefined, typeOffsets: Uint32Array, source: { file?: string; section?: string }) {
+  private constructor(bytes: Uint8Array, header: BtfHeader, le: boolean, base: Btf | undefined, typeOffsets: Uint32Array, source: { file?: string; section?: string }, unknownKindCount: number) {
     this.bytes = bytes;
     this.header = header;
     this.littleEndian = le;
@@ -60,6 +67,9 @@ export class Btf {
     this.source = source;
     this.view = dataViewOf(bytes);
     this.strStart = header.hdrLen + header.strOff;
+    const layoutStart = header.hdrLen + header.layoutOff;
+    this.layout = header.layoutLen > 0 ? bytes.subarray(layoutStart, layoutStart + header.layoutLen) : undefined;
+    this.unknownKindCount = unknownKindCount;
   }
 
   static parse(bytes: Uint8Array, opts: ParseBtfOptions = {}): Btf {
@@ -86,6 +96,9 @@ export class Btf {
     if (flags !== 0) throw fail('BTF_BAD_HEADER', `unsupported BTF flags 0x${flags.toString(16)}`, ctx(3));
     if (hdrLen < BTF_HEADER_MIN) throw fail('BTF_BAD_HEADER', `BTF header len ${hdrLen} is shorter than ${BTF_HEADER_MIN}`, ctx(4));
     if (hdrLen > bytes.length) throw fail('BTF_BAD_HEADER', `BTF header len ${hdrLen} larger than data size ${bytes.length}`, ctx(4));
+    // layout_off/layout_len exist only in a header of at least 32 bytes (the kernel reads
+    // them only then; a 24..31-byte header's extra bytes are kept, not interpreted).
+    const hasLayoutFields = hdrLen >= BTF_HEADER_LAYOUT;
     const header: BtfHeader = {
       magic: BTF_MAGIC,
       version,
@@ -95,14 +108,28 @@ export class Btf {
       typeLen: dv.getUint32(12, le),
       strOff: dv.getUint32(16, le),
       strLen: dv.getUint32(20, le),
+      layoutOff: hasLayoutFields ? dv.getUint32(24, le) : 0,
+      layoutLen: hasLayoutFields ? dv.getUint32(28, le) : 0,
       extra: bytes.subarray(BTF_HEADER_MIN, hdrLen),
     };
     const dataLen = bytes.length - hdrLen;
-    const { typeOff, typeLen, strOff, strLen } = header;
+    const { typeOff, typeLen, strOff, strLen, layoutOff, layoutLen } = header;
     if (typeOff % 4 !== 0) throw fail('BTF_BAD_HEADER', `unaligned type section offset ${typeOff}`, ctx(8));
     const overlap = typeLen > 0 && strLen > 0 && typeOff < strOff + strLen && strOff < typeOff + typeLen;
     if (typeOff + typeLen > dataLen || strOff + strLen > dataLen || overlap) {
       throw fail('BTF_BAD_HEADER', `invalid BTF data sections layout: type data at ${typeOff} + ${typeLen}, strings data at ${strOff} + ${strLen}, data size ${dataLen}`, ctx(8));
+    }
+    if (layoutLen !== 0) {
+      // libbpf's btf_parse_hdr and btf_parse_layout_sec: the layout section sits, aligned,
+      // between the end of the types and the start of the strings.
+      if (layoutOff % 4 !== 0) throw fail('BTF_BAD_HEADER', `BTF layout section is not aligned to 4 bytes (layout_off ${layoutOff})`, ctx(24));
+      if (layoutOff < typeOff + typeLen) {
+        throw fail('BTF_BAD_HEADER', `invalid BTF data sections layout: type data at ${typeOff} + ${typeLen}, layout data at ${layoutOff} + ${layoutLen}`, ctx(24));
+      }
+      if (layoutOff + layoutLen > strOff) {
+        throw fail('BTF_BAD_HEADER', `invalid BTF data sections layout: layout data at ${layoutOff} + ${layoutLen}, strings data at ${strOff}`, ctx(24));
+      }
+      if (layoutLen % BTF_LAYOUT_ENTRY !== 0) throw fail('BTF_BAD_HEADER', `invalid BTF kind layout section: length ${layoutLen} is not a multiple of ${BTF_LAYOUT_ENTRY}`, ctx(28));
     }
     const base = opts.base;
     if (base) {
@@ -128,19 +155,44 @@ export class Btf {
     let off = typesStart;
     // Host-order data at an aligned offset: read the info words without DataView.
     const words = le === HOST_LE && (bytes.byteOffset + typesStart) % 4 === 0 ? new Uint32Array(bytes.buffer, bytes.byteOffset + typesStart, typeLen >>> 2) : undefined;
+    // Kinds modbtf does not know are sized as libbpf's btf_type_size_unknown() sizes them:
+    // by this BTF's layout section, else by its base's (they share one).
+    const layoutStart = hdrLen + layoutOff;
+    const layoutHolder = layoutLen !== 0 ? { bytes, start: layoutStart, count: layoutLen / BTF_LAYOUT_ENTRY } : base?.layoutRef();
+    let unknown = 0;
     while (off < typesEnd) {
       if (off + BTF_TYPE_COMMON > typesEnd) throw fail('BTF_TRUNCATED', `type section truncated: ${typesEnd - off} bytes left for a ${BTF_TYPE_COMMON}-byte btf_type`, ctx(off, startId + n));
       const info = words !== undefined ? (words[((off - typesStart) >>> 2) + 1] as number) : dv.getUint32(off + 4, le);
-      const kind = (info >>> 24) & 0x1f;
+      const kind = infoKind(info);
       const fixed = RECORD_FIXED[kind] as number;
-      if (fixed < 0) throw fail('BTF_BAD_KIND', `unsupported BTF_KIND ${kind}`, ctx(off + 4, startId + n));
-      const size = BTF_TYPE_COMMON + fixed + (RECORD_ENTRY[kind] as number) * (info & 0xffff);
+      let size: number;
+      if (fixed >= 0) {
+        size = BTF_TYPE_COMMON + fixed + (RECORD_ENTRY[kind] as number) * infoVlen(info);
+      } else {
+        size = unknownKindSize(layoutHolder, kind, infoVlen(info), (msg) => fail('BTF_BAD_KIND', msg, ctx(off + 4, startId + n)));
+        unknown++;
+      }
       if (off + size > typesEnd) throw fail('BTF_TRUNCATED', `type section truncated: ${kindName(kind)} needs ${size} bytes, ${typesEnd - off} left`, ctx(off, startId + n));
       offsets[n++] = off;
       off += size;
     }
     if (startId + n - 1 > BTF_MAX_TYPE) throw fail('BTF_TOO_MANY_TYPES', `${startId + n - 1} types exceed the BTF maximum of ${BTF_MAX_TYPE}`, ctx(typesStart));
-    return new Btf(bytes, header, le, base, offsets.subarray(0, n), source);
+    return new Btf(bytes, header, le, base, offsets.subarray(0, n), source, unknown);
+  }
+
+  /** Where the layout section libbpf would size this BTF's unknown kinds with lives (own, else the base's). */
+  private layoutRef(): LayoutRef | undefined {
+    if (this.header.layoutLen !== 0) return { bytes: this.bytes, start: this.header.hdrLen + this.header.layoutOff, count: this.header.layoutLen / BTF_LAYOUT_ENTRY };
+    return undefined;
+  }
+
+  /** Bytes of type `id`'s record, common part included, as the parse sized it. */
+  recordSize(id: number): number {
+    const b = this.owner(id);
+    const i = id - b.startId;
+    const off = b.recordOffset(id);
+    const end = i + 1 < b.typeOffsets.length ? (b.typeOffsets[i + 1] as number) : b.header.hdrLen + b.header.typeOff + b.header.typeLen;
+    return end - off;
   }
 
   /** Types held in this blob (not counting the base). */
@@ -317,9 +369,11 @@ export class Btf {
         }
         return { id, nameOff, info, kind, size: st, values };
       }
-      default:
-        // Unreachable: parse() rejected unknown kinds.
-        throw fail('BTF_BAD_KIND', `unsupported BTF_KIND ${kind}`, { ...this.source, typeId: id, offset: off + 4 });
+      default: {
+        // A kind modbtf does not know: parse() sized it by the layout section.
+        const end = off + this.recordSize(id);
+        return { id, nameOff, info, kind: BtfKind.Unkn, unknown: { sizeOrType: st, rest: this.bytes.subarray(p, end), littleEndian: le } };
+      }
     }
   }
 
@@ -401,6 +455,21 @@ export class Btf {
 }
 
 const utf8Encoder = new TextEncoder();
+
+/** A layout section: `count` 4-byte entries at `start` of `bytes`. */
+interface LayoutRef { bytes: Uint8Array; start: number; count: number }
+
+/** libbpf's btf_type_size_unknown(): the record size of an unknown kind, from the layout section. */
+function unknownKindSize(layout: LayoutRef | undefined, kind: number, vlen: number, fail: (msg: string) => BtfFormatError): number {
+  if (layout === undefined || kind >= layout.count) {
+    throw fail(`unsupported BTF_KIND ${kind}${layout === undefined ? '' : ` (the layout section describes kinds 0..${layout.count - 1})`}`);
+  }
+  const infoSz = layout.bytes[layout.start + kind * BTF_LAYOUT_ENTRY] as number;
+  const elemSz = layout.bytes[layout.start + kind * BTF_LAYOUT_ENTRY + 1] as number;
+  if (infoSz % 4 !== 0) throw fail(`unsupported info_sz ${infoSz} for kind ${kind} in the layout section`);
+  if (elemSz % 4 !== 0) throw fail(`unsupported elem_sz ${elemSz} for kind ${kind} in the layout section`);
+  return BTF_TYPE_COMMON + infoSz + vlen * elemSz;
+}
 
 export function parseBtf(bytes: Uint8Array, opts: ParseBtfOptions = {}): Btf {
   return Btf.parse(bytes, opts);

@@ -8,7 +8,8 @@ import { Btf } from './btf.js';
 import { BtfKind, kindName } from './kinds.js';
 import { StringTableBuilder } from './strings.js';
 import type { BtfType } from './types.js';
-import { infoKflag, infoKind, makeInfo, makeIntData } from './wire.js';
+import { BTF_HEADER_LAYOUT, BTF_HEADER_MIN, BTF_MAX_VLEN, infoKflag, infoKind, infoVlen, makeInfo, makeIntData } from './wire.js';
+import { kindLayoutSection } from './fields.js';
 import { writeBtf } from './write.js';
 
 export type FwdKind = 'struct' | 'union' | 'enum';
@@ -18,6 +19,17 @@ export interface BtfBuilderOptions {
   base?: Btf;
   /** Byte order of the output; default little endian (or the base's). */
   littleEndian?: boolean;
+  /**
+   * hdr_len of the output: 24 (default; pahole, libbpf up to 1.7) or 32 (struct
+   * btf_header with layout_off/layout_len, as libbpf 1.8 writes it: zero without a layout).
+   */
+  headerLen?: 24 | 32;
+  /**
+   * A layout section: `true` for the one libbpf writes with btf__new_empty_opts'
+   * add_layout (kinds 0..ENUM64), or the section's bytes (in the output's byte order,
+   * e.g. kindLayoutSection() with entries for newer kinds). Implies a 32-byte header.
+   */
+  layout?: boolean | Uint8Array;
 }
 
 function builderError(message: string, typeId?: number): BtfFormatError {
@@ -32,15 +44,20 @@ export class BtfBuilder {
   readonly startId: number;
 
   private headerExtra: Uint8Array | undefined;
+  private readonly layout: Uint8Array | undefined;
 
   constructor(opts: BtfBuilderOptions = {}, continued?: Btf) {
     this.base = opts.base;
     this.littleEndian = opts.littleEndian ?? opts.base?.littleEndian ?? true;
     this.strings = continued ? StringTableBuilder.continuing(continued.strings, opts.base) : new StringTableBuilder(opts.base);
     this.startId = opts.base ? opts.base.typeCount : 1;
+    if (opts.layout === true) this.layout = kindLayoutSection(this.littleEndian);
+    else if (opts.layout instanceof Uint8Array) this.layout = opts.layout;
+    if (opts.headerLen === BTF_HEADER_LAYOUT || this.layout !== undefined) this.headerExtra = new Uint8Array(BTF_HEADER_LAYOUT - BTF_HEADER_MIN);
     if (continued) {
       for (const t of continued.ownTypes()) this.types.push(t);
       this.headerExtra = continued.header.extra;
+      this.layout = continued.layout;
     }
   }
 
@@ -125,6 +142,7 @@ export class BtfBuilder {
     if (isBitfield && (bitfieldSize === 0 || bitfieldSize > 255 || bitOffset > 0xffffff)) {
       throw builderError(`bitfield ${name}: size ${bitfieldSize} or offset ${bitOffset} out of range`, t.id);
     }
+    this.roomForOneMore(t);
     t.members.push({ nameOff: this.name(name), type: typeId, offset: (bitOffset | (bitfieldSize << 24)) >>> 0 });
     t.info = makeInfo(t.kind, t.members.length, isBitfield || infoKflag(t.info));
   }
@@ -138,6 +156,7 @@ export class BtfBuilder {
     const t = this.last();
     if (t.kind !== BtfKind.Enum) throw builderError(`addEnumValue after ${kindName(t.kind)}, not ENUM`, t.id);
     if (value < -0x80000000 || value > 0xffffffff) throw builderError(`enum value ${value} does not fit 32 bits`, t.id);
+    this.roomForOneMore(t);
     t.values.push({ nameOff: this.name(name), val: value >>> 0 });
     t.info = makeInfo(BtfKind.Enum, t.values.length, value < 0 || infoKflag(t.info));
   }
@@ -149,6 +168,7 @@ export class BtfBuilder {
   addEnum64Value(name: string, value: bigint): void {
     const t = this.last();
     if (t.kind !== BtfKind.Enum64) throw builderError(`addEnum64Value after ${kindName(t.kind)}, not ENUM64`, t.id);
+    this.roomForOneMore(t);
     const u = BigInt.asUintN(64, value);
     t.values.push({ nameOff: this.name(name), valLo32: Number(u & 0xffffffffn), valHi32: Number(u >> 32n) });
     t.info = makeInfo(BtfKind.Enum64, t.values.length, infoKflag(t.info));
@@ -167,6 +187,7 @@ export class BtfBuilder {
   addFuncParam(name: string, typeId: number): void {
     const t = this.last();
     if (t.kind !== BtfKind.FuncProto) throw builderError(`addFuncParam after ${kindName(t.kind)}, not FUNC_PROTO`, t.id);
+    this.roomForOneMore(t);
     t.params.push({ nameOff: this.name(name), type: typeId });
     t.info = makeInfo(BtfKind.FuncProto, t.params.length, false);
   }
@@ -182,6 +203,7 @@ export class BtfBuilder {
   addDatasecVarInfo(varTypeId: number, offset: number, size: number): void {
     const t = this.last();
     if (t.kind !== BtfKind.Datasec) throw builderError(`addDatasecVarInfo after ${kindName(t.kind)}, not DATASEC`, t.id);
+    this.roomForOneMore(t);
     t.vars.push({ type: varTypeId, offset, size });
     t.info = makeInfo(BtfKind.Datasec, t.vars.length, false);
   }
@@ -191,10 +213,21 @@ export class BtfBuilder {
     return this.push({ kind: BtfKind.DeclTag, id: this.nextId, nameOff: this.name(value), info: makeInfo(BtfKind.DeclTag, 0, kflag), type: refTypeId, componentIdx });
   }
 
-  /** Appends an already-encoded record (ids and string offsets as they stand). */
+  /**
+   * Appends an already-encoded record (ids and string offsets as they stand); a record of
+   * a kind modbtf does not know (BtfVoid with `unknown`) needs a layout entry for its kind.
+   */
   addRaw(t: BtfType): number {
-    if (infoKind(t.info) !== t.kind) throw builderError(`record kind ${kindName(t.kind)} does not match its info word`, t.id);
+    const opaque = t.kind === BtfKind.Unkn && t.unknown !== undefined;
+    if (!opaque && infoKind(t.info) !== t.kind) throw builderError(`record kind ${kindName(t.kind)} does not match its info word`, t.id);
+    // structuredClone of a typed-array view copies its whole buffer (the blob it came from).
+    if (t.kind === BtfKind.Unkn && t.unknown !== undefined) return this.push({ ...t, id: this.nextId, unknown: { ...t.unknown, rest: t.unknown.rest.slice() } });
     return this.push({ ...structuredClone(t), id: this.nextId });
+  }
+
+  /** libbpf's btf_type_inc_vlen(): -ENOSPC once vlen is at BTF_MAX_VLEN. */
+  private roomForOneMore(t: BtfType): void {
+    if (infoVlen(t.info) >= BTF_MAX_VLEN) throw builderError(`${kindName(t.kind)} already has ${BTF_MAX_VLEN} entries, the most vlen can hold`, t.id);
   }
 
   private last(): BtfType {
@@ -205,7 +238,10 @@ export class BtfBuilder {
 
   /** Raw BTF bytes (as btf__raw_data). */
   toBytes(): Uint8Array {
-    return writeBtf({ littleEndian: this.littleEndian, types: this.types, strings: this.strings.bytes(), ...(this.headerExtra ? { headerExtra: this.headerExtra } : {}) });
+    return writeBtf({
+      littleEndian: this.littleEndian, types: this.types, strings: this.strings.bytes(),
+      ...(this.headerExtra ? { headerExtra: this.headerExtra } : {}), ...(this.layout ? { layout: this.layout } : {}),
+    });
   }
 
   /** Encode and parse: the result is an ordinary Btf (split over `base` if given). */

@@ -10,7 +10,7 @@
  */
 import type { Btf } from './btf.js';
 import { BtfKind, kindName } from './kinds.js';
-import { blobWords } from './wire.js';
+import { BTF_KIND_SLOTS, blobWords, infoKind, infoVlen } from './wire.js';
 import { dumpRawChunks, enumEncodingName, funcLinkageName, intEncodingName, varLinkageName } from './dump-raw.js';
 
 const HOST_LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
@@ -19,7 +19,7 @@ const enc = new TextEncoder();
 const lit = (s: string): Uint8Array => enc.encode(s);
 
 // Every constant piece of text, encoded once.
-const KIND = Array.from({ length: 32 }, (_, k) => lit(kindName(k)));
+const KIND = Array.from({ length: BTF_KIND_SLOTS }, (_, k) => lit(kindName(k)));
 const T = {
   anon: lit('(anon)'), invalid: lit('(invalid)'), size: lit(' size='), bitsOffset: lit(' bits_offset='), nrBits: lit(' nr_bits='),
   encoding: lit(' encoding='), typeId: lit(' type_id='), indexTypeId: lit(' index_type_id='), nrElems: lit(' nr_elems='), vlen: lit(' vlen='),
@@ -92,7 +92,7 @@ export function* dumpRawBytes(btf: Btf): Generator<Uint8Array, void, undefined> 
   const quoted = (off: number): void => { ch(0x27); name(off); ch(0x27); };
   const head = (id: number, kind: number, nameOff: number): void => { ch(0x5b); num(id); ch(0x5d); ch(0x20); put(KIND[kind] as Uint8Array); ch(0x20); quoted(nameOff); };
   // A type's name offset and kind, wherever it lives (the DATASEC lines name their vars).
-  const kindOf = (id: number): number => (id >= startId ? ((w[((offs[id - startId] as number) >>> 2) + 1] as number) >>> 24) & 0x1f : btf.kind(id));
+  const kindOf = (id: number): number => (id >= startId ? infoKind(w[((offs[id - startId] as number) >>> 2) + 1] as number) : btf.kind(id));
   const nameOffOf = (id: number): number => (id >= startId ? (w[(offs[id - startId] as number) >>> 2] as number) : btf.nameOff(id));
 
   // The loop lives in a plain function: V8 does not move a generator's loop into
@@ -104,8 +104,8 @@ export function* dumpRawBytes(btf: Btf): Generator<Uint8Array, void, undefined> 
     const id = startId + i;
     const nameOff = w[r] as number;
     const info = w[r + 1] as number;
-    const kind = (info >>> 24) & 0x1f;
-    const vlen = info & 0xffff;
+    const kind = infoKind(info);
+    const vlen = infoVlen(info);
     const kflag = info >>> 31 === 1;
     const st = w[r + 2] as number;
     const m = r + 3;

@@ -11,6 +11,7 @@
  */
 import { BtfKind } from './kinds.js';
 import type { BtfType } from './types.js';
+import { BTF_KIND_SLOTS, BTF_LAYOUT_ENTRY } from './wire.js';
 
 export interface KindFields {
   /** Bytes after the 12-byte common part that do not repeat (INT 4, ARRAY 12, VAR 4, DECL_TAG 4). */
@@ -38,9 +39,13 @@ function k(fixed: number, entry: number, ids: number[], entryIds: number[], entr
 }
 const ref = (): KindFields => k(0, 0, [8], [], [], ['type']);
 
-/** Indexed by BTF kind; undefined for kinds modbtf does not know (0 is void: no record). */
+/**
+ * Indexed by BTF kind (BTF_KIND_SLOTS entries); undefined for kinds modbtf does not know
+ * (0 is void: no record). Records of unknown kinds are sized by the BTF's layout section
+ * (Btf.parse) and have no fields modbtf visits: their ids and strings are left alone.
+ */
 export const KIND_FIELDS: readonly (KindFields | undefined)[] = (() => {
-  const t: (KindFields | undefined)[] = new Array<KindFields | undefined>(32).fill(undefined);
+  const t: (KindFields | undefined)[] = new Array<KindFields | undefined>(BTF_KIND_SLOTS).fill(undefined);
   t[BtfKind.Int] = k(4, 0, [], [], [], []);
   t[BtfKind.Ptr] = ref();
   t[BtfKind.Array] = k(12, 0, [12, 16], [], [], ['elemType', 'indexType']);
@@ -68,21 +73,48 @@ export const RECORD_FIXED: Int8Array = Int8Array.from(KIND_FIELDS, (f) => (f ? f
 /** Bytes per vlen entry, per kind. */
 export const RECORD_ENTRY: Uint8Array = Uint8Array.from(KIND_FIELDS, (f) => (f ? f.entry : 0));
 
-/** Bytes of a record of `kind` with `vlen` entries, common part included; -1 for an unknown kind. */
+/**
+ * Bytes of a record of `kind` with `vlen` entries, common part included; -1 for a kind
+ * modbtf does not know (its size is in the BTF's layout section: Btf.recordSize).
+ */
 export function recordSize(kind: number, vlen: number): number {
-  const fixed = RECORD_FIXED[kind & 0x1f] as number;
-  return fixed < 0 ? -1 : 12 + fixed + (RECORD_ENTRY[kind & 0x1f] as number) * vlen;
+  const fixed = RECORD_FIXED[kind] ?? -1;
+  return fixed < 0 ? -1 : 12 + fixed + (RECORD_ENTRY[kind] as number) * vlen;
+}
+
+/**
+ * The layout section libbpf writes when asked for one (btf__new_empty_opts with
+ * add_layout; its layouts[] table): one `struct btf_layout` per kind from 0 (UNKN) to
+ * ENUM64, info_sz and elem_sz from this table, flags 0. `extra` appends entries for
+ * kinds past ENUM64 (as a newer encoder would describe kinds it knows).
+ */
+export function kindLayoutSection(littleEndian: boolean, extra: readonly { infoSz: number; elemSz: number; flags?: number }[] = []): Uint8Array {
+  const known = BtfKind.Enum64 + 1;
+  const out = new Uint8Array((known + extra.length) * BTF_LAYOUT_ENTRY);
+  const dv = new DataView(out.buffer);
+  for (let k = 0; k < known; k++) {
+    const f = KIND_FIELDS[k];
+    out[k * BTF_LAYOUT_ENTRY] = f ? f.fixed : 0;
+    out[k * BTF_LAYOUT_ENTRY + 1] = f ? f.entry : 0;
+  }
+  extra.forEach((e, i) => {
+    const at = (known + i) * BTF_LAYOUT_ENTRY;
+    out[at] = e.infoSz;
+    out[at + 1] = e.elemSz;
+    dv.setUint16(at + 2, e.flags ?? 0, littleEndian);
+  });
+  return out;
 }
 
 /** Number of type-id fields of a record (libbpf's BTF_FIELD_ITER_IDS count). */
 export function idFieldCount(kind: number, vlen: number): number {
-  const f = KIND_FIELDS[kind & 0x1f];
+  const f = KIND_FIELDS[kind];
   return f === undefined ? 0 : f.ids.length + f.entryIds.length * vlen;
 }
 
 /** Byte position (from the record start) of type-id field `i`, in libbpf's order. */
 export function idFieldPos(kind: number, i: number): number {
-  const f = KIND_FIELDS[kind & 0x1f] as KindFields;
+  const f = KIND_FIELDS[kind] as KindFields;
   const nFixed = f.ids.length;
   if (i < nFixed) return f.ids[i] as number;
   const j = i - nFixed;
@@ -93,7 +125,7 @@ export function idFieldPos(kind: number, i: number): number {
 
 /** Calls `fn` with the byte position of every type-id field of a record, in libbpf's order. */
 export function forEachIdField(kind: number, vlen: number, fn: (pos: number) => void): void {
-  const f = KIND_FIELDS[kind & 0x1f];
+  const f = KIND_FIELDS[kind];
   if (f === undefined) return;
   for (const p of f.ids) fn(p);
   if (f.entryIds.length === 0) return;
@@ -102,7 +134,7 @@ export function forEachIdField(kind: number, vlen: number, fn: (pos: number) => 
 
 /** Calls `fn` with the byte position of every string-offset field of a record: the name, then entry names. */
 export function forEachStrField(kind: number, vlen: number, fn: (pos: number) => void): void {
-  const f = KIND_FIELDS[kind & 0x1f];
+  const f = KIND_FIELDS[kind];
   if (f === undefined) return;
   for (const p of f.strs) fn(p);
   if (f.entryStrs.length === 0) return;

@@ -10,7 +10,7 @@
  */
 import { dataViewOf } from '../bytes.js';
 import type { Btf } from './btf.js';
-import { forEachIdField, recordSize } from './fields.js';
+import { forEachIdField } from './fields.js';
 import { infoKind, infoVlen } from './wire.js';
 
 export interface PermutedBtf {
@@ -50,7 +50,9 @@ export function permuteBtf(btf: Btf, order: ArrayLike<number>): PermutedBtf {
     const info = sv.getUint32(rec + 4, le);
     const kind = infoKind(info);
     const vlen = infoVlen(info);
-    const size = recordSize(kind, vlen);
+    // As parsed: kinds modbtf does not know are sized by the layout section (and moved
+    // whole, their fields untouched).
+    const size = btf.recordSize(startId + (order[k] as number));
     out.set(src.subarray(rec, rec + size), p);
     const at = p;
     forEachIdField(kind, vlen, (pos) => {

@@ -6,6 +6,7 @@
  */
 import { BtfFormatError, isModbtfError } from '../errors.js';
 import type { ElfFile } from '../elf/index.js';
+import { ET_REL } from '../elf/constants.js';
 import { Btf } from './btf.js';
 import { BTF_MAGIC } from './wire.js';
 
@@ -40,7 +41,7 @@ function parseSection(elf: ElfFile, name: string, base: Btf | undefined, file: s
     if (isModbtfError(e)) {
       e.withContext(ctx);
       if (e.code === 'BTF_BAD_STRINGS' && !base && name === BTF_SECTION) {
-        throw new BtfFormatError('BTF_NEEDS_BASE', `${e.message}; this looks like split (module) BTF: give its base, e.g. --base /sys/kernel/btf/vmlinux or the build's vmlinux`, e.context);
+        throw new BtfFormatError('BTF_NEEDS_BASE', `${e.message}; this looks like split (module) BTF: give the kernel it was built against, -b/--base (its vmlinux, /sys/kernel/btf/vmlinux or a release)`, e.context);
       }
     }
     throw e;
@@ -53,7 +54,11 @@ export function readElfBtf(elf: ElfFile, opts: { base?: Btf; file?: string } = {
   const distilledBase = parseSection(elf, BTF_BASE_SECTION, undefined, file);
   const btf = parseSection(elf, BTF_SECTION, distilledBase ?? opts.base, file);
   if (!btf) {
-    throw new BtfFormatError('BTF_MISSING', `no ${BTF_SECTION} section (was the module built with CONFIG_DEBUG_INFO_BTF_MODULES and pahole?)`, file !== undefined ? { file } : {});
+    // ET_REL: a module; anything else (ET_EXEC, ET_DYN) is a vmlinux or another program.
+    const why = elf.type === ET_REL
+      ? 'was the module built with CONFIG_DEBUG_INFO_BTF_MODULES and pahole?'
+      : 'this is not a module; a vmlinux has BTF when its kernel is built with CONFIG_DEBUG_INFO_BTF';
+    throw new BtfFormatError('BTF_MISSING', `no ${BTF_SECTION} section (${why})`, file !== undefined ? { file } : {});
   }
   return { btf, distilledBase };
 }

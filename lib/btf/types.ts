@@ -10,7 +10,7 @@ interface Common {
   /** Type id in the numbering of the BTF it was read from (0 for void). */
   id: number;
   nameOff: number;
-  /** Raw info word: kflag (bit 31), kind (24..28), vlen (0..15). */
+  /** Raw info word: kflag (bit 31), kind (24..30), vlen (0..23); see wire.ts. */
   info: number;
 }
 
@@ -20,7 +20,23 @@ export interface BtfEnum64Value { nameOff: number; valLo32: number; valHi32: num
 export interface BtfParam { nameOff: number; type: number }
 export interface BtfVarSecinfo { type: number; offset: number; size: number }
 
-export interface BtfVoid extends Common { kind: BtfKind.Unkn }
+/**
+ * A record of a kind modbtf does not know, sized by the BTF's layout section
+ * (libbpf's btf_type_size_unknown): its real kind is infoKind(info), printed UNKNOWN as
+ * bpftool does; its fields are kept as they are and never visited (no ids, no strings
+ * but the name).
+ */
+export interface BtfUnknownRecord {
+  /** The size/type word of struct btf_type. */
+  sizeOrType: number;
+  /** The info_sz + vlen * elem_sz bytes after the common part, as stored. */
+  rest: Uint8Array;
+  /** Byte order of `rest` (the blob's); it cannot be swapped without knowing the kind. */
+  littleEndian: boolean;
+}
+
+/** Void (id 0), or with `unknown` set a record of a kind modbtf does not know. */
+export interface BtfVoid extends Common { kind: BtfKind.Unkn; unknown?: BtfUnknownRecord }
 export interface BtfInt extends Common { kind: BtfKind.Int; size: number; /** raw u32 after the common part */ intData: number }
 export interface BtfPtr extends Common { kind: BtfKind.Ptr; type: number }
 /** ARRAY's size/type slot must be 0; it is kept so bad input survives a round trip. */

@@ -1,8 +1,20 @@
 /**
  * The checks the kernel applies when it loads BTF (kernel/bpf/btf.c: btf_parse_hdr,
- * btf_parse_str_sec, btf_check_meta and the per-kind check_meta/resolve callbacks),
- * with the kernel's words for each failure. A module whose BTF fails here would be
- * rejected at load, so modbtf checks its own output with the same rules.
+ * btf_check_sec_info, btf_parse_str_sec, btf_parse_layout_sec, btf_check_meta and the
+ * per-kind check_meta/resolve callbacks), with the kernel's words for each failure. A
+ * module whose BTF fails here would be rejected at load, so modbtf checks its own output
+ * with the same rules — those of the kernel the BTF is for (`kernel`):
+ *
+ *  - 6 (kernels 6.x; read from 6.12): struct btf_header is 24 bytes, so any non-zero
+ *    header byte past 24 is refused ("Unsupported btf_header"); the sections are types and
+ *    strings; btf_check_meta refuses info bits outside kflag, kind bits 24..28 and vlen
+ *    bits 0..15 ("Invalid btf_info": bits 16..23 and 29..30).
+ *  - 7 (kernels 7.x; read from 7.3, whose UAPI 7.2.13's own BTF shows too): the header is
+ *    32 bytes with layout_off/layout_len, the layout section counts among the sections
+ *    (aligned, whole entries, no gap or overlap), a header shorter than 32 bytes must end
+ *    with the strings; every info bit is used (7-bit kind, 24-bit vlen), so only a kind
+ *    of 0 or past BTF_KIND_MAX is refused ("Invalid kind"). The kernel never sizes
+ *    unknown kinds by the layout section: they are refused like any invalid kind.
  *
  * Every problem is collected (up to `limit`) with the type id and the byte offset
  * of the record inside the BTF blob. The records are read in place (no BtfType
@@ -12,11 +24,13 @@ import { BtfValidationError } from '../errors.js';
 import { dataViewOf } from '../bytes.js';
 import type { Btf } from './btf.js';
 import { BtfKind, kindName, BTF_KIND_MAX, BTF_INT_SIGNED, BTF_INT_CHAR, BTF_INT_BOOL } from './kinds.js';
-import { BTF_INFO_MASK, BTF_MAX_NAME_OFFSET } from './wire.js';
+import { BTF_HEADER_LAYOUT, BTF_HEADER_MIN, BTF_INFO_MASK_6X, BTF_LAYOUT_ENTRY, BTF_MAX_NAME_OFFSET, infoKind, infoVlen } from './wire.js';
 import { forEachIdField, forEachStrField } from './fields.js';
 
 export interface ValidateOptions {
   limit?: number;
+  /** Whose checks: kernels 6.x (6, the default) or 7.x (7). See above. */
+  kernel?: 6 | 7;
 }
 
 const BTF_INT_MASK = 0x0f00ffff;
@@ -46,12 +60,24 @@ export function validateBtf(btf: Btf, opts: ValidateOptions = {}): BtfValidation
     problems.push(new BtfValidationError(code, message, ctx));
   };
 
+  const rules7 = opts.kernel === 7;
   const h = btf.header;
-  if (h.typeOff !== 0) report('BTF_BAD_LAYOUT', `Unsupported section found: type section at ${h.typeOff}, expected 0`, undefined, 8);
-  if (h.strOff !== h.typeOff + h.typeLen) report('BTF_BAD_LAYOUT', `Unsupported section found: string section at ${h.strOff}, expected ${h.typeOff + h.typeLen}`, undefined, 16);
-  if (h.hdrLen + h.strOff + h.strLen !== btf.bytes.length) report('BTF_BAD_LAYOUT', `Total section length ${h.hdrLen + h.strOff + h.strLen} differs from BTF size ${btf.bytes.length}`, undefined, 20);
-  for (let i = 0; i < h.extra.length; i++) {
-    if (h.extra[i] !== 0) { report('BTF_BAD_HEADER', `Unsupported BTF header: non-zero byte at header offset ${24 + i}`, undefined, 24 + i); break; }
+  // btf_parse_hdr: the header bytes past the kernel's struct btf_header must be zero.
+  const known = rules7 ? BTF_HEADER_LAYOUT : BTF_HEADER_MIN;
+  for (let i = known; i < h.hdrLen; i++) {
+    if (h.extra[i - BTF_HEADER_MIN] !== 0) { report('BTF_BAD_HEADER', `Unsupported btf_header: non-zero byte at header offset ${i} (the kernel's header is ${known} bytes)`, undefined, i); break; }
+  }
+  const withLayout = rules7 && h.hdrLen >= BTF_HEADER_LAYOUT && h.layoutLen !== 0;
+  checkSections(withLayout);
+  if (rules7 && h.hdrLen < BTF_HEADER_LAYOUT && h.hdrLen + h.strOff + h.strLen !== btf.bytes.length) {
+    report('BTF_BAD_LAYOUT', `String section is not at the end (strings at ${h.strOff} + ${h.strLen}, data size ${btf.bytes.length - h.hdrLen})`, undefined, 16);
+  }
+  if (withLayout) {
+    // btf_parse_layout_sec.
+    if (h.layoutOff % 4 !== 0) report('BTF_BAD_LAYOUT', `Unaligned layout_off ${h.layoutOff}`, undefined, 24);
+    else if (h.layoutLen < BTF_LAYOUT_ENTRY) report('BTF_BAD_LAYOUT', `Layout section is too small (${h.layoutLen} bytes)`, undefined, 28);
+    else if (h.layoutLen % BTF_LAYOUT_ENTRY !== 0) report('BTF_BAD_LAYOUT', `layout_len is not multiple of ${BTF_LAYOUT_ENTRY} (${h.layoutLen})`, undefined, 28);
+    else if (h.hdrLen + h.layoutOff + h.layoutLen > btf.bytes.length) report('BTF_BAD_LAYOUT', `Layout section is too big (${h.layoutOff} + ${h.layoutLen}, data size ${btf.bytes.length - h.hdrLen})`, undefined, 28);
   }
   const totalStrLen = btf.totalStrLen;
   if (totalStrLen - 1 > BTF_MAX_NAME_OFFSET) report('BTF_BAD_STRINGS', `string section of ${totalStrLen} bytes exceeds the maximum`, undefined, btf.strStart);
@@ -109,12 +135,33 @@ export function validateBtf(btf: Btf, opts: ValidateOptions = {}): BtfValidation
   if (problems.length < limit) checkLoops();
   return problems;
 
+  /**
+   * btf_check_sec_info(): the sections (types, strings, and for 7.x a layout section)
+   * sorted by offset must tile the data after the header exactly.
+   */
+  function checkSections(layoutToo: boolean): void {
+    const secs = [{ name: 'type', off: h.typeOff, len: h.typeLen }, { name: 'string', off: h.strOff, len: h.strLen }];
+    if (layoutToo) secs.push({ name: 'layout', off: h.layoutOff, len: h.layoutLen });
+    secs.sort((x, y) => x.off - y.off || x.len - y.len);
+    const expectedTotal = btf.bytes.length - h.hdrLen;
+    let total = 0;
+    for (const sec of secs) {
+      const where = `${sec.name} section at ${sec.off} + ${sec.len}`;
+      if (expectedTotal < sec.off) { report('BTF_BAD_LAYOUT', `Invalid section offset: ${where}, data size ${expectedTotal}`, undefined, 8); return; }
+      if (total < sec.off) { report('BTF_BAD_LAYOUT', `Unsupported section found: ${sec.off - total} bytes before the ${where}`, undefined, 8); return; }
+      if (total > sec.off) { report('BTF_BAD_LAYOUT', `Section overlap found: ${where} starts before ${total}`, undefined, 8); return; }
+      if (expectedTotal - total < sec.len) { report('BTF_BAD_LAYOUT', `Total section length too long: ${where}, data size ${expectedTotal}`, undefined, 8); return; }
+      total += sec.len;
+    }
+    if (total !== expectedTotal) report('BTF_BAD_LAYOUT', `Unsupported section found: ${expectedTotal - total} bytes after the last section`, undefined, 8);
+  }
+
   function checkType(id: number, off: number): void {
     const info = dv.getUint32(off + 4, le);
-    if ((info & ~BTF_INFO_MASK) >>> 0 !== 0) { report('BTF_INVALID_TYPE', `Invalid btf_info:${(info >>> 0).toString(16)}`, id, off + 4); return; }
-    const kind = (info >>> 24) & 0x1f;
+    if (!rules7 && (info & ~BTF_INFO_MASK_6X) >>> 0 !== 0) { report('BTF_INVALID_TYPE', `Invalid btf_info:${(info >>> 0).toString(16)}`, id, off + 4); return; }
+    const kind = infoKind(info);
     if (kind === BtfKind.Unkn || kind > BTF_KIND_MAX) { report('BTF_INVALID_TYPE', `Invalid kind:${kind}`, id, off + 4); return; }
-    const vlen = info & 0xffff;
+    const vlen = infoVlen(info);
     const kflag = info >>> 31 === 1;
     const nameOff = dv.getUint32(off, le);
     const st = dv.getUint32(off + 8, le);
@@ -191,7 +238,8 @@ export function validateBtf(btf: Btf, opts: ValidateOptions = {}): BtfValidation
         return;
       case BtfKind.Func:
         noKflag(); requireName(IDENT);
-        if (vlen > 2) bad(`Invalid func linkage ${vlen}`, off);
+        // btf_func_check_meta: static or global only (BTF_FUNC_EXTERN is for BPF objects).
+        if (vlen > 1) bad(`Invalid func linkage ${vlen}`, off);
         if (st < typeCount && st !== 0 && btf.kind(st) !== BtfKind.FuncProto) bad(`Invalid type_id: FUNC must refer to a FUNC_PROTO, not ${kindName(btf.kind(st))}`, off);
         return;
       case BtfKind.FuncProto:
@@ -207,7 +255,8 @@ export function validateBtf(btf: Btf, opts: ValidateOptions = {}): BtfValidation
       case BtfKind.Var: {
         noVlen(); noKflag(); requireName(DOTTED);
         const linkage = dv.getUint32(off + 12, le);
-        if (linkage > 2) bad(`Linkage not supported ${linkage}`, off + 12);
+        // btf_var_check_meta: BTF_VAR_STATIC or BTF_VAR_GLOBAL_ALLOCATED, never extern.
+        if (linkage > 1) bad(`Linkage not supported ${linkage}`, off + 12);
         return;
       }
       case BtfKind.Datasec: {
@@ -254,8 +303,8 @@ export function validateBtf(btf: Btf, opts: ValidateOptions = {}): BtfValidation
     const pushEdges = (id: number): void => {
       const off = offsets[id - startId] as number;
       const info = dv.getUint32(off + 4, le);
-      const kind = (info >>> 24) & 0x1f;
-      const vlen = info & 0xffff;
+      const kind = infoKind(info);
+      const vlen = infoVlen(info);
       switch (kind) {
         case BtfKind.Typedef: case BtfKind.Volatile: case BtfKind.Const: case BtfKind.Restrict: case BtfKind.TypeTag:
         case BtfKind.Var: case BtfKind.DeclTag: {
@@ -310,7 +359,7 @@ export function validateBtf(btf: Btf, opts: ValidateOptions = {}): BtfValidation
   }
 }
 
-export function assertValidBtf(btf: Btf): void {
-  const [first] = validateBtf(btf, { limit: 1 });
+export function assertValidBtf(btf: Btf, opts: Omit<ValidateOptions, 'limit'> = {}): void {
+  const [first] = validateBtf(btf, { ...opts, limit: 1 });
   if (first) throw first;
 }

@@ -29,7 +29,9 @@ export type DiagnosticCode =
   | 'BTFIDS_NOT_RELOCATED'
   | 'BTFIDS_REMAP_CHANGED'
   | 'BTFIDS_SET8_FLAGS_LOST'
-  | 'BTFIDS_RECOVERED';
+  | 'BTFIDS_RECOVERED'
+  // modbtf's warning about the module as a whole: its vermagic names another release than the vmlinux given
+  | 'MODULE_VERMAGIC_MISMATCH';
 
 export interface Diagnostic {
   level: DiagnosticLevel;

@@ -25,6 +25,7 @@
 import type { ElfFile, ElfSection } from '../elf/index.js';
 import type { Btf } from '../btf/btf.js';
 import { BtfKind } from '../btf/kinds.js';
+import { BTF_KIND_SLOTS, infoByteKind, infoKind } from '../btf/wire.js';
 import { dataViewOf } from '../bytes.js';
 import { BTF_IDS_SECTION } from '../btf/source.js';
 import { BtfIdsError } from './errors.js';
@@ -37,7 +38,7 @@ import { msortPermutation } from './sort.js';
 import { ID_KINDS, type IdKind } from './symbols.js';
 
 /** Kind codes as indexes: 0 for kinds resolve_btfids does not look at. */
-const KIND_INDEX = new Uint8Array(32);
+const KIND_INDEX = new Uint8Array(BTF_KIND_SLOTS);
 const INDEX_KIND: readonly (IdKind | undefined)[] = [undefined, 'func', 'struct', 'union', 'typedef'];
 const KIND_INDEX_OF: Readonly<Record<IdKind, number>> = { func: 1, struct: 2, union: 3, typedef: 4 };
 KIND_INDEX[BtfKind.Func] = 1;
@@ -112,7 +113,7 @@ function buildLayerIndex(layers: readonly Layer[], li: number): LayerIndex {
   const offs = L.btf.typeOffsets;
   for (let i = 0; i < offs.length; i++) {
     const rec = offs[i] as number;
-    const k = INDEX_KIND[KIND_INDEX[(L.dv.getUint32(rec + 4, L.le) >>> 24) & 0x1f] as number];
+    const k = INDEX_KIND[KIND_INDEX[infoKind(L.dv.getUint32(rec + 4, L.le))] as number];
     if (k === undefined) continue;
     const id = L.btf.startId + i;
     const where = nameSpan(chain, L.dv.getUint32(rec, L.le));
@@ -185,7 +186,7 @@ function walkLayer(
   let active = activeMask();
   for (let i = 0; i < offs.length && active !== 0; i++) {
     const rec = offs[i] as number;
-    const ki = KIND_INDEX[(buf[rec + kindAt] as number) & 0x1f] as number;
+    const ki = KIND_INDEX[infoByteKind(buf[rec + kindAt] as number)] as number;
     const bit = 1 << ki;
     if ((active & bit) === 0) continue;
     const nameOff = le

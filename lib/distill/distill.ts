@@ -260,6 +260,11 @@ export function distill(base: Btf, split: Btf, opts: DistillOptions = {}): Disti
   if (split.base !== base) {
     throw new DistillError('DISTILL_NOT_SPLIT', 'distill needs split BTF parsed over the given base BTF', { ...split.source });
   }
+  if (split.unknownKindCount > 0) {
+    let id = split.startId;
+    while (recordSize(split.kind(id), 0) >= 0) id++;
+    throw new DistillError('DISTILL_UNKNOWN_KIND', `type [${id}] is of kind ${split.kind(id)}, which modbtf does not know (only the layout section sizes it): its type ids cannot be followed`, { ...split.source, typeId: id }, split.kind(id));
+  }
   const le = split.littleEndian;
   const n = split.typeCount;
   const splitStart = split.startId;

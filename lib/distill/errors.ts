@@ -9,6 +9,8 @@
  *  - DISTILL_BAD_ENUM_SIZE: a named base ENUM/ENUM64 whose byte size btf__add_enum
  *    rejects (not 1, 2, 4 or 8).
  *  - DISTILL_BAD_STRING: a name offset outside the string sections.
+ *  - DISTILL_UNKNOWN_KIND: the split BTF has a type of a kind modbtf does not know (sized
+ *    by a layout section); libbpf's field iterator refuses it too (-EINVAL).
  */
 import { ModbtfError, type ErrorContext } from '../errors.js';
 import { kindName } from '../btf/kinds.js';
@@ -18,7 +20,8 @@ export type DistillErrorCode =
   | 'DISTILL_ILLEGAL_BASE_REF'
   | 'DISTILL_BAD_TYPE_ID'
   | 'DISTILL_BAD_ENUM_SIZE'
-  | 'DISTILL_BAD_STRING';
+  | 'DISTILL_BAD_STRING'
+  | 'DISTILL_UNKNOWN_KIND';
 
 export class DistillError extends ModbtfError {
   /** BTF_KIND_* of the offending type, when there is one. */

@@ -58,7 +58,18 @@ export async function loadBtfFile(path: string, opts: { base?: Btf; predecompres
 
 /** Base BTF (vmlinux): ELF with `.BTF`, raw BTF, or their gzip. Never split itself. */
 export async function loadBaseBtf(path: string): Promise<Btf> {
-  const loaded = await loadBtfFile(path);
+  let loaded: LoadedBtf;
+  try {
+    loaded = await loadBtfFile(path);
+  } catch (err: unknown) {
+    if (isModbtfError(err) && err.code === 'BTF_MISSING') {
+      throw new BtfFormatError('BTF_MISSING', `no ${BTF_SECTION} section: this vmlinux has no BTF (its kernel was built without CONFIG_DEBUG_INFO_BTF); give a vmlinux with BTF, that kernel's /sys/kernel/btf/vmlinux, or a release whose headers carry one`, { file: path });
+    }
+    if (isModbtfError(err) && err.code === 'BTF_NEEDS_BASE') {
+      throw new BtfFormatError('BTF_NOT_A_BASE', 'this is split BTF (a module\'s), not a vmlinux: give the vmlinux ELF, its raw BTF (/sys/kernel/btf/vmlinux) or a kernel release', { ...err.context, file: path });
+    }
+    throw err;
+  }
   if (loaded.distilledBase) {
     throw new BtfFormatError('BTF_BAD_BASE', 'this object carries split BTF over a distilled base (.BTF.base); a base must be a vmlinux BTF', { file: path, section: '.BTF.base' });
   }

@@ -4,7 +4,7 @@
  * which modules lose their BTF.
  */
 import { isModbtfError } from '../errors.js';
-import { loadBaseBtf } from './btf-file.js';
+import { loadKernelBtf } from './kernel.js';
 import { checkModule, loadModuleBtf, type ModuleCheck } from './check.js';
 import { relocationTarget, type RelocationTarget } from '../relocate/index.js';
 import type { Btf } from '../btf/btf.js';
@@ -30,6 +30,8 @@ export interface CheckReport {
   retargeted?: 'this-kernel' | 'other-kernel';
   /** .BTF_ids entries the kernel does not relocate (wrong here unless retargeted). */
   idsNotRelocated?: string[];
+  /** What does not change the verdict but should be said (vermagic of another release). */
+  warnings?: string[];
   error?: { name: string; code: string; message: string; text: string };
 }
 
@@ -49,6 +51,7 @@ export function toCheckReport(r: ModuleCheck): CheckReport {
   if (r.kernelMessage !== undefined) out.kernelMessage = r.kernelMessage;
   if (r.retargeted !== undefined) out.retargeted = r.retargeted;
   if (r.idsNotRelocated.length > 0) out.idsNotRelocated = r.idsNotRelocated;
+  if (r.warnings.length > 0) out.warnings = r.warnings;
   return out;
 }
 
@@ -66,8 +69,8 @@ export interface CheckTarget {
 }
 
 export async function loadCheckTarget(kernelPath: string, builtWithPath: string | undefined): Promise<CheckTarget> {
-  const target = relocationTarget(await loadBaseBtf(kernelPath));
-  const builtWith = builtWithPath !== undefined ? await loadBaseBtf(builtWithPath) : undefined;
+  const target = relocationTarget(await loadKernelBtf(kernelPath));
+  const builtWith = builtWithPath !== undefined ? await loadKernelBtf(builtWithPath) : undefined;
   return { target, builtWith };
 }
 

@@ -15,6 +15,7 @@ import { loadModuleFile, type LoadedModule } from './load.js';
 import { readKeptDistilledBtf } from './retarget.js';
 import { BTF_IDS_SECTION, BTF_SECTION } from '../btf/source.js';
 import { resolveBtfIds } from '../btfids/resolve.js';
+import { BASE_OPTION, assertBuiltAgainst, vermagicMismatch } from './built-against.js';
 
 export type CheckStatus = 'ok' | 'loses-btf';
 
@@ -41,6 +42,8 @@ export interface ModuleCheck {
    * `modbtf retarget` rewrites them for it. Empty for retargeted modules.
    */
   idsNotRelocated: string[];
+  /** Things to tell that do not change the verdict (a vermagic naming another release than the built-against vmlinux). */
+  warnings: string[];
 }
 
 export interface CheckOptions {
@@ -48,7 +51,7 @@ export interface CheckOptions {
   builtWith?: Btf;
 }
 
-const NO_BASE_HINT = 'the module has no .BTF.base; give the vmlinux it was built against (--built-with) so it can be distilled for the check';
+const NO_BASE_HINT = `the module has no .BTF.base; give the vmlinux it was built against (${BASE_OPTION}) so it can be distilled for the check`;
 
 /**
  * Loads a module for check/relocate: over `builtWith` when given; without it the
@@ -82,12 +85,25 @@ export function distilledPair(loaded: LoadedBtf, builtWith: Btf | undefined): { 
     throw new ModuleError('MODULE_NO_BTF_BASE', NO_BASE_HINT, { file: loaded.path, section: '.BTF' });
   }
   if (loaded.btf.base !== builtWith) {
-    throw new ModuleError('MODULE_WRONG_BASE', 'internal: module BTF must be parsed over the --built-with vmlinux', { file: loaded.path });
+    throw new ModuleError('MODULE_WRONG_BASE', 'internal: module BTF must be parsed over the built-against vmlinux', { file: loaded.path });
   }
+  // Over the wrong vmlinux, distill would fail with a message about the vmlinux.
+  assertBuiltAgainst(loaded.path, loaded.btf, builtWith, loaded.module?.elf);
   const d = distill(builtWith, loaded.btf);
   const base = Btf.parse(d.base, { file: loaded.path, section: '.BTF.base (distilled)' });
   const split = Btf.parse(d.split, { file: loaded.path, section: '.BTF (distilled)', base });
   return { base, split, hadDistilledBase: false };
+}
+
+const sameKernelMemo = new WeakMap<Btf, WeakMap<Btf, boolean>>();
+/** Whether two vmlinux BTFs are the same bytes (remembered per pair: a tree check asks once per module). */
+function sameKernel(a: Btf, b: Btf): boolean {
+  if (a === b) return true;
+  let m = sameKernelMemo.get(a);
+  if (!m) sameKernelMemo.set(a, (m = new WeakMap()));
+  let same = m.get(b);
+  if (same === undefined) m.set(b, (same = bytesEqual(a.bytes, b.bytes)));
+  return same;
 }
 
 export function checkModule(loaded: LoadedBtf, target: RelocationTarget, opts: CheckOptions = {}): ModuleCheck {
@@ -98,10 +114,13 @@ export function checkModule(loaded: LoadedBtf, target: RelocationTarget, opts: C
     const retargeted = loaded.retargetedBtf === undefined ? undefined
       : r.ok && bytesEqual(r.split, loaded.retargetedBtf) ? 'this-kernel' : 'other-kernel';
     const elf = loaded.module?.elf;
-    const idsNotRelocated = retargeted === undefined && elf?.sectionByName(BTF_IDS_SECTION)
+    // A module without .BTF.base, checked on the very vmlinux it was built against, loads
+    // as it is: its .BTF_ids already name the right types there.
+    const asBuilt = !hadDistilledBase && opts.builtWith !== undefined && sameKernel(opts.builtWith, target.base);
+    const idsNotRelocated = retargeted === undefined && !asBuilt && elf?.sectionByName(BTF_IDS_SECTION)
       ? resolveBtfIds(elf, split, { distilled: true }).diagnostics.filter((d) => d.code === 'BTFIDS_NOT_RELOCATED').map((d) => d.symbol ?? d.message)
       : [];
-    return {
+    const result: ModuleCheck = {
       file: loaded.path,
       status: r.ok && retargeted !== 'other-kernel' ? 'ok' : 'loses-btf',
       hadDistilledBase,
@@ -110,7 +129,11 @@ export function checkModule(loaded: LoadedBtf, target: RelocationTarget, opts: C
       kernelMessage: failures[0]?.libbpfMessage.replace(/^libbpf: /, ''),
       retargeted,
       idsNotRelocated,
+      warnings: [],
     };
+    const mismatch = !hadDistilledBase && opts.builtWith ? vermagicMismatch(loaded.module?.elf, opts.builtWith) : undefined;
+    if (mismatch !== undefined) result.warnings.push(mismatch);
+    return result;
   } catch (err: unknown) {
     if (isModbtfError(err)) throw (err as ModbtfError).withContext({ file: loaded.path });
     throw err;

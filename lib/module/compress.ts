@@ -11,7 +11,7 @@
  * (Checked: xz of a Debian 6.12.107 module rebuilt this way equals the shipped .ko.xz.)
  * gzip is produced with the gzip CLI, not node:zlib, whose deflate output differs.
  */
-import { ModuleError, type ErrorContext } from '../errors.js';
+import { ModuleError, ToolError, type ErrorContext } from '../errors.js';
 import { MAX_TOOL_OUTPUT, runTool } from '../tool.js';
 
 export type Compression = 'xz' | 'zstd' | 'gzip' | 'none';
@@ -58,9 +58,26 @@ export async function decompress(bytes: Uint8Array, kind: Compression, opts: Com
     case 'gzip':
       return gunzipBytes(bytes, opts);
     case 'xz':
-      return runFilter(opts.command ?? 'xz', 'xz', ['-dc'], bytes, opts);
+      return decompressChecked(opts.command ?? 'xz', 'xz', bytes, opts);
     case 'zstd':
-      return runFilter(opts.command ?? 'zstd', 'zstd', ['-dc'], bytes, opts);
+      return decompressChecked(opts.command ?? 'zstd', 'zstd', bytes, opts);
+  }
+}
+
+/**
+ * `-dc` through the tool; when it exits non-zero, `-t` (the tool's own integrity test)
+ * tells damaged data (bad input, a ModuleError) from a tool that failed on good data
+ * (a ToolError, as are a missing tool and one killed by a signal).
+ */
+async function decompressChecked(command: string, tool: 'xz' | 'zstd', bytes: Uint8Array, opts: CompressionOptions): Promise<Uint8Array> {
+  try {
+    return await runFilter(command, tool, ['-dc'], bytes, opts);
+  } catch (err: unknown) {
+    if (!(err instanceof ToolError) || err.code !== 'TOOL_FAILED' || err.exitCode === undefined) throw err;
+    const verdict = await runFilter(command, tool, ['-t'], bytes, opts).then(() => undefined, (e: unknown) => e);
+    if (!(verdict instanceof ToolError) || verdict.code !== 'TOOL_FAILED' || verdict.exitCode === undefined) throw err;
+    const said = verdict.stderr !== '' ? verdict.stderr : err.stderr;
+    throw new ModuleError('MODULE_BAD_COMPRESSION', `${tool} data is damaged (${tool} -t: ${said.split('\n')[0] ?? ''}): the file is not a module as kbuild compresses it; reinstall or rebuild it`, fileContext(opts), { cause: err });
   }
 }
 

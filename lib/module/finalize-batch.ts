@@ -15,10 +15,11 @@ import { ModuleError, isModbtfError } from '../errors.js';
 import { objcopyChooser } from '../objcopy/locate.js';
 import type { RelocationTarget } from '../relocate/index.js';
 import { loadBaseBtf } from './btf-file.js';
+import { vermagicMismatch } from './built-against.js';
 import type { CheckReport } from './check-report.js';
 import type { Compression } from './compress.js';
 import { finalizeLoaded, type FinalizeAction, type FinalizeResult, type FinalizeTimings } from './finalize.js';
-import { resolveKernelBtfPath } from './kernel.js';
+import { loadKernelBtf, resolveKernelBtfPath } from './kernel.js';
 import { loadModuleBytes, loadModuleFile, type LoadedModule } from './load.js';
 import { moduleKernelRelease } from './modinfo.js';
 import { runFilePool } from './file-pool.js';
@@ -118,9 +119,13 @@ export function createFinalizer(init: FinalizeBatchInit): Finalizer {
     if (init.basePath !== undefined) return cached(paths, init.basePath, () => resolveKernelBtfPath(init.basePath as string));
     const rel = moduleKernelRelease(mod.elf);
     if (rel === undefined) {
-      return Promise.reject(new ModuleError('MODULE_NO_VERMAGIC', 'no vermagic in .modinfo to find its kernel: pass --base VMLINUX', { file: mod.path }));
+      return Promise.reject(new ModuleError('MODULE_NO_VERMAGIC', 'no vermagic in .modinfo to find the kernel it was built against: give -b/--base (its vmlinux or release)', { file: mod.path }));
     }
-    return cached(paths, rel, () => resolveKernelBtfPath(rel));
+    // Said about the module: its vermagic chose the kernel that is not there.
+    return cached(paths, rel, () => resolveKernelBtfPath(rel)).catch((err: unknown) => {
+      if (!isModbtfError(err) || err.code !== 'KERNEL_NOT_FOUND') throw err;
+      throw new ModuleError('KERNEL_NOT_FOUND', `its vermagic names ${rel}: ${err.message.replace(/; install .*$/, '')}; install linux-headers-${rel}, or give -b/--base the vmlinux (or release) it was built against`, { file: mod.path }, { cause: err });
+    });
   };
 
   return {
@@ -131,10 +136,13 @@ export function createFinalizer(init: FinalizeBatchInit): Finalizer {
         const load = performance.now() - t;
         t = performance.now();
         const path = await vmlinuxPath(mod);
-        const vmlinux = await cached(bases, path, () => loadBaseBtf(path));
+        const vmlinux = await cached(bases, path, () => loadKernelBtf(path));
         const vmTime = performance.now() - t;
         const r = await finalizeLoaded(mod, { vmlinux, distill: init.distill, objcopy, stripSignature: init.stripSignature, dryRun: init.dryRun, ...(init.kernelAbi !== undefined ? { profile: pipelineProfile(init.kernelAbi) } : {}) });
         const diagnostics = r.diagnostics.filter((d) => d.level !== 'debug');
+        // A vmlinux found by the module's vermagic cannot disagree with it; one given can.
+        const mismatch = init.basePath !== undefined && r.btf !== 'had-base' ? vermagicMismatch(mod.elf, vmlinux) : undefined;
+        if (mismatch !== undefined) diagnostics.unshift({ level: 'warning', code: 'MODULE_VERMAGIC_MISMATCH', message: `warning: ${mismatch}`, extension: true });
         const report: FinalizeReport = {
           file,
           status: r.action,

@@ -35,6 +35,7 @@ import { compress, type Compression } from './compress.js';
 import { loadModuleFile, type LoadedModule } from './load.js';
 import { moduleKernelRelease } from './modinfo.js';
 import { verifyRewrite } from './verify.js';
+import { builtForAnotherKernel } from './built-against.js';
 
 export interface FinalizeOptions {
   /** vmlinux BTF the module was built against (needed unless the module has .BTF.base). */
@@ -158,7 +159,7 @@ async function finalizeInner(mod: LoadedModule, opts: FinalizeOptions): Promise<
   }
   const hasBase = elf.sectionByName(BTF_BASE_SECTION) !== undefined;
   if (!hasBase && !opts.vmlinux) {
-    throw new ModuleError('MODULE_NO_VMLINUX', 'the vmlinux BTF the module was built against is needed (--base)', { file, section: BTF_SECTION });
+    throw new ModuleError('MODULE_NO_VMLINUX', 'the vmlinux BTF the module was built against is needed (-b/--base)', { file, section: BTF_SECTION });
   }
   const profile = opts.profile ?? moduleProfile(elf);
   const timings: FinalizeTimings = { btf: 0, distill: 0, btfIds: 0, rewrite: 0, compress: 0, write: 0 };
@@ -173,10 +174,10 @@ async function finalizeInner(mod: LoadedModule, opts: FinalizeOptions): Promise<
     : readElfBtf(elf, { file, ...(opts.vmlinux ? { base: opts.vmlinux } : {}) });
   // The kernel's checks, before anything is written. Split BTF over the wrong vmlinux
   // still parses, but its ids and strings point at the wrong places.
-  const [problem] = validateBtf(current, { limit: 1 });
+  const [problem] = validateBtf(current, { limit: 1, kernel: profile.abi >= 7 ? 7 : 6 });
   if (problem) {
     if (distilledBase) throw problem;
-    throw new ModuleError('MODULE_WRONG_VMLINUX', `the module's .BTF is not valid over this vmlinux BTF (${problem.offset !== undefined ? `+0x${problem.offset.toString(16)}: ` : ''}${problem.message}): was the module built against another kernel? Give the vmlinux of the kernel it was built for`, { file, section: BTF_SECTION, ...(problem.typeId !== undefined ? { typeId: problem.typeId } : {}) }, { cause: problem });
+    throw builtForAnotherKernel(file, problem, opts.vmlinux as Btf, elf);
   }
   lap('btf');
 

@@ -41,6 +41,7 @@ import { writeFileAtomic } from '../objcopy/atomic.js';
 import { compress, type Compression } from './compress.js';
 import { loadModuleFile, type LoadedModule } from './load.js';
 import { verifyRewrite } from './verify.js';
+import { BASE_OPTION, assertBuiltAgainst, checkingKernelOf } from './built-against.js';
 
 export { KEPT_BTF_SECTION, KEPT_BTF_BASE_SECTION, KEPT_BTF_IDS_SECTION };
 
@@ -123,7 +124,7 @@ function parseBtf(elf: ElfFile, name: string, file: string, base?: Btf): Btf {
   const data = sectionBytes(elf, name);
   if (data === undefined) throw new ModuleError('MODULE_NO_BTF', `no ${name} section`, { file, section: name });
   const btf = Btf.parse(data, { file, section: name, ...(base ? { base } : {}) });
-  const [problem] = validateBtf(btf, { limit: 1 });
+  const [problem] = validateBtf(btf, { limit: 1, kernel: checkingKernelOf(elf) });
   if (problem) throw problem;
   return btf;
 }
@@ -168,13 +169,10 @@ function distilledState(mod: LoadedModule, builtWith: Btf | undefined, profile: 
     throw new ModuleError('MODULE_NO_BTF', 'no .BTF section: the module was linked without BTF (CONFIG_DEBUG_INFO_BTF_MODULES, pahole)', { file, section: BTF_SECTION });
   }
   if (!builtWith) {
-    throw new ModuleError('MODULE_NO_BTF_BASE', 'the module has no .BTF.base; give the vmlinux it was built against (--built-with) so it can be distilled first', { file, section: BTF_SECTION });
+    throw new ModuleError('MODULE_NO_BTF_BASE', `the module has no .BTF.base; give the vmlinux it was built against (${BASE_OPTION}) so it can be distilled first`, { file, section: BTF_SECTION });
   }
   const current = Btf.parse(sectionBytes(elf, BTF_SECTION) as Uint8Array, { file, section: BTF_SECTION, base: builtWith });
-  const [problem] = validateBtf(current, { limit: 1 });
-  if (problem) {
-    throw new ModuleError('MODULE_WRONG_VMLINUX', `the module's .BTF is not valid over the --built-with vmlinux BTF (${problem.message}): give the vmlinux of the kernel it was built for`, { file, section: BTF_SECTION, ...(problem.typeId !== undefined ? { typeId: problem.typeId } : {}) }, { cause: problem });
-  }
+  assertBuiltAgainst(file, current, builtWith, elf, profile.abi >= 7 ? 7 : 6);
   if (profile.abi === 7) {
     // As finalize in the 7.x profile: resolve_btfids 7.x's distilled, name-sorted pair.
     const r = kernel7Btf(elf, scanBtfIds(elf, { abi: 7 }), current, builtWith, { distill: true, rerunSafe: true, profile });

@@ -28,8 +28,15 @@ export async function expandModulePaths(inputs: readonly string[]): Promise<stri
     } catch (err: unknown) {
       throw new ModuleError('IO_NOT_FOUND', 'no such file or directory', { file: input }, { cause: err });
     }
-    if (st.isDirectory()) await walkDir(input, out);
-    else out.push(input);
+    if (st.isDirectory()) {
+      const before = out.length;
+      await walkDir(input, out);
+      // A directory named on purpose that holds nothing is a mistake (a wrong path, modules
+      // not built yet), not a success with nothing to do.
+      if (out.length === before) {
+        throw new ModuleError('NO_MODULES', 'no modules here: searched this directory and every one below it for *.ko, *.ko.xz, *.ko.zst and *.ko.gz (symbolic links to directories are not followed)', { file: input });
+      }
+    } else out.push(input);
   }
   return out;
 }

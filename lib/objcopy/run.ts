@@ -40,11 +40,10 @@ class ObjcopyShell {
   dead = false;
 
   static async start(command: string): Promise<ObjcopyShell> {
-    // execa, like every tool run; loaded on first use as in runTool.
-    const { execa } = await import('execa');
-    const sub = execa('sh', ['-c', SCRIPT, 'sh', command], { stdin: 'pipe', stdout: 'pipe', stderr: 'ignore', buffer: false, cleanup: false });
-    // The outcome of the shell itself is seen through 'close' below.
-    sub.catch(() => undefined);
+    // Loaded on first use, as in runTool.
+    const { spawn } = await import('node:child_process');
+    // The outcome of the shell itself is seen through 'error' and 'close' below.
+    const sub = spawn('sh', ['-c', SCRIPT, 'sh', command], { stdio: ['pipe', 'pipe', 'ignore'] });
     return new ObjcopyShell(sub, sub.stdin, sub.stdout);
   }
 

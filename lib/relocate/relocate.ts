@@ -38,6 +38,7 @@
 import { Btf, type ParseBtfOptions } from '../btf/btf.js';
 import { BtfKind, kindName } from '../btf/kinds.js';
 import { forEachIdField, forEachStrField } from '../btf/fields.js';
+import { infoKind, infoVlen } from '../btf/wire.js';
 import { dataViewOf } from '../bytes.js';
 import {
   RelocateError, RelocateFailure, type EmbeddingPath, type RelocateCandidate, type RelocateErrorCode,
@@ -321,9 +322,9 @@ class Relocation {
     for (let sid = nD; sid < nTypes; sid++) {
       const o = recW[sid - nD] as number;
       const info = w[o + 1] as number;
-      const kind = (info >>> 24) & 0x1f;
+      const kind = infoKind(info);
       if (kind !== BtfKind.Struct && kind !== BtfKind.Union) continue;
-      const vlen = info & 0xffff;
+      const vlen = infoVlen(info);
       for (let m = 0, p = o + 4; m < vlen; m++, p += 3) {
         let next = w[p] as number;
         let steps = 0;
@@ -338,7 +339,7 @@ class Relocation {
             break;
           }
           const q = recW[next - nD] as number;
-          const k = ((w[q + 1] as number) >>> 24) & 0x1f;
+          const k = infoKind(w[q + 1] as number);
           if (k === BtfKind.Const || k === BtfKind.Restrict || k === BtfKind.Volatile || k === BtfKind.Typedef || k === BtfKind.TypeTag) {
             next = w[q + 2] as number;
           } else if (k === BtfKind.Array) {
@@ -368,7 +369,7 @@ class Relocation {
     for (let i = 0; i < n; i++) {
       const o = recW[i] as number;
       const info = w[o + 1] as number;
-      forEachIdField((info >>> 24) & 0x1f, info & 0xffff, (pos) => {
+      forEachIdField(infoKind(info), infoVlen(info), (pos) => {
         const p = o + (pos >>> 2);
         const id = w[p] as number;
         if (id >= nTypes) this.checkId(id, nD + i);
@@ -380,7 +381,7 @@ class Relocation {
       const o = recW[i] as number;
       const info = w[o + 1] as number;
       let field = 0;
-      forEachStrField((info >>> 24) & 0x1f, info & 0xffff, (pos) => {
+      forEachStrField(infoKind(info), infoVlen(info), (pos) => {
         const p = o + (pos >>> 2);
         const off = w[p] as number;
         const at = field++;

@@ -15,6 +15,7 @@
 import { Buffer } from 'node:buffer';
 import type { Btf } from '../btf/btf.js';
 import { BtfKind } from '../btf/kinds.js';
+import { infoKind } from '../btf/wire.js';
 import { dataViewOf } from '../bytes.js';
 import { RelocateError, RelocateFailure } from './errors.js';
 
@@ -86,7 +87,7 @@ export class RelocationTarget {
       const nameOff = dv.getUint32(off, le);
       if (nameOff === 0) continue;
       const info = dv.getUint32(off + 4, le);
-      const kind = (info >>> 24) & 0x1f;
+      const kind = infoKind(info);
       if (!isMatchableKind(kind)) continue;
       let name = nameCache.get(nameOff);
       if (name === undefined) {
@@ -113,7 +114,7 @@ export class RelocationTarget {
     }
     for (const list of this.byName.values()) {
       for (const id of list) {
-        const kind = (this.info[id] as number) >>> 24 & 0x1f;
+        const kind = infoKind(this.info[id] as number);
         if ((kind === BtfKind.Struct || kind === BtfKind.Union) && (compositeCnt.get(this.nameOff[id] as number) ?? 0) > 1) {
           this.needsSize[id] = 1;
         }
@@ -126,7 +127,7 @@ export class RelocationTarget {
     return this.byName.get(latin1Name) ?? EMPTY;
   }
 
-  kind(id: number): BtfKind { return (((this.info[id] as number) >>> 24) & 0x1f) as BtfKind; }
+  kind(id: number): BtfKind { return infoKind(this.info[id] as number) as BtfKind; }
   kflag(id: number): boolean { return ((this.info[id] as number) >>> 31) === 1; }
 
   /** Number of distinct names indexed. */

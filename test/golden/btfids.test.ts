@@ -134,7 +134,7 @@ function printed(ds: readonly Diagnostic[]): string {
 
 // ---------------------------------------------------------------------------------
 // Cases where modbtf differs from resolve_btfids on purpose.
-type Deviation = 'untouched-on-failure' | 'no-crash' | 'fatal-warnings-accepted' | 'rerun-keeps-flags';
+type Deviation = 'untouched-on-failure' | 'no-crash' | 'fatal-warnings-accepted' | 'rerun-keeps-flags' | 'help-shows-both';
 const DEVIATIONS: Readonly<Record<string, { kind: Deviation; why: string }>> = {
   'btfids/edge/patch_out_of_bounds.rb': { kind: 'untouched-on-failure', why: 'resolve_btfids leaves the slots patched before the failure in the file (shared mapping); modbtf writes atomically or not at all' },
   'btfids/edge/bad_section_alignment.rb': { kind: 'untouched-on-failure', why: 'the patched .BTF_ids is in the file although libelf refused to write; modbtf leaves the input untouched' },
@@ -142,7 +142,17 @@ const DEVIATIONS: Readonly<Record<string, { kind: Deviation; why: string }>> = {
   'btfids/edge/cli_unknown_option.rb': { kind: 'fatal-warnings-accepted', why: '--fatal_warnings is modbtf\'s extension (kernel 7.0 passes it); 6.12 rejects it as unknown' },
   'btfids/btfids_fixture.rerun.rb': { kind: 'rerun-keeps-flags', why: 'a second run pairs set8 ids with other ids\' flags in resolve_btfids; modbtf recognises its own output and changes nothing' },
   'btfids/nf_conntrack.rerun.rb': { kind: 'rerun-keeps-flags', why: 'as btfids_fixture.rerun: bpf_ct_release would get KF_ACQUIRE|KF_RELEASE|KF_RET_NULL' },
+  'btfids/edge/cli_help.rb': { kind: 'help-shows-both', why: 'modbtf resolve-btfids is 6.12\'s and 7.x\'s tool: after 6.12\'s usage block (byte for byte) its help shows 7.x\'s and when each is used; with MODBTF_KERNEL_ABI set it is exactly that tool\'s' },
 };
+
+/** After the tool's own help: 7.x's usage block and how modbtf picks one. */
+function expectHelpShowsBoth(stderr: string, tool: string): void {
+  expect(stderr.startsWith(tool)).toBe(true);
+  const more = stderr.slice(tool.length);
+  expect(more).toContain('    or: resolve_btfids --patch_btfids <.BTF_ids file> <ELF object>\n');
+  expect(more).toContain('        --distill_base    distill --btf_base and emit .BTF.base section data\n');
+  expect(more).toMatch(/It is 7\.x when the line has --distill_base or --patch_btfids, or OBJECT's vermagic names a\n 7\.x kernel; 6\.12 otherwise\. MODBTF_KERNEL_ABI=6 or 7 forces one\./);
+}
 
 describe('golden data', () => {
   it('is all there', () => {
@@ -250,6 +260,21 @@ describe('resolve-btfids command (in-process) replays every golden case', () => 
           expect(other.stderr).toBe(c.stderr.replace('fatal_warnings', 'no_such_option'));
           break;
         }
+        case 'help-shows-both': {
+          expect(got.exit).toBe(c.exit);
+          expectHelpShowsBoth(got.stderr, c.stderr);
+          expect(got.stdout).toBe('');
+          // Forced to 6.12's interface it is that tool, byte for byte.
+          process.env['MODBTF_KERNEL_ABI'] = '6';
+          try {
+            const forced = await runInProcess(stage(c), c.argv);
+            expect(forced.stderr).toBe(c.stderr);
+            expect(forced.exit).toBe(c.exit);
+          } finally {
+            delete process.env['MODBTF_KERNEL_ABI'];
+          }
+          break;
+        }
         case 'rerun-keeps-flags':
           expect(got.exit).toBe(c.exit);
           expect(got.stderr).toBe(c.stderr);
@@ -293,7 +318,8 @@ describe('resolve-btfids as a process (built dist/)', () => {
       const dir = stage(c);
       const r = spawnSync(process.execPath, [runner(), ...c.argv], { cwd: dir, encoding: 'utf8' });
       expect(r.status).toBe(c.exit);
-      expect(r.stderr).toBe(c.stderr);
+      if (DEVIATIONS[id]?.kind === 'help-shows-both') expectHelpShowsBoth(r.stderr, c.stderr);
+      else expect(r.stderr).toBe(c.stderr);
       expect(r.stdout).toBe('');
       if (c.resolved !== undefined) expectSameFile(id, new Uint8Array(readFileSync(join(dir, c.object))), fixtureBytes(c.resolved));
     });

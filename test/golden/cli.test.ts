@@ -36,7 +36,7 @@ describe('modbtf dump', () => {
   it('split BTF without a base: exit 2 and a hint', () => {
     const r = modbtf('dump', fixturePath('modules/tcp_bbr.ko.xz'));
     expect(r.status).toBe(2);
-    expect(r.stderr).toMatch(/tcp_bbr\.ko\.xz: \.BTF\+0x[0-9a-f]+: .*give its base/);
+    expect(r.stderr).toMatch(/tcp_bbr\.ko\.xz: \.BTF\+0x[0-9a-f]+: .*give the kernel it was built against, -b\/--base/);
     expect(r.stdout).toBe('');
   });
 
@@ -59,7 +59,7 @@ describe('modbtf distill / relocate', () => {
 
       const out = join(dir, 'reloc.btf');
       const map = join(dir, 'idmap');
-      const r = modbtf('relocate', '--built-with', V107, '-b', V117, '-o', out, '--id-map', map, fixturePath('modules/tcp_bbr.ko.xz'));
+      const r = modbtf('relocate', '-b', V107, '-k', V117, '-o', out, '--id-map', map, fixturePath('modules/tcp_bbr.ko.xz'));
       expect(r.status).toBe(0);
       expect(firstDiff(readFileSync(out), fixtureBytes('btf/tcp_bbr.reloc117.btf.gz'))).toBeUndefined();
       expect(readFileSync(map, 'utf8')).toBe(text('btf/tcp_bbr.reloc117.idmap.gz'));
@@ -88,7 +88,7 @@ describe('modbtf check', () => {
     expect(`libbpf: ${doc.modules[0]?.kernelMessage}\n`).toBe(readFileSync(fixturePath('btf/kvm-intel.reloc117.err'), 'utf8'));
     const e = modbtf('check', '--kernel', V117, fixturePath('modules/tcp_bbr.ko.xz'));
     expect(e.status).toBe(2);
-    expect(e.stderr).toMatch(/no \.BTF\.base.*--built-with/);
+    expect(e.stderr).toMatch(/no \.BTF\.base.*-b\/--base/);
   });
 });
 

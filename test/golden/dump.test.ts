@@ -13,6 +13,7 @@ import { Btf } from '../../lib/btf/btf.js';
 import { dumpRaw } from '../../lib/btf/dump-raw.js';
 import { dumpRawBytes } from '../../lib/btf/dump-raw-bytes.js';
 import { dumpJson } from '../../lib/btf/dump-json.js';
+import { dumpJsonBytes } from '../../lib/btf/dump-json-bytes.js';
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/btf/', import.meta.url));
 
@@ -67,6 +68,13 @@ describe('bpftool 7.1 btf dump of module BTF over vmlinux 6.12.107', () => {
         const ours = dumpJson(btf);
         expect(ours).toBe(expected.toString('utf8'));
         expect(Buffer.from(ours, 'utf8').equals(expected)).toBe(true);
+      });
+
+      it('-j, as the CLI writes it (bytes straight from the records)', () => {
+        const expected = fixture(`${name}.bpftool.json.gz`);
+        const ours = Buffer.concat([...dumpJsonBytes(btf)]);
+        expect(ours.toString('utf8')).toBe(expected.toString('utf8'));
+        expect(ours.equals(expected)).toBe(true);
       });
     });
   }

@@ -138,7 +138,7 @@ describe('finalize over a tree with -j 2', () => {
     const again = modbtf(['finalize', ...FINALIZE, '-b', vmlinux, '-j', '2', tree]);
     expect(again.status).toBe(2);
     expect(again.stderr).toMatch(/^modbtf: .*aaa_broken\.ko/m);
-    expect(again.stdout).toMatch(new RegExp(`^${reports.size} modules: 0 rewritten, ${reports.size - 1} already final, 1 errors`, 'm'));
+    expect(again.stdout).toMatch(new RegExp(`^${reports.size} modules: 0 rewritten, ${reports.size - 1} already final, 1 error, `, 'm'));
   });
 
   it('keeps -j 1 (this thread) and -j 2 reports equal, and --dry-run writes nothing', () => {
@@ -203,12 +203,12 @@ exit 0
     expect(r.out).toContain(`all modules in ${join(root, OLD, 'updates')} keep their BTF on ${NEW}`);
   });
 
-  it('passes the new vmlinux and --built-with, warns but exits 0 when modules lose BTF or check fails', () => {
+  it('passes the new vmlinux and --base, warns but exits 0 when modules lose BTF or check fails', () => {
     const root = fakeModules('lm-fake');
     const { cmd, log } = fakeModbtf();
     const ok = hook(root, { MODBTF_CMD: cmd, FAKE_LOG: log }, NEW, '/boot/x');
     expect(ok.status).toBe(0);
-    expect(readFileSync(log, 'utf8').trim().split('\n')).toEqual([`check --built-with ${join(root, OLD, 'build', 'vmlinux')} --kernel ${join(root, NEW, 'build', 'vmlinux')} ${join(root, OLD, 'updates')}`]);
+    expect(readFileSync(log, 'utf8').trim().split('\n')).toEqual([`check --base ${join(root, OLD, 'build', 'vmlinux')} --kernel ${join(root, NEW, 'build', 'vmlinux')} ${join(root, OLD, 'updates')}`]);
     const lose = hook(root, { MODBTF_CMD: cmd, FAKE_LOG: log, FAKE_RC: '1' }, NEW);
     expect(lose.status).toBe(0);
     expect(lose.out).toMatch(/WARNING: some modules in .* will lose their BTF on 6\.12\.117/);
@@ -228,7 +228,8 @@ exit 0
     const withIt = hook(root, { MODBTF_CMD: cmd, FAKE_LOG: log, MODBTF_CONFIG: config, FAKE_RETARGET: '1' }, NEW);
     expect(withIt.status).toBe(0);
     const calls = readFileSync(log, 'utf8').trim().split('\n').filter((l) => !l.includes('--help'));
-    expect(calls.at(-1)).toBe(`retarget -j 3 --kernel ${NEW} ${join(root, OLD, 'updates')}`);
+    // retarget works one module at a time: it has no -j (MODBTF_JOBS is for check).
+    expect(calls.at(-1)).toBe(`retarget --kernel ${NEW} ${join(root, OLD, 'updates')}`);
     expect(calls.at(-2)).toMatch(/^check -j 3 /);
 
     // A broken configuration file is ignored with a warning.

@@ -181,11 +181,11 @@ describe('nf_conntrack (resolved against 6.12.107, no .BTF.base): --built-with',
     expect(firstDiff(section(elfOf(ko), '.BTF_ids') as Uint8Array, section(gold, '.BTF_ids') as Uint8Array)).toBeUndefined();
   });
 
-  it('without --built-with: input error, nothing written', () => {
+  it('without -b/--base: input error, nothing written', () => {
     const ko = place('btfids/nf_conntrack.resolved.ko.gz', 'nf-nobase.ko');
     const r = modbtf('retarget', '--kernel', V117, ko);
     expect(r.status).toBe(2);
-    expect(r.stderr).toMatch(/--built-with/);
+    expect(r.stderr).toMatch(/-b\/--base/);
     expect(firstDiff(readFileSync(ko), fixtureBytes('btfids/nf_conntrack.resolved.ko.gz'))).toBeUndefined();
   });
 });

@@ -18,4 +18,10 @@ describe('lib/ rules', () => {
     expect(text).not.toMatch(/console\.|process\.exit|process\.stdout|process\.stderr/);
     expect(text).not.toMatch(/:\s*any\b|as any\b|<any>/);
   });
+  // The info word's bit layout (7-bit kind, 24-bit vlen since the 7.2 UAPI) lives in
+  // lib/btf/wire.ts alone: everything else reads kind and vlen through infoKind/infoVlen.
+  it.each(files.filter((f) => !f.endsWith(join('btf', 'wire.ts'))).map((f) => [f.slice(LIB.length + 1), f]))('%s: no kind or vlen masks of its own', (_name, file) => {
+    const text = readFileSync(file, 'utf8').replace(/\/\*[\s\S]*?\*\/|\/\/.*$/gm, '');
+    expect(text).not.toMatch(/>>>\s*24\)?\s*&\s*0x(1f|7f)\b|\)\s*&\s*0x(1f|7f)\]|info\w*\s*&\s*0xffff(ff)?\b|new Uint8Array\(32\)/);
+  });
 });

@@ -15,6 +15,7 @@ import type { BtfType } from '../../../lib/btf/types.js';
 import { dumpRaw } from '../../../lib/btf/dump-raw.js';
 import { dumpRawBytes } from '../../../lib/btf/dump-raw-bytes.js';
 import { bpftoolJsonString, dumpJson } from '../../../lib/btf/dump-json.js';
+import { dumpJsonBytes } from '../../../lib/btf/dump-json-bytes.js';
 
 type Draft = (s: (name: string) => number, id: number) => BtfType;
 
@@ -277,5 +278,43 @@ describe('dumpJson', () => {
     const btf = build([composite(BtfKind.Struct, 'a\\b"c', 0, false, [])]);
     expect(dumpJson(btf)).toBe('{"types":[{"id":1,"kind":"STRUCT","name":"a\\nb\\"c","size":0,"vlen":0,"members":[]}]}\n');
     expect(dumpRaw(btf)).toBe("[1] STRUCT 'a\\b\"c' size=0 vlen=0\n");
+  });
+});
+
+describe('dumpJsonBytes (what `dump --json` writes)', () => {
+  const bytesOf = (btf: Btf): string => Buffer.concat([...dumpJsonBytes(btf)]).toString('utf8');
+
+  it('prints every kind as dumpJson does, for a blob at any offset of a larger Node Buffer', () => {
+    const blob = build(ALL_KINDS).bytes;
+    for (const pad of [0, 1, 3]) {
+      const file = Buffer.alloc(pad + blob.length + 8, 0xa5);
+      file.set(blob, pad);
+      expect(bytesOf(Btf.parse(file.subarray(pad, pad + blob.length))), `blob at offset ${pad}`).toBe(ALL_KINDS_JSON);
+    }
+  });
+
+  it('big-endian, empty, split over a base, bad name offsets: as dumpJson', () => {
+    expect(bytesOf(build(ALL_KINDS, { littleEndian: false }))).toBe(ALL_KINDS_JSON);
+    expect(bytesOf(build([]))).toBe('{"types":[]}\n');
+    const base = build([int('int', 4, 1, 32), composite(BtfKind.Struct, 'sk_buff', 8, false, [])]);
+    const split = build([ref(BtfKind.Ptr, '', 2), composite(BtfKind.Struct, 'mod', 8, false, [['skb', 3, 0]]), ref(BtfKind.Typedef, 'int', 1)], { base });
+    expect(bytesOf(split)).toBe(dumpJson(split));
+    const bad = build([(_s, id) => ({ kind: BtfKind.Int, id, nameOff: 1000, info: makeInfo(BtfKind.Int, 0, false), size: 4, intData: makeIntData(1, 0, 32) })]);
+    expect(bytesOf(bad)).toBe(dumpJson(bad));
+    expect(bytesOf(bad)).toContain('"name":"(invalid)"');
+  });
+
+  it("escapes names byte by byte as bpftool's json_writer does", () => {
+    const btf = build([composite(BtfKind.Struct, 'a\\b"c\td\ne\rf\fg\bh\u0001é\'', 0, false, [])]);
+    expect(bytesOf(btf)).toBe(dumpJson(btf));
+    expect(bytesOf(btf)).toContain('"name":"a\\nb\\"c\\td\\ne\\rf\\fg\\bh\u0001é\'"');
+  });
+
+  it('a long dump comes in chunks that join to dumpJson', () => {
+    const many = Array.from({ length: 6000 }, (_, i) => composite(BtfKind.Struct, `s${i}`, 8, false, [['m', 0, 0]]));
+    const btf = build(many);
+    const chunks = [...dumpJsonBytes(btf)];
+    expect(chunks.length).toBeGreaterThan(1);
+    expect(Buffer.concat(chunks).toString('utf8')).toBe(dumpJson(btf));
   });
 });

@@ -65,6 +65,19 @@ describe('validateBtf', () => {
     ]);
   });
 
+  it('extern FUNCs and VARs are refused (btf_func_check_meta, btf_var_check_meta: static or global only)', () => {
+    expect(problems((b) => {
+      b.addInt('int', 4, BTF_INT_SIGNED); // [1]
+      const proto = b.addFuncProto(1); // [2]
+      b.addFunc('f_static', 0, proto); // [3]
+      b.addFunc('f_global', 1, proto); // [4]
+      b.addFunc('f_extern', 2, proto); // [5]
+      b.addVar('v_static', 0, 1); // [6]
+      b.addVar('v_global', 1, 1); // [7]
+      b.addVar('v_extern', 2, 1); // [8]
+    })).toEqual(['[5] Invalid func linkage 2', '[8] Linkage not supported 2']);
+  });
+
   it('errors carry the record offset inside the blob', () => {
     const b = new BtfBuilder();
     b.addInt('int', 4, BTF_INT_SIGNED); // [1] at 24..40

@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ElfFormatError, ModuleError, ToolError } from '../../../lib/errors.js';
+import { ElfFormatError, ModuleError } from '../../../lib/errors.js';
 import { ELFCLASS64, EM_X86_64, ET_REL, SHT_PROGBITS, SHT_SYMTAB } from '../../../lib/elf/constants.js';
 import { compress } from '../../../lib/module/compress.js';
 import { loadModuleBytes, loadModuleFile } from '../../../lib/module/load.js';
@@ -106,13 +106,13 @@ describe('errors name the file', () => {
     expect(err).toMatchObject({ code: 'ELF_BAD_MAGIC', context: { file: path, offset: 0 } });
   });
 
-  it('corrupt compressed data carries the file', async () => {
+  it('corrupt compressed data carries the file, and is bad input (not a failed tool)', async () => {
     const path = join(dir, 'cut.ko.zst');
     const packed = await compress(sampleImage(true, true).bytes, 'zstd');
     await writeFile(path, packed.subarray(0, 12));
     const err: unknown = await loadModuleFile(path).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(ToolError);
-    expect(err).toMatchObject({ code: 'TOOL_FAILED', context: { file: path } });
+    expect(err).toBeInstanceOf(ModuleError);
+    expect(err).toMatchObject({ code: 'MODULE_BAD_COMPRESSION', context: { file: path } });
   });
 
   it('a truncated ELF inside a good container is ELF_TRUNCATED', async () => {
