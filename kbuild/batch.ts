@@ -5,7 +5,9 @@
  * `.<module>.ko.modbtf`: the arguments its `modbtf kbuild modfinal` would have had, and
  * its TMPDIR. Each module is then finished exactly as that per-module step finishes it
  * (kbuild/modfinal.ts with paholeDone), with the same fallback to the tree's own step
- * and the same `modbtf: warning:` line, and the vmlinux BTF parsed once.
+ * and the same `modbtf: warning:` line (a tree newer than every pipeline modbtf knows: one
+ * line for the build), and the vmlinux BTF parsed once (and with it what BTF dedup prepares
+ * per base: lib/dedup keeps it per parsed base).
  *
  * A record is removed once its module is finished. A module whose step fails (the tree's
  * own rest failed, or MODBTF_STRICT=1) is deleted with its record, as make deletes a
@@ -63,6 +65,8 @@ export async function runFinalizeBatch(modules: readonly string[], o: BatchOptio
     if (b === undefined) { b = loadBaseBtf(path); bases.set(path, b); }
     return b;
   };
+  // A tree modbtf does not know is one warning for the whole build, not one per module.
+  const treeWarnings = new Set<string>();
   const out: BatchOutcome = { finished: 0, failed: [], exitCode: 0 };
   const fail = async (module: string, code: number): Promise<void> => {
     await Promise.all([module, `${module}.BTF.1`, recordPath(module)].map((f) => rm(f, { force: true })));
@@ -83,7 +87,7 @@ export async function runFinalizeBatch(modules: readonly string[], o: BatchOptio
       return;
     }
     try {
-      const r = await runModfinal({ ...step, verbose: o.verbose, log: o.log, paholeDone: true, loadBase, ...(tmp ? { tmpDir: tmp } : {}) });
+      const r = await runModfinal({ ...step, verbose: o.verbose, log: o.log, paholeDone: true, loadBase, treeWarnings, ...(tmp ? { tmpDir: tmp } : {}) });
       if (r.kind === 'tree-step' && r.exitCode !== 0) { await fail(module, r.exitCode); return; }
       if (r.kind === 'done') o.onDone(r.result, module);
       await rm(record, { force: true });

@@ -5,7 +5,10 @@
  *   6.x trees  pahole -J (as the tree runs it), then finalize in the 6.x profile
  *              (distill, .BTF_ids, one objcopy) instead of `resolve_btfids -b`;
  *   7.x trees  pahole --btf_encode_detached (as gen-btf.sh runs it), then finalize in
- *              the 7.x profile: the bytes gen-btf.sh + resolve_btfids write.
+ *              the tree's profile (7.2, 7.3): the bytes gen-btf.sh + resolve_btfids write;
+ *   others     a tree newer than every profile (or one whose release modbtf cannot read):
+ *              exactly the tree's own step, nothing of modbtf's, and a warning naming the
+ *              tree's release (once per build in the batch form).
  *
  * Distilled when the build is out of tree (M=) or BTF_BASE_REF=1. modbtf adds: a
  * vmlinux when the tree has none (MODBTF_VMLINUX, or the running kernel's BTF), the
@@ -24,7 +27,7 @@ import { loadBaseBtf } from '../lib/module/btf-file.js';
 import { finalizeModule, type FinalizeResult } from '../lib/module/finalize.js';
 import { objcopyChooser } from '../lib/objcopy/locate.js';
 import { writeFileAtomic } from '../lib/objcopy/atomic.js';
-import { pipelineProfile, type KernelAbi } from '../lib/pipeline/profile.js';
+import type { KernelAbi } from '../lib/pipeline/profile.js';
 import { ModuleError, ToolError, isModbtfError } from '../lib/errors.js';
 import { shouldDistill } from './env.js';
 import { genBtfCommand, kernelTree, paholeCommand, resolveBtfidsCommand, skippingLine, type KbuildVars, type KernelTree, type TreeCommand } from './tree.js';
@@ -48,6 +51,11 @@ export interface ModfinalOptions extends KbuildVars {
   loadBase?: (path: string) => Promise<Btf>;
   /** objcopy's work files (the module's own recipe's TMPDIR); default $TMPDIR. */
   tmpDir?: string;
+  /**
+   * The batch form: warnings about the whole tree (one newer than every pipeline modbtf
+   * knows) already printed in this build; each is printed once, not per module.
+   */
+  treeWarnings?: Set<string>;
 }
 
 export type ModfinalOutcome =
@@ -96,17 +104,27 @@ async function readable(p: string): Promise<boolean> {
 
 export async function runModfinal(o: ModfinalOptions): Promise<ModfinalOutcome> {
   const tree = await kernelTree(o);
-  const profile = pipelineProfile(tree.abi);
   const distill = shouldDistill(o);
   const done = o.paholeDone === true;
   const detached = tree.abi === 7 ? `${o.module}.BTF.1` : undefined;
 
-  /** modbtf's part could not be done: the tree's own step, or an error under MODBTF_STRICT=1. */
-  const fallBack = async (reason: string, cause?: unknown): Promise<ModfinalOutcome> => {
+  /**
+   * modbtf's part could not be done: the tree's own step, or an error under MODBTF_STRICT=1.
+   * `treeWide`: the reason is about the tree, not this module (printed once per batch).
+   */
+  const fallBack = async (reason: string, cause?: unknown, treeWide = false): Promise<ModfinalOutcome> => {
     if (o.strict) {
       throw new ModuleError('KBUILD_STRICT', `${reason} (MODBTF_STRICT=1: not falling back to the kernel's own BTF step)`, { file: o.module }, cause !== undefined ? { cause } : undefined);
     }
-    o.log(warningLine(`${o.module}: ${reason}; the module gets what the kernel's own BTF step writes`));
+    if (treeWide && o.treeWarnings !== undefined) {
+      const line = warningLine(`${reason}; its modules get what the kernel's own BTF step writes`);
+      if (!o.treeWarnings.has(line)) {
+        o.treeWarnings.add(line);
+        o.log(line);
+      }
+    } else {
+      o.log(warningLine(`${o.module}: ${reason}; the module gets what the kernel's own BTF step writes`));
+    }
     if (!tree.hasVmlinux) {
       o.log(skippingLine(o.module));
       return { kind: 'tree-step', abi: tree.abi, reason, exitCode: 0 };
@@ -127,6 +145,10 @@ export async function runModfinal(o: ModfinalOptions): Promise<ModfinalOutcome> 
     }
     return { kind: 'tree-step', abi: 6, reason, exitCode: 0 };
   };
+
+  // A pipeline modbtf does not know (or cannot tell): nothing of its own, not even pahole.
+  if (tree.pipeline.kind === 'tree-only') return fallBack(tree.pipeline.reason, undefined, true);
+  const profile = tree.pipeline.profile;
 
   const vmlinux = await findBuildVmlinux(o.objtree.trim() === '' ? '.' : o.objtree.trim(), o.env);
   if (!vmlinux) {
@@ -164,7 +186,7 @@ export async function runModfinal(o: ModfinalOptions): Promise<ModfinalOutcome> 
   try {
     const base = await (o.loadBase ?? loadBaseBtf)(vmlinux.path);
     const detachedBtf = detached !== undefined ? new Uint8Array(await readFile(detached)) : undefined;
-    if (o.verbose) o.log(`  modbtf finalize --kernel-abi ${tree.abi} ${distill ? '--distill' : '--no-distill'}${objcopyCmd ? ` --objcopy ${objcopyCmd}` : ''} -b ${vmlinux.path} ${o.module}`);
+    if (o.verbose) o.log(`  modbtf finalize --kernel-abi ${profile.name} ${distill ? '--distill' : '--no-distill'}${objcopyCmd ? ` --objcopy ${objcopyCmd}` : ''} -b ${vmlinux.path} ${o.module}`);
     result = await finalizeModule(o.module, {
       vmlinux: base,
       distill,

@@ -3,15 +3,19 @@
  * passes them), never by the working directory: since 6.13 M= builds run in the
  * module's directory, and the tree is `$(objtree)`.
  *
- *  - pipeline: 7.x when `$(srctree)/scripts/gen-btf.sh` exists (Makefile.modfinal then
- *    runs it), 6.x otherwise (pahole -J, then resolve_btfids -b);
- *  - the tree's vmlinux: `$(objtree)/vmlinux`, the file Makefile.modfinal tests;
- *  - the tree's own step: the exact commands of that tree's cmd_btf_ko, for when
- *    modbtf cannot do its part (it then leaves the module as the kernel would).
+ *  - pipeline: the tree's release (`$(objtree)/include/config/kernel.release`,
+ *    VERSION.PATCHLEVEL) picks the profile (lib/pipeline/profile.ts); a release newer than
+ *    every profile, or none, or one the tree's scripts contradict (a 7.x profile needs
+ *    `$(srctree)/scripts/gen-btf.sh`, a 6.x one its absence) is not guessed at: the tree's
+ *    own step runs;
+ *  - the tree's own step: gen-btf.sh when the tree has it (Makefile.modfinal then runs it),
+ *    else pahole -J then resolve_btfids -b; its exact commands, for when modbtf cannot do
+ *    its part (it then leaves the module as the kernel would);
+ *  - the tree's vmlinux: `$(objtree)/vmlinux`, the file Makefile.modfinal tests.
  */
-import { access } from 'node:fs/promises';
+import { access, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { KernelAbi } from '../lib/pipeline/profile.js';
+import { knownPipelines, profileForRelease, type KernelAbi, type PipelineProfile } from '../lib/pipeline/profile.js';
 import { splitWords } from './env.js';
 
 /** What kbuild passes to the BTF step (Makefile.snippet's command line). */
@@ -39,8 +43,19 @@ export interface KbuildVars {
   btfBaseRef: string;
 }
 
+/** Which pipeline's bytes a tree's modules get. */
+export type TreePipeline =
+  /** A pipeline modbtf reproduces. */
+  | { readonly kind: 'profile'; readonly profile: PipelineProfile }
+  /** Nothing of modbtf's: the tree's own step, with a warning (`reason`, naming the release). */
+  | { readonly kind: 'tree-only'; readonly newer: boolean; readonly reason: string };
+
 export interface KernelTree {
+  /** The tree's own step: 7 (scripts/gen-btf.sh) or 6 (pahole -J, then resolve_btfids -b). */
   readonly abi: KernelAbi;
+  readonly pipeline: TreePipeline;
+  /** include/config/kernel.release, when the tree has one. */
+  readonly release: string | undefined;
   /** `$(objtree)/vmlinux`. */
   readonly vmlinux: string;
   readonly hasVmlinux: boolean;
@@ -52,13 +67,33 @@ async function exists(p: string): Promise<boolean> {
   try { await access(p); return true; } catch { return false; }
 }
 
+async function readRelease(objtree: string): Promise<string | undefined> {
+  const text = await readFile(join(objtree, 'include', 'config', 'kernel.release'), 'utf8').catch(() => undefined);
+  return text?.trim() || undefined;
+}
+
+/** The pipeline of a tree with this release and (or without) gen-btf.sh: see the file comment. */
+export function treePipeline(release: string | undefined, genBtf: boolean): TreePipeline {
+  if (release === undefined) return { kind: 'tree-only', newer: false, reason: 'the kernel tree has no include/config/kernel.release, so modbtf cannot tell which kernel pipeline it has' };
+  const choice = profileForRelease(release);
+  if (choice.kind === 'unknown') return { kind: 'tree-only', newer: false, reason: `the kernel tree's release "${release}" names no kernel version, so modbtf cannot tell which kernel pipeline it has` };
+  if (choice.kind === 'newer') {
+    return { kind: 'tree-only', newer: true, reason: `the kernel tree is ${release}, newer than every kernel pipeline modbtf knows (${knownPipelines()}): modbtf does not know what its BTF step writes` };
+  }
+  const p = choice.profile;
+  if ((p.embedding === 'gen-btf') !== genBtf) {
+    return { kind: 'tree-only', newer: false, reason: `the kernel tree's release ${release} has the ${p.label} pipeline, but the tree ${genBtf ? 'has' : 'has no'} scripts/gen-btf.sh` };
+  }
+  return { kind: 'profile', profile: p };
+}
+
 export async function kernelTree(v: KbuildVars): Promise<KernelTree> {
   const objtree = v.objtree.trim() === '' ? '.' : v.objtree.trim();
   const srctree = v.srctree.trim() === '' ? objtree : v.srctree.trim();
   const vmlinux = join(objtree, 'vmlinux');
-  const [genBtf, hasVmlinux] = await Promise.all([exists(join(srctree, 'scripts', 'gen-btf.sh')), exists(vmlinux)]);
+  const [genBtf, hasVmlinux, release] = await Promise.all([exists(join(srctree, 'scripts', 'gen-btf.sh')), exists(vmlinux), readRelease(objtree)]);
   const pv = Number.parseInt(v.paholeVersion.trim(), 10);
-  return { abi: genBtf ? 7 : 6, vmlinux, hasVmlinux, paholeVersion: Number.isFinite(pv) ? pv : undefined };
+  return { abi: genBtf ? 7 : 6, pipeline: treePipeline(release, genBtf), release, vmlinux, hasVmlinux, paholeVersion: Number.isFinite(pv) ? pv : undefined };
 }
 
 /** A command of the tree's step: argv, plus environment additions. */
@@ -112,7 +147,9 @@ export function skippingLine(module: string): string {
 
 /** A kernel build tree as `modbtf kbuild install` reports it. */
 export interface TreeReport {
+  /** The tree's own step (see KernelTree.abi). */
   readonly abi: KernelAbi;
+  readonly pipeline: TreePipeline;
   readonly hasVmlinux: boolean;
   /** include/config/kernel.release, when the tree is configured. */
   readonly release: string | undefined;
@@ -122,19 +159,20 @@ export interface TreeReport {
 
 /** Looks at a tree given as `make -C <kdir>` (its scripts/ and include/config/). */
 export async function inspectTree(kdir: string): Promise<TreeReport> {
-  const { readFile } = await import('node:fs/promises');
   const text = (p: string): Promise<string | undefined> => readFile(join(kdir, p), 'utf8').catch(() => undefined);
-  const [genBtf, hasVmlinux, rel, conf] = await Promise.all([exists(join(kdir, 'scripts', 'gen-btf.sh')), exists(join(kdir, 'vmlinux')), text('include/config/kernel.release'), text('include/config/auto.conf')]);
+  const [genBtf, hasVmlinux, release, conf] = await Promise.all([exists(join(kdir, 'scripts', 'gen-btf.sh')), exists(join(kdir, 'vmlinux')), readRelease(kdir), text('include/config/auto.conf')]);
   const pv = conf !== undefined ? /^CONFIG_PAHOLE_VERSION=(\d+)$/m.exec(conf)?.[1] : undefined;
-  return { abi: genBtf ? 7 : 6, hasVmlinux, release: rel?.trim() || undefined, paholeVersion: pv !== undefined ? Number(pv) : undefined };
+  return { abi: genBtf ? 7 : 6, pipeline: treePipeline(release, genBtf), hasVmlinux, release, paholeVersion: pv !== undefined ? Number(pv) : undefined };
 }
 
 /** What an M= build in that tree gets once the snippet is hooked in, in a sentence or two. */
 export function describeHookedTree(t: TreeReport): string {
   const lines: string[] = [];
   const name = t.release !== undefined ? `kernel ${t.release}` : 'this tree';
-  if (t.abi === 7) {
-    lines.push(`${name} has the 7.x BTF pipeline (scripts/gen-btf.sh): its own step already gives M= builds .BTF.base; modbtf writes the same bytes, and adds .BTF.base for in-tree builds with BTF_BASE_REF=1.`);
+  if (t.pipeline.kind === 'tree-only') {
+    lines.push(`${t.pipeline.reason[0]?.toUpperCase() ?? ''}${t.pipeline.reason.slice(1)}: its modules get exactly what the tree's own BTF step writes, with a warning (MODBTF_STRICT=1: an error).`);
+  } else if (t.abi === 7) {
+    lines.push(`${name} has the ${t.pipeline.profile.name} BTF pipeline (scripts/gen-btf.sh, resolve_btfids ${t.pipeline.profile.tool}): its own step already gives M= builds .BTF.base; modbtf writes the same bytes, and adds .BTF.base for in-tree builds with BTF_BASE_REF=1.`);
   } else {
     const pahole = t.paholeVersion !== undefined ? ` (pahole ${Math.floor(t.paholeVersion / 100)}.${String(t.paholeVersion % 100).padStart(2, '0')})` : '';
     const own = t.paholeVersion !== undefined && t.paholeVersion >= 128 ? ', which pahole >= 1.28 writes there too' : ', which this tree\'s own step cannot write';

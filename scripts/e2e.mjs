@@ -37,6 +37,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureKernel7, kernel72, kernel73 } from './e2e-lib/kernel7.mjs';
 import { MATERIAL6, MATERIAL_TRIXIE, PINNED7, discover7, fetchDeb, unavailable } from './e2e-lib/kernels.mjs';
+import { pkg } from './e2e-lib/archive.mjs';
 
 $.verbose = false;
 const root = path.resolve(__dirname, '..');
@@ -122,6 +123,8 @@ check('distill of every 7.2.13 module equals libbpf 1.7.0 (issue 11)', ['scripts
 check('relocation of every 7.2.13 module onto 7.3-rc7 equals libbpf 1.7.0 (issue 11)', ['scripts/corpus-relocate.mjs', '--vmlinux', kernel72.vmlinux, '--target', kernel73.vmlinux, '--tsv', table72, join(modules72, 'kernel')], c72to73);
 check('modbtf check over every 7.2.13 module onto 7.3-rc7 agrees with libbpf 1.7.0 module by module (issue 11)', ['scripts/corpus-check.mjs', '--built-with', kernel72.vmlinux, '--kernel', kernel73.vmlinux, '--tsv', table72, join(modules72, 'kernel')], c72to73);
 check('finalize --kernel-abi 7 (--distill and --no-distill) on 400 7.2.13 modules equals resolve_btfids 7.2.13 on the same input (issue 11; whole corpus: scripts/corpus-finalize7.mjs without --count)', ['scripts/corpus-finalize7.mjs', '--count', '400'], c72);
+check('kernel 7.3: 50 modules of the 7.3-rc7 cloud -dbg image through pahole 1.32: modbtf resolve-btfids and finalize --kernel-abi 7.3 equal resolve_btfids 7.3 (--distill_base and in-tree) on the same input (issue 17; whole image: scripts/corpus-finalize73.mjs without --count)', ['scripts/corpus-finalize73.mjs', '--count', '50'],
+  k7([...K73.install(), pkg('experimental', 'linux-image-7.3-cloud-amd64-dbg', K73.version), pkg('experimental', 'linux-headers-7.3-cloud-amd64', K73.version)]));
 
 // Kernel 7.3-rc7 (issue 17): experimental's tree, whose resolve_btfids writes the kfunc decl tags
 // and dedups with the tree's libbpf. Lean here (the fixture's forms, one DKMS package, the

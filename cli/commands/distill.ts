@@ -2,6 +2,7 @@ import type { Argv, CommandModule } from 'yargs';
 import { runCommand, EXIT_OK } from '../exit.js';
 import { writeOut } from '../output.js';
 import { baseOption, once } from '../vocabulary.js';
+import { KERNEL_ABI_CHOICES } from '../../lib/pipeline/profile.js';
 
 interface DistillArgs {
   module: string;
@@ -18,7 +19,7 @@ export const distillCommand: CommandModule<object, DistillArgs> = {
   builder: (y: Argv) =>
     baseOption(y.positional('module', { type: 'string', demandOption: true, describe: 'module with .BTF over vmlinux (.ko[.xz|.zst|.gz])' }), { demand: true })
       .option('output', { alias: 'o', type: 'string', describe: 'directory for <name>.BTF and <name>.BTF.base (raw BTF)' })
-      .option('kernel-abi', { type: 'string', choices: ['6', '7'], describe: 'whose distill to reproduce: 6 (libbpf btf__distill_base) or 7 (resolve_btfids --distill_base: KF_IMPLICIT_ARGS rewrite, 32-byte header, name-sorted split); default: from the module\'s vermagic' })
+      .option('kernel-abi', { type: 'string', choices: KERNEL_ABI_CHOICES, describe: 'whose distill to reproduce: 6 (libbpf btf__distill_base), 7.2 (resolve_btfids 7.0-7.2 --distill_base: KF_IMPLICIT_ARGS rewrite, 32-byte header, name-sorted split; `7` means 7.2) or 7.3 (resolve_btfids 7.3: also kfunc decl tags, arena prototypes, btf__dedup first); default: from the module\'s vermagic (a kernel newer than 7.3: exit 2)' })
       .option('in-place', { type: 'boolean', default: false, describe: 'write .BTF/.BTF.base into the module instead (same as `modbtf finalize --distill`, which also remaps .BTF_ids)' })
       // Not .conflicts(): a boolean with a default always counts as given.
       .check((a) => (a['in-place'] && a.output !== undefined ? 'give -o DIR or --in-place, not both' : a['in-place'] || a.output !== undefined ? once(a, 'base', 'output') : 'give -o DIR or --in-place'))
@@ -33,11 +34,12 @@ export const distillCommand: CommandModule<object, DistillArgs> = {
         import('node:path'),
       ]);
       const base = await loadKernelBtf(argv.base);
-      const [{ moduleProfile, finalizeLoaded }, { loadModuleFile }, { pipelineProfile }] = await Promise.all([
+      const [{ moduleProfile, finalizeLoaded }, { loadModuleFile }, { pipelineProfile, parseKernelAbi }] = await Promise.all([
         import('../../lib/module/finalize.js'), import('../../lib/module/load.js'), import('../../lib/pipeline/profile.js'),
       ]);
       const mod = await loadModuleFile(argv.module);
-      const profile = argv.kernelAbi !== undefined ? pipelineProfile(argv.kernelAbi === '7' ? 7 : 6) : moduleProfile(mod.elf);
+      const forced = argv.kernelAbi !== undefined ? parseKernelAbi(argv.kernelAbi) : undefined;
+      const profile = forced !== undefined ? pipelineProfile(forced) : moduleProfile(mod.elf, argv.module);
       const { assertBuiltAgainst, vermagicMismatch } = await import('../../lib/module/built-against.js');
       const warnMismatch = (): void => {
         const mismatch = vermagicMismatch(mod.elf, base);
@@ -59,7 +61,7 @@ export const distillCommand: CommandModule<object, DistillArgs> = {
       if (loaded.distilledBase) {
         throw new ModuleError('MODULE_HAS_BTF_BASE', 'the module already has .BTF.base (it is distilled); nothing to do', { file: argv.module, section: '.BTF.base' });
       }
-      assertBuiltAgainst(argv.module, loaded.btf, base, mod.elf);
+      assertBuiltAgainst(argv.module, loaded.btf, base, mod.elf, profile.abi >= 7 ? 7 : 6);
       warnMismatch();
       let d: { split: Uint8Array; base: Uint8Array; baseTypeCount: number };
       if (profile.abi === 7) {

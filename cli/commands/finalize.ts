@@ -7,6 +7,7 @@ import { STDIN_ARG } from '../stdin.js';
 import type { FinalizeReport } from '../../lib/module/finalize-batch.js';
 import { baseOption, kernelOption, once } from '../vocabulary.js';
 import { plural } from '../plural.js';
+import { KERNEL_ABI_CHOICES, parseKernelAbi } from '../../lib/pipeline/profile.js';
 
 interface FinalizeArgs {
   modules: string[];
@@ -49,7 +50,7 @@ export const finalizeCommand: CommandModule<object, FinalizeArgs> = {
       .option('strip-signature', { type: 'boolean', default: false, describe: 'finalize signed modules, dropping the signature (sign again afterwards)' })
       .option('dry-run', { alias: 'n', type: 'boolean', default: false, describe: 'compute and verify everything, write nothing' })
       .option('fatal-warnings', { alias: 'fatal_warnings', type: 'boolean', default: false, describe: 'exit 1 when there are warnings (kbuild CONFIG_WERROR)' })
-      .option('kernel-abi', { type: 'string', choices: ['6', '7'], describe: 'write what this kernel generation\'s pipeline writes: 6 (pahole + resolve_btfids, kernels up to 6.19) or 7 (resolve_btfids --distill_base, name-sorted BTF; 7.0 and later); default: from each module\'s vermagic' })
+      .option('kernel-abi', { type: 'string', choices: KERNEL_ABI_CHOICES, describe: 'write what this kernel pipeline writes: 6 (pahole + resolve_btfids, kernels up to 6.19), 7.2 (resolve_btfids 7.0-7.2: --distill_base, name-sorted BTF; `7` means 7.2) or 7.3 (resolve_btfids 7.3: also kfunc decl tags, arena prototypes, btf__dedup); default: from each module\'s vermagic (a kernel newer than 7.3: exit 2)' })
       .option('json', { type: 'boolean', default: false, describe: 'one JSON document on stdout: a report per module and a summary' })
       .option('jobs', { alias: 'j', type: 'number', default: defaultJobs(), describe: 'threads working at once, this one included (default: the number of cores)' })
       .check((a) => (Number.isInteger(a['jobs']) && (a['jobs'] as number) >= 1 ? once(a, 'base', 'kernel') : '-j/--jobs takes a whole number of at least 1'))
@@ -65,6 +66,7 @@ export const finalizeCommand: CommandModule<object, FinalizeArgs> = {
         import('../../lib/module/kernel.js'),
       ]);
       const distill = argv.distill ?? process.env['BTF_BASE_REF'] !== '0';
+      const kernelAbi = argv.kernelAbi !== undefined ? parseKernelAbi(argv.kernelAbi) : undefined;
       const inputs = argv.modules.includes(STDIN_ARG) ? [...argv.modules.filter((m) => m !== STDIN_ARG), ...(await readPathList(process.stdin))] : argv.modules;
       if (inputs.length === 0) {
         // Only a list on stdin can be empty (the command line needs one argument).
@@ -113,7 +115,7 @@ export const finalizeCommand: CommandModule<object, FinalizeArgs> = {
             ...(argv.objcopy !== undefined ? { objcopy: argv.objcopy } : {}),
             stripSignature: argv.stripSignature,
             dryRun: argv.dryRun,
-            ...(argv.kernelAbi !== undefined ? { kernelAbi: argv.kernelAbi === '7' ? 7 as const : 6 as const } : {}),
+            ...(kernelAbi !== undefined ? { kernelAbi } : {}),
             ...(checkKernelPath !== undefined ? { checkKernelPath } : {}),
           },
           jobs: argv.jobs,

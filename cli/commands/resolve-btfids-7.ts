@@ -1,6 +1,6 @@
 /**
- * `modbtf resolve-btfids` as kernel 7.x's resolve_btfids (7.2.13), which gen-btf.sh runs
- * twice per module:
+ * `modbtf resolve-btfids` as kernel 7.x's resolve_btfids (7.2.13 or 7.3, the pipeline of
+ * OBJECT's kernel: resolve-btfids-choice.ts), which gen-btf.sh runs twice per module:
  *
  *   resolve_btfids [--distill_base] [--verbose] [--fatal_warnings] --btf_base vmlinux --btf X.ko.BTF.1 X.ko
  *     reads X.ko's `.BTF_ids` and symbols and the BTF pahole wrote, and writes the raw
@@ -21,14 +21,17 @@
 import { RESOLVE_BTFIDS_EXIT_FAILED, RESOLVE_BTFIDS_EXIT_OK, type ResolveBtfidsArgs } from './resolve-btfids-options.js';
 import { ToolStderr, errnoName, readBtfInput, readObject, type ResolveBtfidsIo } from './resolve-btfids-io.js';
 import { bytesEqual } from '../../lib/bytes.js';
+import type { ProfileName } from '../../lib/pipeline/profile.js';
 
-export async function runResolveBtfids7(a: ResolveBtfidsArgs, io: ResolveBtfidsIo): Promise<number> {
-  const [fs, btfids, elfMod, atomic, k7] = await Promise.all([
+export async function runResolveBtfids7(a: ResolveBtfidsArgs, io: ResolveBtfidsIo, forced?: ProfileName): Promise<number> {
+  const [fs, btfids, elfMod, atomic, k7, { moduleKernelRelease }, { sevenProfile }] = await Promise.all([
     import('node:fs/promises'),
     import('../../lib/btfids/index.js'),
     import('../../lib/elf/index.js'),
     import('../../lib/objcopy/atomic.js'),
     import('../../lib/pipeline/kernel7.js'),
+    import('../../lib/module/modinfo.js'),
+    import('./resolve-btfids-choice.js'),
   ]);
   const { msg, strerror } = { msg: btfids.btfIdsMessages, strerror: btfids.strerror };
 
@@ -73,6 +76,9 @@ export async function runResolveBtfids7(a: ResolveBtfidsArgs, io: ResolveBtfidsI
       return failWith(e);
     }
   }
+  // Whose bytes: the pipeline of the object's kernel (nothing is written when it is none modbtf knows).
+  const profile = sevenProfile(a.object, elf !== undefined ? moduleKernelRelease(elf) : undefined, forced);
+  if ('refuse' in profile) return finish(RESOLVE_BTFIDS_EXIT_FAILED, profile.refuse);
   emit(scan.diagnostics);
 
   // load_btf: btf__parse(base), btf__parse_split(btf ?: object, base).
@@ -100,7 +106,7 @@ export async function runResolveBtfids7(a: ResolveBtfidsArgs, io: ResolveBtfidsI
   // btf2btf, finalize_btf, symbols_resolve, symbols_patch.
   let result: import('../../lib/pipeline/kernel7.js').Kernel7Result;
   try {
-    result = k7.kernel7Btf(elf, scan, loaded.btf, base, { distill: a.distillBase, verbose: a.verbose, rerunSafe: true });
+    result = k7.kernel7Btf(elf, scan, loaded.btf, base, { profile, distill: a.distillBase, verbose: a.verbose, rerunSafe: true });
   } catch (e: unknown) {
     return failWith(e);
   }

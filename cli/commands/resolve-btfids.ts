@@ -1,12 +1,12 @@
 /**
- * `modbtf resolve-btfids`: a drop-in for kbuild's $(RESOLVE_BTFIDS), as either tool:
+ * `modbtf resolve-btfids`: a drop-in for kbuild's $(RESOLVE_BTFIDS), as any of the tools:
  *  - Debian's 6.12 resolve_btfids, `[-v] [-b BASE] [--btf FILE] [--fatal_warnings] OBJECT`,
  *    which patches OBJECT's .BTF_ids (this file);
- *  - kernel 7.x's (7.2.13), which writes OBJECT.BTF/.BTF.base/.BTF_ids and has
+ *  - kernel 7.x's (7.2.13, 7.3), which writes OBJECT.BTF/.BTF.base/.BTF_ids and has
  *    `--distill_base` and `--patch_btfids` (resolve-btfids-7.ts).
- * 7.x is chosen by a 7.x-only option, by OBJECT's vermagic (>= 7.0), or by
- * MODBTF_KERNEL_ABI=7; 6.12 otherwise. Same arguments, stderr texts, exit statuses (0 ok,
- * 255 failure, 129 usage) and output bytes as the tool; see lib/btfids and lib/pipeline.
+ * Which one: resolve-btfids-choice.ts (options, OBJECT's vermagic, MODBTF_KERNEL_ABI; a
+ * kernel newer than every pipeline is refused). Same arguments, stderr texts, exit statuses
+ * (0 ok, 255 failure, 129 usage) and output bytes as the tool; see lib/btfids and lib/pipeline.
  *
  * The rest of this comment is about the 6.12 interface.
  *
@@ -49,58 +49,13 @@ import { bytesEqual } from '../../lib/bytes.js';
 
 export type { ResolveBtfidsIo } from './resolve-btfids-io.js';
 
-/**
- * Which resolve_btfids to be: MODBTF_KERNEL_ABI=6|7 when set; 7 when the command line
- * uses an option only 7.x has; otherwise the kernel the object was built for (the first
- * word of its vermagic). An object without one (vmlinux) gets 6.12's behaviour unless
- * MODBTF_KERNEL_ABI says otherwise.
- */
-async function commandLineAbi(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): Promise<6 | 7> {
-  const { parseKernelAbi, abiOfRelease } = await import('../../lib/pipeline/profile.js');
-  const forced = env['MODBTF_KERNEL_ABI'];
-  if (forced !== undefined && forced !== '') return parseKernelAbi(forced) ?? 6;
-  const as7 = parseResolveBtfidsArgs(argv, OPTIONS_7);
-  if (as7.ok && (as7.args.distillBase || as7.args.patchBtfids !== undefined)) return 7;
-  // Also when the line is not complete (`--distill_base --help`): an option only 7.x has.
-  if (sevenOnlyOption(argv)) return 7;
-  const parsed = parseResolveBtfidsArgs(argv, OPTIONS_6);
-  if (!parsed.ok) return 6;
-  try {
-    const [{ readFile }, { parseElf }, { moduleKernelRelease }] = await Promise.all([
-      import('node:fs/promises'), import('../../lib/elf/index.js'), import('../../lib/module/modinfo.js'),
-    ]);
-    const elf = parseElf(new Uint8Array(await readFile(parsed.args.object)));
-    const release = moduleKernelRelease(elf);
-    return release !== undefined ? abiOfRelease(release) ?? 6 : 6;
-  } catch {
-    return 6;
-  }
-}
-
-/** An option (or unambiguous abbreviation) that only 7.x's resolve_btfids has, before the object. */
-function sevenOnlyOption(argv: readonly string[]): boolean {
-  for (const a of argv) {
-    if (a === '--' || !a.startsWith('-')) return false;
-    const body = a.startsWith('--') ? (a.slice(2).split('=')[0] ?? '') : '';
-    if (body !== '' && ['distill_base', 'patch_btfids'].some((o) => o.startsWith(body))) return true;
-  }
-  return false;
-}
-
-/** What a help request prints after the tool's own usage block (which stays byte for byte). */
-function helpNote(abi: 6 | 7): string {
-  const other = abi === 7 ? OPTIONS_6 : OPTIONS_7;
-  return `${abi === 7 ? ' (above: kernel 7.x\'s interface; kernel 6.12\'s:)\n' : ' (above: kernel 6.12\'s interface; kernel 7.x\'s:)\n'}${helpText(other)}`
-    + ` modbtf resolve-btfids is both tools, with their options, messages, exit statuses and output:
-   6.12 (Debian 12): resolves OBJECT's .BTF_ids in place;
-   7.x (7.0 and later): writes OBJECT.BTF, OBJECT.BTF.base (--distill_base) and OBJECT.BTF_ids,
-        or patches a .BTF_ids blob into OBJECT (--patch_btfids).
- It is 7.x when the line has --distill_base or --patch_btfids, or OBJECT's vermagic names a
- 7.x kernel; 6.12 otherwise. MODBTF_KERNEL_ABI=6 or 7 forces one.
-`;
-}
-
 export { parseResolveBtfidsArgs } from './resolve-btfids-options.js';
+
+/** What a help request prints after the tool's own usage block (which stays byte for byte): the other interface's block, then how one is chosen. */
+function helpNote(abi: 6 | 7, choiceHelp: string): string {
+  const other = abi === 7 ? OPTIONS_6 : OPTIONS_7;
+  return `${abi === 7 ? ' (above: kernel 7.x\'s interface; kernel 6.12\'s:)\n' : ' (above: kernel 6.12\'s interface; kernel 7.x\'s:)\n'}${helpText(other)}${choiceHelp}`;
+}
 
 const processIo: ResolveBtfidsIo = {
   stderr: (t) => { process.stderr.write(t); },
@@ -108,22 +63,43 @@ const processIo: ResolveBtfidsIo = {
 };
 
 export async function runResolveBtfids(argv: readonly string[], io: ResolveBtfidsIo = processIo, env: Readonly<Record<string, string | undefined>> = process.env): Promise<number> {
-  const abi = await commandLineAbi(argv, env);
+  const { chooseInterface, INTERFACE_CHOICE_HELP } = await import('./resolve-btfids-choice.js');
+  const choice = await chooseInterface(argv, env);
+  if ('refuse' in choice) {
+    io.stderr(`${choice.refuse}\n`);
+    return RESOLVE_BTFIDS_EXIT_FAILED;
+  }
+  const abi = choice.abi;
   const parsed = parseResolveBtfidsArgs(argv, abi === 7 ? OPTIONS_7 : OPTIONS_6);
   if (!parsed.ok) {
     if (parsed.stdout) io.stdout(parsed.stdout);
     if (parsed.stderr) io.stderr(parsed.stderr);
-    // A help request (usage without an error line): both interfaces and how one is chosen.
-    // With MODBTF_KERNEL_ABI set it is exactly that tool, help included.
+    // A help request (the usage block without an error line, exactly the tool's): then the
+    // other interface and how modbtf chooses which tool to be. With MODBTF_KERNEL_ABI set,
+    // exactly that tool.
     const forced = (env['MODBTF_KERNEL_ABI'] ?? '') !== '';
     const help = !forced && argv.some((a) => a === '-h' || a === '--help' || a === '--help-all');
-    if (help && parsed.exitCode === RESOLVE_BTFIDS_EXIT_USAGE && !parsed.stderr.includes(' Error:')) io.stderr(helpNote(abi));
+    if (help && parsed.exitCode === RESOLVE_BTFIDS_EXIT_USAGE && !parsed.stderr.includes(' Error:')) io.stderr(helpNote(abi, INTERFACE_CHOICE_HELP));
     return parsed.exitCode;
   }
   const a = parsed.args;
-  if (abi === 7) {
+  if ('abi' in choice && choice.abi === 7) {
+    if (choice.forced === undefined) {
+      const { newerObject, treeResolveBtfids } = await import('./resolve-btfids-choice.js');
+      const newer = await newerObject(a.object);
+      if (newer !== undefined) {
+        const own = ['1', 'y', 'yes', 'true'].includes((env['MODBTF_STRICT'] ?? '').trim().toLowerCase()) ? undefined : await treeResolveBtfids(env, a.base);
+        const what = newer.what;
+        if (own === undefined) {
+          io.stderr(`FAILED modbtf: ${what}. Run that kernel's own tools/bpf/resolve_btfids, or set MODBTF_KERNEL_ABI=${newer.newest.name} to force the newest\n`);
+          return RESOLVE_BTFIDS_EXIT_FAILED;
+        }
+        io.stderr(`modbtf: warning: ${what}: running the tree's own ${own}\n`);
+        return runTool(own, argv, io);
+      }
+    }
     const { runResolveBtfids7 } = await import('./resolve-btfids-7.js');
-    return runResolveBtfids7(a, io);
+    return runResolveBtfids7(a, io, choice.forced);
   }
   const [fs, btfids, elfMod, atomic] = await Promise.all([
     import('node:fs/promises'),
@@ -254,6 +230,18 @@ export async function runResolveBtfids(argv: readonly string[], io: ResolveBtfid
   return finish(a.fatalWarnings && warned ? RESOLVE_BTFIDS_EXIT_FAILED : RESOLVE_BTFIDS_EXIT_OK);
 }
 
+/** Runs a tool with these arguments, its output passed on; its exit status (128 + signal number when killed). */
+async function runTool(file: string, argv: readonly string[], io: ResolveBtfidsIo): Promise<number> {
+  const [{ spawn }, { constants }] = await Promise.all([import('node:child_process'), import('node:os')]);
+  return new Promise((resolve) => {
+    const child = spawn(file, [...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.on('data', (c: Buffer) => io.stdout(c.toString('utf8')));
+    child.stderr.on('data', (c: Buffer) => io.stderr(c.toString('utf8')));
+    child.on('error', (err) => { io.stderr(`FAILED modbtf: cannot run ${file}: ${err.message}\n`); resolve(RESOLVE_BTFIDS_EXIT_FAILED); });
+    child.on('close', (code, signal) => resolve(code ?? 128 + ((signal !== null ? constants.signals[signal] : undefined) ?? 0)));
+  });
+}
+
 /**
  * The arguments after `resolve-btfids` on the real command line (yargs is bypassed:
  * the option syntax is subcmd's, not yargs').
@@ -266,7 +254,7 @@ export function rawResolveBtfidsArgs(processArgv: readonly string[] = process.ar
 
 export const resolveBtfidsCommand: CommandModule<object, object> = {
   command: 'resolve-btfids',
-  describe: 'Drop-in for kbuild\'s resolve_btfids, 6.12\'s (resolve .BTF_ids in place: [-v] [-b BASE] [--btf FILE] OBJECT) or 7.x\'s ([--distill_base] --btf_base B --btf F OBJECT writes OBJECT.BTF/.BTF.base/.BTF_ids; --patch_btfids BLOB OBJECT), chosen by the options and OBJECT\'s vermagic (MODBTF_KERNEL_ABI=6|7 forces it)',
+  describe: 'Drop-in for kbuild\'s resolve_btfids, 6.12\'s (resolve .BTF_ids in place: [-v] [-b BASE] [--btf FILE] OBJECT), 7.2\'s or 7.3\'s ([--distill_base] --btf_base B --btf F OBJECT writes OBJECT.BTF/.BTF.base/.BTF_ids; --patch_btfids BLOB OBJECT), chosen by the options and OBJECT\'s vermagic (MODBTF_KERNEL_ABI=6|7.2|7.3 forces it; a kernel newer than 7.3 is refused); `modbtf resolve-btfids --help` says more',
   builder: (y: Argv) =>
     y
       .help(false)

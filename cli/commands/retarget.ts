@@ -1,4 +1,5 @@
 import type { Argv, CommandModule } from 'yargs';
+import { KERNEL_ABI_CHOICES } from '../../lib/pipeline/profile.js';
 import { runCommand, EXIT_OK, EXIT_FOUND_PROBLEMS, EXIT_INPUT, EXIT_TOOL, formatError } from '../exit.js';
 import { writeOut } from '../output.js';
 import { printDiagnostics } from '../diagnostics.js';
@@ -26,7 +27,7 @@ export const retargetCommand: CommandModule<object, RetargetArgs> = {
       .option('objcopy', { type: 'string', describe: 'objcopy to run (default: $LLVM_OBJCOPY, $OBJCOPY, llvm-objcopy, objcopy)' })
       .option('strip-signature', { type: 'boolean', default: false, describe: 'retarget signed modules, dropping the signature (sign again afterwards)' })
       .option('dry-run', { alias: 'n', type: 'boolean', default: false, describe: 'compute and verify everything, write nothing' })
-      .option('kernel-abi', { type: 'string', choices: ['6', '7'], describe: 'for modules without .BTF.base: distill as this kernel generation\'s pipeline does (6: libbpf btf__distill_base; 7: resolve_btfids --distill_base, name-sorted); default: from each module\'s vermagic' })
+      .option('kernel-abi', { type: 'string', choices: KERNEL_ABI_CHOICES, describe: 'for modules without .BTF.base: distill as this kernel pipeline does (6: libbpf btf__distill_base; 7.2 or 7: resolve_btfids 7.0-7.2 --distill_base, name-sorted; 7.3: resolve_btfids 7.3, with its kfunc tags and btf__dedup); default: from each module\'s vermagic (a kernel newer than 7.3: refused)' })
       .option('json', { type: 'boolean', default: false, describe: 'per-module report as JSON' })
       .check((a) => once(a, 'base', 'kernel'))
       .example('$0 retarget -k 6.12.117+deb12-amd64 mymod.ko', 'make a finalized module\'s BTF final for that kernel')
@@ -47,8 +48,9 @@ export const retargetCommand: CommandModule<object, RetargetArgs> = {
       const target = relocationTarget(await loadKernelBtf(kernelPath));
       const builtWith = argv.base !== undefined ? await loadKernelBtf(argv.base) : undefined;
       const files = await expandModulePaths(argv.modules);
-      const { pipelineProfile } = await import('../../lib/pipeline/profile.js');
-      const profile = argv.kernelAbi !== undefined ? pipelineProfile(argv.kernelAbi === '7' ? 7 : 6) : undefined;
+      const { pipelineProfile, parseKernelAbi } = await import('../../lib/pipeline/profile.js');
+      const forced = argv.kernelAbi !== undefined ? parseKernelAbi(argv.kernelAbi) : undefined;
+      const profile = forced !== undefined ? pipelineProfile(forced) : undefined;
       const objcopy = objcopyChooser(argv.objcopy !== undefined ? { command: argv.objcopy } : {});
       let errors = 0, toolErrors = 0, refused = 0, written = 0;
       const reports: unknown[] = [];

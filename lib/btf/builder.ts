@@ -81,6 +81,12 @@ export class BtfBuilder {
     return -1;
   }
 
+  /** btf__find_by_name_kind_own(): the first of the builder's own types (added ones included) with that name and kind, or -1. */
+  findOwnByNameKind(name: string, kind: BtfKind): number {
+    for (const t of this.types) if (t.kind === kind && t.nameOff !== 0 && this.strAt(t.nameOff) === name) return t.id;
+    return -1;
+  }
+
   /** The string at a (split-aware) offset of this builder's strings or its base's. */
   strAt(off: number): string | undefined {
     if (off < this.strings.startStrOff) return this.base?.strOrUndefined(off);
@@ -109,8 +115,8 @@ export class BtfBuilder {
     return this.push({ kind: BtfKind.Float, id: this.nextId, nameOff: this.name(name), info: makeInfo(BtfKind.Float, 0, false), size });
   }
 
-  private addRef(kind: BtfKind.Ptr | BtfKind.Typedef | BtfKind.Volatile | BtfKind.Const | BtfKind.Restrict | BtfKind.TypeTag | BtfKind.Func, name: string | undefined, type: number, vlen = 0): number {
-    return this.push({ kind, id: this.nextId, nameOff: this.name(name), info: makeInfo(kind, vlen, false), type });
+  private addRef(kind: BtfKind.Ptr | BtfKind.Typedef | BtfKind.Volatile | BtfKind.Const | BtfKind.Restrict | BtfKind.TypeTag | BtfKind.Func, name: string | undefined, type: number, vlen = 0, kflag = false): number {
+    return this.push({ kind, id: this.nextId, nameOff: this.name(name), info: makeInfo(kind, vlen, kflag), type });
   }
 
   addPtr(refTypeId: number): number { return this.addRef(BtfKind.Ptr, undefined, refTypeId); }
@@ -119,6 +125,11 @@ export class BtfBuilder {
   addConst(refTypeId: number): number { return this.addRef(BtfKind.Const, undefined, refTypeId); }
   addRestrict(refTypeId: number): number { return this.addRef(BtfKind.Restrict, undefined, refTypeId); }
   addTypeTag(value: string, refTypeId: number): number { return this.addRef(BtfKind.TypeTag, value, refTypeId); }
+  /** btf__add_type_attr: a TYPE_TAG with kflag set (an __attribute__, e.g. address_space(1)). */
+  addTypeAttr(value: string, refTypeId: number): number {
+    if (!value) throw builderError('a type attribute needs a value');
+    return this.addRef(BtfKind.TypeTag, value, refTypeId, 0, true);
+  }
   /** linkage: BtfFuncLinkage (0 static, 1 global, 2 extern), kept in vlen. */
   addFunc(name: string, linkage: number, protoTypeId: number): number { return this.addRef(BtfKind.Func, name, protoTypeId, linkage); }
 

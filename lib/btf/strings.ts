@@ -129,32 +129,38 @@ export class BaseStringIndex {
   private readonly hashes: Int32Array;
   private readonly mask: number;
   private readonly layers: { tab: Uint8Array; startStrOff: number }[] = [];
-  /** Each entry's layer and offset within that layer's table. */
-  private readonly entryLayer: number[] = [];
-  private readonly entryStart: number[] = [];
+  /** Each entry's layer and offset within that layer's table (at most half the slots are used). */
+  private readonly entryLayer: Int32Array;
+  private readonly entryStart: Int32Array;
+  private entries = 0;
 
   constructor(base: Btf) {
     const chain: Btf[] = [];
     for (let b: Btf | undefined = base; b; b = b.base) chain.unshift(b);
-    let total = 0;
-    for (const b of chain) total += b.header.strLen;
-    // About one string per 16 bytes in kernel BTF: the table stays about a third full.
+    // Strings counted first (NULs found natively): the table is at most half full.
+    let count = 0;
+    for (const b of chain) {
+      const tab = b.strings;
+      for (let at = tab.indexOf(0); at >= 0; at = tab.indexOf(0, at + 1)) count++;
+      count++;
+    }
     let size = 1024;
-    while (size < total / 8) size <<= 1;
+    while (size < count * 2) size <<= 1;
     this.slots = new Int32Array(size);
     this.hashes = new Int32Array(size);
+    this.entryLayer = new Int32Array(size);
+    this.entryStart = new Int32Array(size);
     this.mask = size - 1;
     for (const [li, b] of chain.entries()) {
       const tab = b.strings;
       this.layers.push({ tab, startStrOff: b.startStrOff });
-      let start = 0;
-      let h = 0x811c9dc5 | 0;
-      for (let i = 0; i < tab.length; i++) {
-        const c = tab[i] as number;
-        if (c !== 0) { h = Math.imul(h ^ c, 0x01000193); continue; }
-        this.insert(h, li, start, i - start);
-        start = i + 1;
-        h = 0x811c9dc5 | 0;
+      // NULs found natively (memchr); each string hashed from a few of its bytes, so a single
+      // run does not push every byte of vmlinux's strings through the interpreter (~110 ms).
+      for (let start = 0; start < tab.length;) {
+        let end = tab.indexOf(0, start);
+        if (end < 0) end = tab.length;
+        this.insert(sampleHash(tab, start, end - start), li, start, end - start);
+        start = end + 1;
       }
     }
   }
@@ -171,9 +177,9 @@ export class BaseStringIndex {
     for (let at = h & this.mask; ; at = (at + 1) & this.mask) {
       const e = this.slots[at] as number;
       if (e === 0) {
-        this.entryLayer.push(li);
-        this.entryStart.push(start);
-        this.slots[at] = this.entryLayer.length;
+        this.entryLayer[this.entries] = li;
+        this.entryStart[this.entries] = start;
+        this.slots[at] = ++this.entries;
         this.hashes[at] = h;
         return;
       }
@@ -183,8 +189,7 @@ export class BaseStringIndex {
   }
 
   find(bytes: Uint8Array): number | undefined {
-    let h = 0x811c9dc5 | 0;
-    for (let i = 0; i < bytes.length; i++) h = Math.imul(h ^ (bytes[i] as number), 0x01000193);
+    const h = sampleHash(bytes, 0, bytes.length);
     for (let at = h & this.mask; ; at = (at + 1) & this.mask) {
       const e = this.slots[at] as number;
       if (e === 0) return undefined;
@@ -193,4 +198,25 @@ export class BaseStringIndex {
       if (this.hashes[at] === h && this.equal(li, start, bytes, 0, bytes.length)) return (this.layers[li] as { startStrOff: number }).startStrOff + start;
     }
   }
+}
+
+/**
+ * A string's hash from its length and up to 8 bytes at each end and 4 in the middle
+ * (FNV-1a over those): cheap for every string of a base, and the table compares the full
+ * bytes of every candidate anyway. Kernel names that share their ends differ in length or
+ * middle often enough to keep the chains short.
+ */
+function sampleHash(tab: Uint8Array, start: number, len: number): number {
+  let h = Math.imul(0x811c9dc5 ^ len, 0x01000193);
+  const head = Math.min(len, 8);
+  for (let k = 0; k < head; k++) h = Math.imul(h ^ (tab[start + k] as number), 0x01000193);
+  if (len > 8) {
+    const tail = Math.min(len - 8, 8);
+    for (let k = len - tail; k < len; k++) h = Math.imul(h ^ (tab[start + k] as number), 0x01000193);
+    if (len > 20) {
+      const mid = start + (len >> 1) - 2;
+      for (let k = 0; k < 4; k++) h = Math.imul(h ^ (tab[mid + k] as number), 0x01000193);
+    }
+  }
+  return h;
 }

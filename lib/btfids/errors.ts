@@ -28,6 +28,10 @@
  *  - BTFIDS_REMAP_MISMATCH      remap: the section is not what resolve_btfids writes
  *    for the old BTF, so its ids cannot be trusted
  *  - BTFIDS_REMAP_INPUT         remap: inconsistent arguments (id map vs BTF)
+ *  - BTFIDS_BTF2BTF / BTFIDS_DISTILL  resolve_btfids 7.x's btf2btf / distill failed
+ *  - BTFIDS_KFUNC_FLAGS         7.3: a kfunc with different flags in two BTF_KFUNCS sets
+ *  - BTFIDS_ARENA_NOT_POINTER   7.3: a KF_ARENA_* / `__arena` position that is no pointer
+ *  - BTFIDS_DEDUP / BTFIDS_SORT 7.3's btf__dedup / the name sort failed
  */
 import { ModbtfError, type ErrorContext } from '../errors.js';
 import type { Diagnostic } from './messages.js';
@@ -48,6 +52,10 @@ export type BtfIdsErrorCode =
   | 'BTFIDS_REMAP_INPUT'
   | 'BTFIDS_BTF2BTF'
   | 'BTFIDS_DISTILL'
+  | 'BTFIDS_KFUNC_FLAGS'
+  | 'BTFIDS_ARENA_NOT_POINTER'
+  | 'BTFIDS_DEDUP'
+  | 'BTFIDS_SORT'
   | 'BTFIDS_PATCH_INPUT';
 
 export class BtfIdsError extends ModbtfError {

@@ -25,6 +25,8 @@ export type DiagnosticCode =
   // warnings resolve_btfids prints
   | 'BTFIDS_MULTIPLE_IDS'
   | 'BTFIDS_UNRESOLVED'
+  | 'BTFIDS_KFUNC_NO_SYMBOL'
+  | 'BTFIDS_KFUNC_NO_FUNC'
   // modbtf's own warnings (extension: true; resolve_btfids does not print them)
   | 'BTFIDS_NOT_RELOCATED'
   | 'BTFIDS_REMAP_CHANGED'
@@ -99,6 +101,17 @@ export const msg = {
   dumped: (size: number, path: string): string => `Dumped ${size} bytes of data to ${path}`,
   noBtfIdsToDump: (path: string): string => `${path} has no BTF_ids data to dump`,
   distillFailed: (reason: string): string => `FAILED to distill base BTF: ${reason}`,
+  // resolve_btfids 7.3
+  foundKfuncInSet: (func: string, set: string): string => `found kfunc ${displayName(func)} in ${displayName(set)}`,
+  noKfuncSymbol: (set: string, entry: number): string => `WARN: resolve_btfids: no BTF ID symbol for ${displayName(set)} entry ${entry >>> 0}`,
+  noKfuncFunc: (func: string, set: string): string => `WARN: resolve_btfids: no BTF func for kfunc ${displayName(func)} in ${displayName(set)}`,
+  inconsistentFlags: (func: string, was: number, now: number): string => `ERROR: resolve_btfids: kfunc ${displayName(func)} has inconsistent flags across BTF ID sets: 0x${(was >>> 0).toString(16)} != 0x${(now >>> 0).toString(16)}`,
+  collectKfuncsFailed: (): string => 'ERROR: resolve_btfids: failed to collect kfuncs from BTF',
+  arenaNotPointer: (func: string): string => `ERROR: resolve_btfids: kfunc ${displayName(func)}: arena type is not a pointer`,
+  arenaProtoAdded: (func: string, id: number): string => `added arena-tagged proto for kfunc ${displayName(func)}: ${id}`,
+  dedupFailed: (reason: string): string => `FAILED to dedup BTF: ${reason}`,
+  permuteFailed: (reason: string): string => `FAILED: btf permute: ${reason}`,
+  sortFailed: (reason: string): string => `FAILED to sort BTF: ${reason}`,
   addingSymbol: (name: string): string => `adding symbol ${displayName(name)}`,
   patching: (idx: bigint, id: number, name: string): string => `patching addr ${pad(idx, 5)}: ID ${pad(id, 7)} [${displayName(name)}]`,
   sorting: (off: bigint, cnt: number, name: string): string => `sorting  addr ${pad(off, 5)}: cnt ${pad(cnt, 6)} [${displayName(name)}]`,

@@ -18,12 +18,12 @@ import { loadBaseBtf } from './btf-file.js';
 import { vermagicMismatch } from './built-against.js';
 import type { CheckReport } from './check-report.js';
 import type { Compression } from './compress.js';
-import { finalizeLoaded, type FinalizeAction, type FinalizeResult, type FinalizeTimings } from './finalize.js';
+import { finalizeLoaded, moduleProfile, type FinalizeAction, type FinalizeResult, type FinalizeTimings } from './finalize.js';
 import { loadKernelBtf, resolveKernelBtfPath } from './kernel.js';
 import { loadModuleBytes, loadModuleFile, type LoadedModule } from './load.js';
 import { moduleKernelRelease } from './modinfo.js';
 import { runFilePool } from './file-pool.js';
-import { pipelineProfile, type KernelAbi } from '../pipeline/profile.js';
+import { pipelineProfile, type ProfileName } from '../pipeline/profile.js';
 
 /** Everything a finalizer needs; plain data, so it can be a worker's `workerData`. */
 export interface FinalizeBatchInit {
@@ -37,7 +37,7 @@ export interface FinalizeBatchInit {
   /** Predict relocation of the finalized module onto this kernel (vmlinux path). */
   checkKernelPath?: string;
   /** Whose pipeline's bytes to write (`--kernel-abi`); by each module's vermagic when absent. */
-  kernelAbi?: KernelAbi;
+  kernelAbi?: ProfileName;
 }
 
 export interface FinalizeReportError {
@@ -134,11 +134,13 @@ export function createFinalizer(init: FinalizeBatchInit): Finalizer {
         let t = performance.now();
         const mod = await readModule(file, predecompressed);
         const load = performance.now() - t;
+        // Before looking for its vmlinux: a module of a kernel newer than every pipeline is refused first.
+        const profile = init.kernelAbi !== undefined ? pipelineProfile(init.kernelAbi) : moduleProfile(mod.elf, file);
         t = performance.now();
         const path = await vmlinuxPath(mod);
         const vmlinux = await cached(bases, path, () => loadKernelBtf(path));
         const vmTime = performance.now() - t;
-        const r = await finalizeLoaded(mod, { vmlinux, distill: init.distill, objcopy, stripSignature: init.stripSignature, dryRun: init.dryRun, ...(init.kernelAbi !== undefined ? { profile: pipelineProfile(init.kernelAbi) } : {}) });
+        const r = await finalizeLoaded(mod, { vmlinux, distill: init.distill, objcopy, stripSignature: init.stripSignature, dryRun: init.dryRun, profile });
         const diagnostics = r.diagnostics.filter((d) => d.level !== 'debug');
         // A vmlinux found by the module's vermagic cannot disagree with it; one given can.
         const mismatch = init.basePath !== undefined && r.btf !== 'had-base' ? vermagicMismatch(mod.elf, vmlinux) : undefined;

@@ -8,8 +8,10 @@
  * Kernel 6.x (profile 6): distill over vmlinux (libbpf btf__distill_base), `.BTF_ids`
  * remapped through the distill id map (or resolved, for a module never resolved), one
  * objcopy call updating `.BTF` and adding `.BTF.base`, as pahole >= 1.28 writes them.
- * Kernel 7.x (profile 7): what resolve_btfids 7.x writes (btf2btf, distill with the
- * 32-byte header, name sort, `.BTF_ids` in the final ids), embedded as gen-btf.sh does.
+ * Kernel 7.x (profiles 7.2, 7.3): what that kernel's resolve_btfids writes (btf2btf,
+ * 7.3's dedup, distill with the 32-byte header, name sort, `.BTF_ids` in the final ids),
+ * embedded as gen-btf.sh does. A module built for a kernel newer than every profile is
+ * refused (MODULE_KERNEL_TOO_NEW) unless a profile is forced: never an older one's bytes.
  *
  * The input file is replaced only when the whole rewrite succeeded and the bytes
  * differ; running finalize on a finalized module changes nothing.
@@ -30,7 +32,7 @@ import { elfTarget, locateObjcopy, type ObjcopyChooser, type ObjcopyTool } from 
 import { rewriteSectionsChain, type SectionOp } from '../objcopy/sections-ops.js';
 import { writeFileAtomic } from '../objcopy/atomic.js';
 import { kernel7Btf } from '../pipeline/kernel7.js';
-import { abiOfRelease, pipelineProfile, type PipelineProfile } from '../pipeline/profile.js';
+import { knownPipelines, pipelineProfile, profileForRelease, type PipelineProfile } from '../pipeline/profile.js';
 import { compress, type Compression } from './compress.js';
 import { loadModuleFile, type LoadedModule } from './load.js';
 import { moduleKernelRelease } from './modinfo.js';
@@ -72,8 +74,10 @@ export interface FinalizeResult {
   action: FinalizeAction;
   /** What happened to the BTF: distilled now, already had .BTF.base, or kept as split over vmlinux. */
   btf: 'distilled' | 'had-base' | 'vmlinux-split';
-  /** The pipeline whose bytes were written. */
+  /** The resolve_btfids generation of the pipeline whose bytes were written (6 or 7). */
   abi: PipelineProfile['abi'];
+  /** That pipeline (profile name: 6, 7.2, 7.3). */
+  pipeline: PipelineProfile['name'];
   compression: Compression;
   sizeBefore: number;
   sizeAfter: number;
@@ -122,10 +126,21 @@ function patchSection(bytes: Uint8Array, elf: ElfFile, name: string, contents: U
   bytes.set(contents, sec.offset);
 }
 
-/** The pipeline of the kernel a module was built for (its vermagic), 6.x when it does not say. */
-export function moduleProfile(elf: ElfFile): PipelineProfile {
+/**
+ * The pipeline of the kernel a module was built for (its vermagic), 6.x when it names no
+ * version. A kernel newer than every profile: ModuleError MODULE_KERNEL_TOO_NEW, naming
+ * both versions (modbtf does not know what that kernel's tools write).
+ */
+export function moduleProfile(elf: ElfFile, file = elf.file): PipelineProfile {
   const release = moduleKernelRelease(elf);
-  return pipelineProfile((release !== undefined ? abiOfRelease(release) : undefined) ?? 6);
+  const choice = release !== undefined ? profileForRelease(release) : undefined;
+  if (choice === undefined || choice.kind === 'unknown') return pipelineProfile('6');
+  if (choice.kind === 'known') return choice.profile;
+  throw new ModuleError(
+    'MODULE_KERNEL_TOO_NEW',
+    `built for kernel ${choice.release}, newer than every kernel pipeline modbtf knows (${knownPipelines()}; the newest is ${choice.newest.since.join('.')}, resolve_btfids ${choice.newest.tool}): modbtf will not write an older kernel's bytes into it. Use that kernel's own tools (its tools/bpf/resolve_btfids), or force a pipeline with --kernel-abi`,
+    file !== undefined ? { file } : {},
+  );
 }
 
 export async function finalizeModule(path: string, opts: FinalizeOptions): Promise<FinalizeResult> {
@@ -143,6 +158,7 @@ export async function finalizeLoaded(mod: LoadedModule, opts: FinalizeOptions): 
 
 async function finalizeInner(mod: LoadedModule, opts: FinalizeOptions): Promise<FinalizeResult> {
   const file = mod.path;
+  const profile = opts.profile ?? moduleProfile(mod.elf, file);
   if (mod.signature && !opts.stripSignature) {
     throw new ModuleError('MODULE_SIGNED', 'the module is signed: rewriting it would drop the signature. Finalize before signing (kbuild signs at modules_install), or pass --strip-signature', { file });
   }
@@ -161,7 +177,6 @@ async function finalizeInner(mod: LoadedModule, opts: FinalizeOptions): Promise<
   if (!hasBase && !opts.vmlinux) {
     throw new ModuleError('MODULE_NO_VMLINUX', 'the vmlinux BTF the module was built against is needed (-b/--base)', { file, section: BTF_SECTION });
   }
-  const profile = opts.profile ?? moduleProfile(elf);
   const timings: FinalizeTimings = { btf: 0, distill: 0, btfIds: 0, rewrite: 0, compress: 0, write: 0 };
   let mark = performance.now();
   const lap = (phase: keyof FinalizeTimings): void => {
@@ -182,7 +197,7 @@ async function finalizeInner(mod: LoadedModule, opts: FinalizeOptions): Promise<
   lap('btf');
 
   const plan = profile.abi === 7
-    ? plan7(elf, current, distilledBase, opts, detached !== undefined)
+    ? plan7(elf, current, distilledBase, opts, profile, detached !== undefined)
     : plan6(elf, current, distilledBase, opts, lap);
   lap('btfIds');
 
@@ -233,6 +248,7 @@ async function finalizeInner(mod: LoadedModule, opts: FinalizeOptions): Promise<
     action,
     btf: plan.mode,
     abi: profile.abi,
+    pipeline: profile.name,
     compression: mod.compression,
     sizeBefore: mod.raw.length,
     sizeAfter: finalBytes.length,
@@ -277,13 +293,13 @@ function plan6(elf: ElfFile, current: Btf, distilledBase: Btf | undefined, opts:
  * objcopy call per section: the section order in the file depends on it); a `.BTF` the
  * module already has is updated in the first call.
  */
-function plan7(elf: ElfFile, current: Btf, distilledBase: Btf | undefined, opts: FinalizeOptions, detached: boolean): RewritePlan {
+function plan7(elf: ElfFile, current: Btf, distilledBase: Btf | undefined, opts: FinalizeOptions, profile: PipelineProfile, detached: boolean): RewritePlan {
   const scan = scanBtfIds(elf, { abi: 7 });
   if (distilledBase) {
     const ids = scan.layout ? resolveBtfIds(elf, current, { abi: 7, scan }) : undefined;
     return { mode: 'had-base', calls: [], btfIds: ids?.section ? ids.sectionBytes : undefined, expect: undefined, diagnostics: ids?.diagnostics ?? [] };
   }
-  const r = kernel7Btf(elf, scan, current, opts.vmlinux, { distill: opts.distill, rerunSafe: true });
+  const r = kernel7Btf(elf, scan, current, opts.vmlinux, { profile, distill: opts.distill, rerunSafe: true });
   const btfOp: SectionOp = { op: detached ? 'add' : 'update', name: BTF_SECTION, contents: r.btf };
   const calls: SectionOp[][] = [];
   if (detached || !bytesEqual(r.btf, current.bytes)) calls.push([btfOp]);

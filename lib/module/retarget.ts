@@ -141,7 +141,7 @@ export function readKeptDistilledBtf(elf: ElfFile, file: string): { base: Btf; s
 }
 
 /** The distilled pair and the `.BTF_ids` in its numbering, from whatever the module carries. */
-function distilledState(mod: LoadedModule, builtWith: Btf | undefined, profile: PipelineProfile): DistilledState {
+function distilledState(mod: LoadedModule, builtWith: Btf | undefined, forced: PipelineProfile | undefined): DistilledState {
   const { elf, path: file } = mod;
   const idsNow = sectionBytes(elf, BTF_IDS_SECTION);
   if (elf.sectionByName(BTF_BASE_SECTION)) {
@@ -172,7 +172,9 @@ function distilledState(mod: LoadedModule, builtWith: Btf | undefined, profile: 
     throw new ModuleError('MODULE_NO_BTF_BASE', `the module has no .BTF.base; give the vmlinux it was built against (${BASE_OPTION}) so it can be distilled first`, { file, section: BTF_SECTION });
   }
   const current = Btf.parse(sectionBytes(elf, BTF_SECTION) as Uint8Array, { file, section: BTF_SECTION, base: builtWith });
-  assertBuiltAgainst(file, current, builtWith, elf, profile.abi >= 7 ? 7 : 6);
+  assertBuiltAgainst(file, current, builtWith, elf, forced !== undefined ? (forced.abi >= 7 ? 7 : 6) : checkingKernelOf(elf));
+  // Only a module that still needs distilling needs its kernel's pipeline.
+  const profile = forced ?? moduleProfile(elf, file);
   if (profile.abi === 7) {
     // As finalize in the 7.x profile: resolve_btfids 7.x's distilled, name-sorted pair.
     const r = kernel7Btf(elf, scanBtfIds(elf, { abi: 7 }), current, builtWith, { distill: true, rerunSafe: true, profile });
@@ -206,7 +208,7 @@ async function retargetInner(mod: LoadedModule, opts: RetargetOptions): Promise<
     throw new ModuleError('MODULE_SIGNED', 'the module is signed: rewriting it would drop the signature. Retarget before signing, or pass --strip-signature', { file });
   }
   const elf = mod.elf;
-  const state = distilledState(mod, opts.builtWith, opts.profile ?? moduleProfile(mod.elf));
+  const state = distilledState(mod, opts.builtWith, opts.profile);
   const r = tryRelocate(state.base, state.split, opts.target);
   const result = {
     file, source: state.source, compression: mod.compression, sizeBefore: mod.raw.length,

@@ -144,6 +144,38 @@ export async function ensureKernel7({ packages = [], log = console.log, parts = 
   return { kernel72: k72, kernel73 };
 }
 
+/** experimental's 7.3-rc7 kbuild tree, installed in the chroot (ensureKernel73Tree). */
+export const KDIR73 = `/usr/src/linux-headers-${KVER73}`;
+/** What installing it takes from experimental; the rest (gcc-16-for-host, pahole...) comes from sid. */
+const KBUILD73_DEBS = [`linux-headers-${KVER73}`, 'linux-headers-7.3-common', 'linux-kbuild-7.3', `linux-base-${KVER73}`];
+
+/**
+ * Debian experimental's 7.3-rc7 kbuild tree installed in the sid chroot as Debian installs
+ * it (/usr/src/linux-headers-7.3-amd64 with its -common tree, /usr/lib/linux-kbuild-7.3 with
+ * the tree's resolve_btfids): the pinned .debs downloaded from experimental, then
+ * `apt-get install` of them inside the chroot (their other dependencies from sid).
+ * Idempotent: nothing is done when the pinned versions are installed. Shared by the 7.3
+ * fixtures, corpus and e2e scripts (run apt under /var/lock/modbtf-apt.lock when others may
+ * use the chroot). Returns { kdir, resolveBtfids, vmlinux } (chroot paths).
+ */
+export async function ensureKernel73Tree(log = console.log) {
+  await ensureSid(SID_BASE_PACKAGES, log);
+  const r = await sidSh(`dpkg-query -W -f='\${Package} \${Version} \${Status}\\n' ${KBUILD73_DEBS.join(' ')} 2>/dev/null || true`);
+  const ok = new Set(r.stdout.split('\n').filter((l) => l.endsWith(' install ok installed') && l.split(' ')[1] === VERSION73).map((l) => l.split(' ')[0]));
+  const missing = KBUILD73_DEBS.filter((p) => !ok.has(p));
+  if (missing.length > 0) {
+    const debs = [];
+    for (const pkg of KBUILD73_DEBS) debs.push(await experimentalDownload(`${pkg}=${VERSION73}`, log));
+    log(`sid: apt-get install ${debs.map((d) => basename(d)).join(' ')}`);
+    const inside = debs.map((d) => `/${relative(SID_ROOT, d)}`);
+    await sidSh(`apt-get install -y -qq ${inside.map(shq).join(' ')}`, { env: { DEBIAN_FRONTEND: 'noninteractive' } });
+  }
+  const kdir = KDIR73;
+  const resolveBtfids = '/usr/lib/linux-kbuild-7.3/tools/bpf/resolve_btfids/resolve_btfids';
+  for (const f of [`${kdir}/vmlinux`, `${kdir}/include/config/kernel.release`, resolveBtfids]) if (!existsSync(sidPath(f))) throw new Error(`7.3 tree: missing ${f} in the chroot`);
+  return { kdir, resolveBtfids, vmlinux: `${kdir}/vmlinux` };
+}
+
 function findVmlinuz72() {
   return findVmlinuz(KVER7);
 }

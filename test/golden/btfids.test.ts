@@ -30,6 +30,7 @@ import {
 } from '../../lib/btfids/index.js';
 import { runResolveBtfids } from '../../cli/commands/resolve-btfids.js';
 import { fixtureBytes, fixturePath, firstDiff } from '../helpers/fixtures.js';
+import { INTERFACE_CHOICE_HELP } from '../../cli/commands/resolve-btfids-choice.js';
 
 const DIR = 'btfids';
 const EDGE = 'btfids/edge';
@@ -142,16 +143,17 @@ const DEVIATIONS: Readonly<Record<string, { kind: Deviation; why: string }>> = {
   'btfids/edge/cli_unknown_option.rb': { kind: 'fatal-warnings-accepted', why: '--fatal_warnings is modbtf\'s extension (kernel 7.0 passes it); 6.12 rejects it as unknown' },
   'btfids/btfids_fixture.rerun.rb': { kind: 'rerun-keeps-flags', why: 'a second run pairs set8 ids with other ids\' flags in resolve_btfids; modbtf recognises its own output and changes nothing' },
   'btfids/nf_conntrack.rerun.rb': { kind: 'rerun-keeps-flags', why: 'as btfids_fixture.rerun: bpf_ct_release would get KF_ACQUIRE|KF_RELEASE|KF_RET_NULL' },
-  'btfids/edge/cli_help.rb': { kind: 'help-shows-both', why: 'modbtf resolve-btfids is 6.12\'s and 7.x\'s tool: after 6.12\'s usage block (byte for byte) its help shows 7.x\'s and when each is used; with MODBTF_KERNEL_ABI set it is exactly that tool\'s' },
+  'btfids/edge/cli_help.rb': { kind: 'help-shows-both', why: 'modbtf resolve-btfids is 6.12\'s, 7.2\'s and 7.3\'s tool: after the tool\'s usage block (byte for byte) its help shows the other interface\'s block and says which tool it is when; with MODBTF_KERNEL_ABI set it is exactly that tool\'s' },
 };
 
-/** After the tool's own help: 7.x's usage block and how modbtf picks one. */
+/** After the tool's own help: the other interface's usage block, then how modbtf chooses which resolve_btfids to be. */
 function expectHelpShowsBoth(stderr: string, tool: string): void {
   expect(stderr.startsWith(tool)).toBe(true);
   const more = stderr.slice(tool.length);
   expect(more).toContain('    or: resolve_btfids --patch_btfids <.BTF_ids file> <ELF object>\n');
   expect(more).toContain('        --distill_base    distill --btf_base and emit .BTF.base section data\n');
-  expect(more).toMatch(/It is 7\.x when the line has --distill_base or --patch_btfids, or OBJECT's vermagic names a\n 7\.x kernel; 6\.12 otherwise\. MODBTF_KERNEL_ABI=6 or 7 forces one\./);
+  expect(more.endsWith(INTERFACE_CHOICE_HELP)).toBe(true);
+  for (const v of ['6.12', '7.2', '7.3']) expect(more).toContain(`   ${v} `);
 }
 
 describe('golden data', () => {

@@ -13,6 +13,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { recordPath, runFinalizeBatch, type BatchOptions, type RecordedStep } from '../../kbuild/batch.js';
 import { runModfinal, type ModfinalOptions } from '../../kbuild/modfinal.js';
 import { fixtureBytes } from '../helpers/fixtures.js';
+import { writeKernelRelease } from '../helpers/kbuild-tree.js';
 
 const dirs: string[] = [];
 afterAll(() => { for (const d of dirs) rmSync(d, { recursive: true, force: true }); });
@@ -24,6 +25,7 @@ function tree6(): Tree {
   dirs.push(root);
   const tree = join(root, 'tree');
   mkdirSync(join(tree, 'scripts'), { recursive: true });
+  writeKernelRelease(tree, '6.12.107+deb12-amd64');
   writeFileSync(join(tree, 'vmlinux'), fixtureBytes('btfids/vmlinux-6.12.107.elf.gz'));
   const calls = join(root, 'calls');
   const btf = join(root, 'bbr.btf');
@@ -58,6 +60,7 @@ function tree7(): Tree {
   dirs.push(root);
   const tree = join(root, 'tree');
   mkdirSync(join(tree, 'scripts'), { recursive: true });
+  writeKernelRelease(tree, '7.2.13+deb14-amd64');
   writeFileSync(join(tree, 'vmlinux'), k7('vmlinux-7.2.13.btf'));
   const calls = join(root, 'calls');
   writeFileSync(join(tree, 'scripts', 'gen-btf.sh'), `echo "gen-btf.sh $@" >> ${calls}\n`);

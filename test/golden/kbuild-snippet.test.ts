@@ -14,6 +14,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseElf } from '../../lib/elf/index.js';
 import { fixtureBytes } from '../helpers/fixtures.js';
+import { writeKernelRelease } from '../helpers/kbuild-tree.js';
 
 const ROOT = resolve(__dirname, '..', '..');
 const SNIPPET = join(ROOT, 'Makefile.snippet');
@@ -29,6 +30,7 @@ function tree(): Tree {
   const kdir = join(root, 'kdir');
   const mod = join(root, 'mod');
   mkdirSync(join(kdir, 'scripts'), { recursive: true });
+  writeKernelRelease(kdir, '6.12.107+deb12-amd64');
   mkdirSync(mod);
   const log = join(root, 'calls');
   writeFileSync(join(kdir, 'vmlinux'), fixtureBytes('btfids/vmlinux-6.12.107.elf.gz'));

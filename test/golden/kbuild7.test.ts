@@ -21,6 +21,7 @@ import { parseElf } from '../../lib/elf/index.js';
 import { runModfinal, type ModfinalOptions } from '../../kbuild/modfinal.js';
 import { kernelTree } from '../../kbuild/tree.js';
 import { fixtureBytes, firstDiff } from '../helpers/fixtures.js';
+import { writeKernelRelease } from '../helpers/kbuild-tree.js';
 
 const k7 = (name: string): Uint8Array => fixtureBytes(`kernel7/${name}.gz`);
 const dirs: string[] = [];
@@ -34,6 +35,7 @@ function setup(withVmlinux = true): Setup {
   const tree = join(root, 'tree');
   const mod = join(root, 'mod');
   mkdirSync(join(tree, 'scripts'), { recursive: true });
+  writeKernelRelease(tree, '7.2.13+deb14-amd64');
   mkdirSync(mod);
   if (withVmlinux) writeFileSync(join(tree, 'vmlinux'), k7('vmlinux-7.2.13.btf'));
   const marker = join(root, 'tree-step-ran');
@@ -146,6 +148,7 @@ describe('kbuild modfinal on a 6.x tree (no scripts/gen-btf.sh)', () => {
     dirs.push(root);
     const tree = join(root, 'tree');
     mkdirSync(join(tree, 'scripts'), { recursive: true });
+    writeKernelRelease(tree, '6.12.107+deb12-amd64');
     writeFileSync(join(tree, 'vmlinux'), fixtureBytes('btfids/vmlinux-6.12.107.elf.gz'));
     const calls = join(root, 'calls');
     const btf = join(root, 'bbr.btf');

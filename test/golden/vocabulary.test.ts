@@ -439,7 +439,7 @@ describe('usage', () => {
 
   it('an unknown command names the commands; a bad choice and a missing value name the option', () => {
     expect(modbtf(['frobnicate']).stderr).toMatch(/^modbtf: unknown command frobnicate; the commands are dump, distill, dedup, relocate, check, finalize, retarget, resolve-btfids, kbuild, setup/);
-    expect(modbtf(['finalize', '--kernel-abi', '8', 'm.ko']).stderr).toBe('modbtf: finalize: --kernel-abi: "8" is not one of "6", "7"\nTry \'modbtf finalize --help\'.\n');
+    expect(modbtf(['finalize', '--kernel-abi', '8', 'm.ko']).stderr).toBe('modbtf: finalize: --kernel-abi: "8" is not one of "6", "7.2", "7.3", "7"\nTry \'modbtf finalize --help\'.\n');
     expect(modbtf(['check', '-k', R117, 'm.ko', '-b']).stderr).toBe('modbtf: check: --base needs a value\nTry \'modbtf check --help\'.\n');
     expect(modbtf(['check', '-k', R117, '-b', R107, '--base', R117, 'm.ko']).stderr).toMatch(/^modbtf: check: --base is given more than once \(its spellings: --base, -b, --built-with, --btf-base, --btf_base\)\n/);
   });

@@ -8,6 +8,7 @@ import { shouldDistill, splitWords } from '../../../kbuild/env.js';
 import { findBuildVmlinux } from '../../../kbuild/vmlinux.js';
 import { installKbuild, uninstallKbuild, BEGIN, INSTALLED_SNIPPET } from '../../../kbuild/install.js';
 import { parseModfinalArgv } from '../../../cli/modfinal-step.js';
+import { pipelineProfile } from '../../../lib/pipeline/profile.js';
 
 let dir: string;
 beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'modbtf-kbuild-')); });
@@ -107,14 +108,14 @@ describe('kbuild install tells what the tree gets', () => {
     writeFileSync(join(dir, 'scripts/gen-btf.sh'), '');
     writeFileSync(join(dir, 'vmlinux'), '');
     const t7 = await inspectTree(dir);
-    expect(t7).toEqual({ abi: 7, hasVmlinux: true, release: '7.2.13+deb14-amd64', paholeVersion: 132 });
-    expect(describeHookedTree(t7)).toMatch(/^kernel 7\.2\.13\+deb14-amd64 has the 7\.x BTF pipeline .*already gives M= builds \.BTF\.base/);
+    expect(t7).toEqual({ abi: 7, pipeline: { kind: 'profile', profile: pipelineProfile('7.2') }, hasVmlinux: true, release: '7.2.13+deb14-amd64', paholeVersion: 132 });
+    expect(describeHookedTree(t7)).toMatch(/^kernel 7\.2\.13\+deb14-amd64 has the 7\.2 BTF pipeline .*already gives M= builds \.BTF\.base/);
     rmSync(join(dir, 'scripts/gen-btf.sh'));
     rmSync(join(dir, 'vmlinux'));
     writeFileSync(join(dir, 'include/config/kernel.release'), '6.12.107+deb12-amd64\n');
     writeFileSync(join(dir, 'include/config/auto.conf'), 'CONFIG_PAHOLE_VERSION=124\n');
     const t6 = await inspectTree(dir);
-    expect(t6).toEqual({ abi: 6, hasVmlinux: false, release: '6.12.107+deb12-amd64', paholeVersion: 124 });
+    expect(t6).toEqual({ abi: 6, pipeline: { kind: 'profile', profile: pipelineProfile('6') }, hasVmlinux: false, release: '6.12.107+deb12-amd64', paholeVersion: 124 });
     const d6 = describeHookedTree(t6);
     expect(d6).toContain('has the 6.x BTF pipeline (pahole 1.24): M= builds now get .BTF.base, which this tree\'s own step cannot write');
     expect(d6).toContain('It has no vmlinux');

@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { BEGIN as KBUILD_BEGIN } from '../../../kbuild/install.js';
 import { HOOKS, MANIFEST, SETUP_BEGIN, SetupContext, headersTrees, hookScript, installationAt, removeSetup, setup, treeBlock, withoutBlock, type ModbtfInstallation } from '../../../kbuild/setup.js';
 import { paholeCommand, type KbuildVars, type KernelTree } from '../../../kbuild/tree.js';
+import { pipelineProfile } from '../../../lib/pipeline/profile.js';
 
 const REPO = join(fileURLToPath(import.meta.url), '..', '..', '..', '..');
 const CLI = join(REPO, 'dist', 'bundle', 'main.js');
@@ -297,7 +298,7 @@ describe('pahole -j (reproducible 6.x output)', () => {
     module: 'm.ko', objtree: '/k', srctree: '/k', pahole: 'pahole', paholeFlags, modulePaholeFlags: '', paholeVersion,
     resolveBtfids: '', resolveBtfidsFlags: '', objcopy: '', shell: '', extmod: '/m', btfBaseRef: '',
   });
-  const tree = (abi: 6 | 7, paholeVersion: number | undefined): KernelTree => ({ abi, vmlinux: '/k/vmlinux', hasVmlinux: true, paholeVersion });
+  const tree = (abi: 6 | 7, paholeVersion: number | undefined): KernelTree => ({ abi, pipeline: { kind: 'profile', profile: pipelineProfile(abi === 6 ? '6' : '7.2') }, release: undefined, vmlinux: '/k/vmlinux', hasVmlinux: true, paholeVersion });
   it.each([
     // Debian 12's 6.12: pahole 1.24 -> no -j.
     [6, 124, '--btf_gen_floats -j --lang_exclude=rust', ['--btf_gen_floats', '--lang_exclude=rust']],
