@@ -124,7 +124,7 @@ check('relocation of every 7.2.13 module onto 7.3-rc7 equals libbpf 1.7.0 (issue
 check('modbtf check over every 7.2.13 module onto 7.3-rc7 agrees with libbpf 1.7.0 module by module (issue 11)', ['scripts/corpus-check.mjs', '--built-with', kernel72.vmlinux, '--kernel', kernel73.vmlinux, '--tsv', table72, join(modules72, 'kernel')], c72to73);
 check('finalize --kernel-abi 7 (--distill and --no-distill) on 400 7.2.13 modules equals resolve_btfids 7.2.13 on the same input (issue 11; whole corpus: scripts/corpus-finalize7.mjs without --count)', ['scripts/corpus-finalize7.mjs', '--count', '400'], c72);
 check('kernel 7.3: 50 modules of the 7.3-rc7 cloud -dbg image through pahole 1.32: modbtf resolve-btfids and finalize --kernel-abi 7.3 equal resolve_btfids 7.3 (--distill_base and in-tree) on the same input (issue 17; whole image: scripts/corpus-finalize73.mjs without --count)', ['scripts/corpus-finalize73.mjs', '--count', '50'],
-  k7([...K73.install(), pkg('experimental', 'linux-image-7.3-cloud-amd64-dbg', K73.version), pkg('experimental', 'linux-headers-7.3-cloud-amd64', K73.version)]));
+  k7([...K73.install(), pkg('experimental', 'linux-image-7.3-cloud-amd64-dbg', K73.version), pkg('experimental', 'linux-headers-7.3-cloud-amd64', K73.version)], { needs: 'kernel7' }));
 
 // Kernel 7.3-rc7 (issue 17): experimental's tree, whose resolve_btfids writes the kfunc decl tags
 // and dedups with the tree's libbpf. Lean here (the fixture's forms, one DKMS package, the
@@ -156,9 +156,14 @@ if (selected.length === 0 && !discover) throw new Error(`no check named like ${J
 
 // The archive: is every pinned package still to be had (cache, archive)? Newer trees?
 const skipped = new Map(); // check -> sentence
+const unknown = new Map(); // check -> why the archive could not be asked (a failure, not a skip)
 for (const c of selected) {
-  const u = await unavailable(c.packages, log);
-  if (u) skipped.set(c, u.message);
+  try {
+    const u = await unavailable(c.packages, log);
+    if (u) skipped.set(c, u.message);
+  } catch (err) {
+    unknown.set(c, `cannot tell whether its packages can be had: ${String(err?.message ?? err).split('\n')[0]}`);
+  }
 }
 if (discover) {
   try {
@@ -175,7 +180,7 @@ if (discover) {
     log(`archive: looking for newer trees failed: ${err?.message ?? err}`);
   }
 }
-const runnable = selected.filter((c) => !skipped.has(c));
+const runnable = selected.filter((c) => !skipped.has(c) && !unknown.has(c));
 
 if (runnable.some((c) => !c.needs)) await setup();
 const unavailableSetup = new Map();
@@ -193,6 +198,7 @@ let passed = 0, failed = 0;
 const t0 = Date.now();
 for (const c of selected) {
   if (skipped.has(c)) { log(`SKIP ${c.name}: ${skipped.get(c)}`); continue; }
+  if (unknown.has(c)) { log(`FAIL ${c.name}: ${unknown.get(c)}`); failed++; continue; }
   const script = join(root, c.argv[0]);
   if (!existsSync(script)) { log(`MISSING ${c.name}: ${c.argv[0]} does not exist`); failed++; continue; }
   if (c.needs && unavailableSetup.has(c.needs)) { log(`FAIL ${c.name}: ${unavailableSetup.get(c.needs)}`); failed++; continue; }
