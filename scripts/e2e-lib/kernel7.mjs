@@ -159,7 +159,7 @@ const KBUILD73_DEBS = [`linux-headers-${KVER73}`, 'linux-headers-7.3-common', 'l
  * use the chroot). Returns { kdir, resolveBtfids, vmlinux } (chroot paths).
  */
 export async function ensureKernel73Tree(log = console.log) {
-  await ensureSid(SID_BASE_PACKAGES, log);
+  await ensureSid(SID_TOOLS, log);
   const r = await sidSh(`dpkg-query -W -f='\${Package} \${Version} \${Status}\\n' ${KBUILD73_DEBS.join(' ')} 2>/dev/null || true`);
   const ok = new Set(r.stdout.split('\n').filter((l) => l.endsWith(' install ok installed') && l.split(' ')[1] === VERSION73).map((l) => l.split(' ')[0]));
   const missing = KBUILD73_DEBS.filter((p) => !ok.has(p));
