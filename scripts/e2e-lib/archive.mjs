@@ -23,7 +23,7 @@
 import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { $ } from 'zx';
-import { debFileName, parsePolicy } from './debian.mjs';
+import { archiveHas, debFileName, parsePolicy } from './debian.mjs';
 
 export { parsePolicy };
 
@@ -176,12 +176,7 @@ export async function probe(p, log = () => {}) {
   if (file) { const r = { where: 'cache', file }; results.set(key, r); return r; }
   const name = p.channel.endsWith('-foreign') ? `${p.name}:${p.arch}` : p.name;
   const r0 = await channelRun(p.channel, 'apt-cache', `policy '${name}'`, log);
-  const table = parsePolicy(r0.stdout);
-  const v = table.find((x) => x.version === p.version);
-  let r;
-  if (v && v.priority >= 0 && v.sources.length > 0) r = { where: 'archive' };
-  else if (v && v.sources.length > 0) r = { where: null, why: `apt will not install it (pin priority ${v.priority})` };
-  else r = { where: null, why: table.length ? `the archive has ${table.filter((x) => x.sources.length).map((x) => x.version).join(', ') || 'no version'}` : 'the archive does not know it' };
+  const r = archiveHas(parsePolicy(r0.stdout), p.version);
   results.set(key, r);
   return r;
 }

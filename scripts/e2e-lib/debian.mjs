@@ -21,6 +21,20 @@ export function parsePolicy(text) {
   return versions;
 }
 
+/**
+ * Whether apt can still give `version` of a package, from its policy table (parsePolicy):
+ * { where: 'archive' } when a source has it at a pin priority >= 0; else { where: null, why }.
+ * A version apt would never install (pinned below 0) counts as gone, as does one only
+ * /var/lib/dpkg/status knows (installed, but no archive has it).
+ */
+export function archiveHas(table, version) {
+  const v = table.find((x) => x.version === version);
+  if (v && v.priority >= 0 && v.sources.length > 0) return { where: 'archive' };
+  if (v && v.sources.length > 0) return { where: null, why: `apt will not install it (pin priority ${v.priority})` };
+  if (table.length === 0) return { where: null, why: 'the archive does not know it' };
+  return { where: null, why: `the archive has ${table.filter((x) => x.sources.length).map((x) => x.version).join(', ') || 'no version'}` };
+}
+
 /** '7.3~rc7-1~exp1' -> '7.3-rc7', '7.2.13-1' -> '7.2.13' (the upstream version, as people say it). */
 export function shortOf(version) {
   return version.replace(/^\d+:/, '').replace(/-[^-]*$/, '').replace(/~/g, '-');

@@ -2,7 +2,7 @@
 // apt 2.6.1 (Debian 12) printed on this project's machine (a pin to -1 made with an apt
 // preferences file, as the e2e's "package vanished" test does).
 import { describe, expect, it } from 'vitest';
-import { debFileName, headersDependency, newerRelease, parsePolicy, releaseOf, shortOf } from '../../scripts/e2e-lib/debian.mjs';
+import { archiveHas, debFileName, headersDependency, newerRelease, parsePolicy, releaseOf, shortOf } from '../../scripts/e2e-lib/debian.mjs';
 
 const PINNED_AWAY = `linux-headers-6.12.107+deb12-amd64:
   Installed: 6.12.107-1~deb12u1
@@ -29,6 +29,15 @@ const EXPERIMENTAL = `linux-base-7.3-amd64:
      7.3~rc7-1~exp1 1
           1 http://deb.debian.org/debian experimental/main amd64 Packages
 `;
+// apt 3.3.5 in the sid chroot, experimental's apt state, 2026-12-06, during the e2e's vanished-package
+// run (scripts/e2e.mjs header): /etc/apt/preferences.d/modbtf-vanished pinned this version to -1.
+const EXPERIMENTAL_PINNED_AWAY = `linux-binary-7.3-amd64:
+  Installed: (none)
+  Candidate: (none)
+  Version table:
+     7.3~rc7-1~exp1 -1
+          1 http://deb.debian.org/debian experimental/main amd64 Packages
+`;
 const INSTALLED_ONLY = `modbtf-local:
   Installed: 1.0
   Candidate: 1.0
@@ -38,6 +47,9 @@ const INSTALLED_ONLY = `modbtf-local:
 `;
 
 describe('apt-cache policy', () => {
+  it('reads experimental\'s version pinned to -1 (priority 1 source right-aligned)', () => {
+    expect(parsePolicy(EXPERIMENTAL_PINNED_AWAY)).toEqual([{ version: '7.3~rc7-1~exp1', priority: -1, sources: ['http://deb.debian.org/debian experimental/main amd64 Packages'] }]);
+  });
   it('reads a version pinned to -1: the archive has it, apt will not install it', () => {
     expect(parsePolicy(PINNED_AWAY)).toEqual([{ version: '6.12.107-1~deb12u1', priority: -1, sources: ['http://deb.debian.org/debian-security bookworm-security/main amd64 Packages'] }]);
   });
@@ -52,6 +64,25 @@ describe('apt-cache policy', () => {
   });
   it('a package apt does not know: no versions', () => {
     expect(parsePolicy('')).toEqual([]);
+  });
+});
+
+describe('whether the archive still has a pinned version (archive.mjs probe, after the cache)', () => {
+  it('a version apt would install: the archive has it', () => {
+    expect(archiveHas(parsePolicy(EXPERIMENTAL), '7.3~rc7-1~exp1')).toEqual({ where: 'archive' });
+    expect(archiveHas(parsePolicy(TWO_VERSIONS), '6.1.176-1')).toEqual({ where: 'archive' });
+  });
+  it('a version pinned to -1 is gone, and says so', () => {
+    expect(archiveHas(parsePolicy(EXPERIMENTAL_PINNED_AWAY), '7.3~rc7-1~exp1')).toEqual({ where: null, why: 'apt will not install it (pin priority -1)' });
+    expect(archiveHas(parsePolicy(PINNED_AWAY), '6.12.107-1~deb12u1')).toEqual({ where: null, why: 'apt will not install it (pin priority -1)' });
+  });
+  it('a version the archive no longer lists: gone, naming what it has', () => {
+    expect(archiveHas(parsePolicy(TWO_VERSIONS), '6.1.170-1')).toEqual({ where: null, why: 'the archive has 6.1.192-3, 6.1.176-1' });
+    expect(archiveHas(parsePolicy(EXPERIMENTAL), '7.3~rc6-1~exp1')).toEqual({ where: null, why: 'the archive has 7.3~rc7-1~exp1' });
+  });
+  it('installed but in no archive, or unknown to apt: gone', () => {
+    expect(archiveHas(parsePolicy(INSTALLED_ONLY), '1.0')).toEqual({ where: null, why: 'the archive has no version' });
+    expect(archiveHas(parsePolicy(''), '1.0')).toEqual({ where: null, why: 'the archive does not know it' });
   });
 });
 
