@@ -2,11 +2,15 @@
 // Cross-compiled module builds for arm64 and s390x (big-endian) with modbtf, byte for byte
 // against the kernel's own cross build (issue 12):
 //
-//   npx zx scripts/e2e-cross.mjs [--arch arm64|s390x] [--only TEXT] [--dkms-sample N] [--no-trixie] [--jobs N]
+//   npx zx scripts/e2e-cross.mjs [--arch arm64|s390x] [--kernels K,...] [--only TEXT] [--dkms-sample N] [--no-dkms] [--no-trixie] [--jobs N]
+//
+//   --kernels  which trees: 7.2.13 (sid), 7.3-rc7 (experimental), trixie (6.12); default 7.2.13,trixie
+//   --no-dkms  the fixture only
 //
 // Debian sid chroot (scripts/e2e-lib/sid.mjs) with Debian's cross compilers (gcc-16-<triple>,
-// binutils-<triple>) and the arm64 / s390x header packages of 7.2.13 unpacked into /usr/src
-// next to the amd64 kbuild they use (scripts/e2e-lib/cross.mjs):
+// binutils-<triple>) and the arm64 / s390x header packages of 7.2.13 (sid) or 7.3-rc7
+// (experimental's linux-headers-7.3-<arch>) unpacked into /usr/src next to the amd64 kbuild
+// and -common tree they use, installed from the same kernel's pinned .debs (scripts/e2e-lib/cross.mjs):
 //   make ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu- -C /usr/src/linux-headers-7.2.13+deb14-arm64 M=...
 //   make ARCH=s390 CROSS_COMPILE=s390x-linux-gnu- -C /usr/src/linux-headers-7.2.13+deb14-s390x M=...
 // Two sources: the e2e fixture (test/e2e/fixture) and a multi-module DKMS package from sid
@@ -36,9 +40,10 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { $, argv } from 'zx';
-import { ARCHES, ARCH_NAMES, CROSS, crossMake, ensureCrossSid, ensureCrossTrixie, k6, k72, sidDeb, trixie } from './e2e-lib/cross.mjs';
+import { ARCHES, ARCH_NAMES, CROSS, crossMake, crossTree, ensureCrossSid, ensureCrossTrixie, k6, trixie } from './e2e-lib/cross.mjs';
+import { fetchDeb, kernelOf } from './e2e-lib/kernels.mjs';
 import { sidChroot, unpackOnce } from './e2e-lib/chroot.mjs';
-import { CHECKOUT_ID, MODBTF_IN_SID, copyModbtfIn, sidDownload, shq } from './e2e-lib/sid.mjs';
+import { CHECKOUT_ID, MODBTF_IN_SID, SID_TOOLS, copyModbtfIn, ensureSid, sidDownload, shq } from './e2e-lib/sid.mjs';
 
 $.verbose = false;
 $.quiet = true;
@@ -47,7 +52,10 @@ const ONLY = argv.only ? String(argv.only) : null;
 const arches = argv.arch ? String(argv.arch).split(',') : ARCH_NAMES;
 for (const a of arches) if (!ARCHES[a]) throw new Error(`--arch ${a}: one of ${ARCH_NAMES.join(', ')}`);
 const DKMS_SAMPLE = argv['dkms-sample'] !== undefined ? Number(argv['dkms-sample']) : 0;
-const TRIXIE = argv.trixie !== false;
+const KERNELS = argv.kernels ? String(argv.kernels).split(',').filter(Boolean) : ['7.2.13', 'trixie'];
+const kernels7 = KERNELS.filter((x) => x !== 'trixie').map((x) => kernelOf(x));
+const TRIXIE = argv.trixie !== false && KERNELS.includes('trixie');
+const DKMS = argv.dkms !== false;
 const JOBS = Number(argv.jobs ?? 2);
 const W = `/build/cross-${CHECKOUT_ID}`;
 const MODBTF = `node ${MODBTF_IN_SID}/dist/bundle/main.js`;
@@ -218,13 +226,11 @@ async function assertPlainTree(c, kdir) {
   if (r.exitCode !== 0) throw new Error(`${kdir} has a modbtf hook installed: not a plain tree`);
 }
 
-/** Form c's tree for `arch`: the arch headers, -common and kbuild packages of 7.2.13 unpacked into <kc>. */
-async function formCTree(arch, kc) {
-  const k = k72(arch);
+/** Form c's tree for `arch`: the arch headers, -common and kbuild packages of the 7.x kernel k7 unpacked into <kc>. */
+async function formCTree(k7, arch, kc) {
+  const k = crossTree(k7, arch);
   await sidChroot.sh(`rm -rf ${kc} && mkdir -p ${kc}`);
-  for (const deb of [await sidDeb(k.headersDeb, arch, log), await sidDownload('linux-headers-7.2.13+deb14-common'), await sidDownload('linux-kbuild-7.2.13+deb14')]) {
-    await $`dpkg-deb -x ${deb} ${sidChroot.path(kc)}`;
-  }
+  for (const p of k7.tree(arch)) await $`dpkg-deb -x ${await fetchDeb(p, log)} ${sidChroot.path(kc)}`;
   const kdir = `${kc}${k.kdir}`;
   await sidChroot.sh(`grep -q '^include /usr/src/' Makefile && sed -i 's#/usr/src/#${kc}/usr/src/#g' Makefile && ! grep -q ' /usr/src/' Makefile && ! grep -q '=/usr/src/' Makefile`, { cwd: kdir });
   return kdir;
@@ -238,17 +244,17 @@ async function step(what, fn) {
   try { return await fn(); } catch (e) { check(false, what, String(e?.message ?? e)); return undefined; }
 }
 
-// ---- sid: 7.2.13 --------------------------------------------------------------------------
-async function sid72(sources) {
+// ---- sid chroot: 7.2.13, 7.3-rc7 ----------------------------------------------------------
+async function sid7(k7, sources) {
   for (const arch of arches) {
-    const k = k72(arch);
+    const k = crossTree(k7, arch);
     const xmake = crossMake(arch);
-    const where = `sid 7.2.13 ${arch}`;
-    const kc = `${W}/${arch}-72/kc`;
+    const where = `${k7.channel} ${k7.short} ${arch}`;
+    const kc = `${W}/${arch}-${k7.short}/kc`;
     const plains = new Map();
     for (const source of sources) {
       if (!want(`${where} ${source.name}`)) continue;
-      const base = `${W}/${arch}-72/${source.short ?? source.name}`;
+      const base = `${W}/${arch}-${k7.short}/${source.short ?? source.name}`;
       const label = `${where} ${source.name}`;
       console.log('');
       log(`${label}: ${k.kdir}, ${xmake}`);
@@ -276,7 +282,7 @@ async function sid72(sources) {
     if (plains.size === 0) continue;
     console.log('');
     log(`${where}: form c (modbtf kbuild install on a fresh copy of the tree, ${kc})`);
-    const kdir = await step(`${where} form-c: tree copy`, () => formCTree(arch, kc));
+    const kdir = await step(`${where} form-c: tree copy`, () => formCTree(k7, arch, kc));
     if (!kdir) continue;
     const refs = new Map();
     for (const [source, { base, kb }] of plains) {
@@ -328,16 +334,26 @@ async function trixie6(sources) {
 }
 
 // ---- main --------------------------------------------------------------------------------
-log(`setup: sid chroot with cross toolchains and 7.2.13 headers for ${arches.join(', ')}`);
-await ensureCrossSid({ arches, log });
-copyModbtfIn(REPO);
-await sidChroot.sh(`rm -rf ${W} && mkdir -p ${W}`);
-const x = await dkmsSource();
-const sources = [fixtureSource(), xtablesSource(x)];
-log(`sources: test/e2e/fixture; ${DKMS_PKG} ${x.version} (${x.mods.length} modules in mconfig${DKMS_SAMPLE ? `, sample of ${sources[1].modules.length}: ${sources[1].modules.join(' ')}` : ''})`);
-const tools = (await sidChroot.sh(`for a in ${arches.map((a) => ARCHES[a].triple).join(' ')}; do $a-gcc-16 --version | head -1; $a-objcopy --version | head -1; done; pahole --version`)).stdout.trim();
-log(`sid tools: ${tools.replace(/\n/g, '; ')}`);
-await sid72(sources);
+let sources = [fixtureSource()];
+if (kernels7.length) {
+  for (const k7 of kernels7) {
+    log(`setup: sid chroot with cross toolchains and ${k7.short} headers for ${arches.join(', ')}`);
+    await ensureCrossSid({ arches, log, kernel: k7 });
+  }
+  copyModbtfIn(REPO);
+  await sidChroot.sh(`rm -rf ${W} && mkdir -p ${W}`);
+}
+if (DKMS) {
+  if (!kernels7.length) await ensureSid(SID_TOOLS, log); // the package's source comes from sid
+  const x = await dkmsSource();
+  sources = [fixtureSource(), xtablesSource(x)];
+  log(`sources: test/e2e/fixture; ${DKMS_PKG} ${x.version} (${x.mods.length} modules in mconfig${DKMS_SAMPLE ? `, sample of ${sources[1].modules.length}: ${sources[1].modules.join(' ')}` : ''})`);
+} else log('sources: test/e2e/fixture');
+if (kernels7.length) {
+  const tools = (await sidChroot.sh(`for a in ${arches.map((a) => ARCHES[a].triple).join(' ')}; do $a-gcc-16 --version | head -1; $a-objcopy --version | head -1; done; pahole --version`)).stdout.trim();
+  log(`sid tools: ${tools.replace(/\n/g, '; ')}`);
+}
+for (const k7 of kernels7) await sid7(k7, sources);
 
 if (TRIXIE && (!ONLY || 'trixie'.includes(ONLY) || ONLY.startsWith('trixie'))) {
   console.log('');

@@ -135,7 +135,9 @@ export function foreignApt(c, suite, tag, arches = ['arm64', 's390x']) {
     if (!f) throw new Error(`apt-get download ${spec} (${suite}) gave no .deb in ${c.path(debs)}`);
     return c.path(join(debs, f));
   }
-  return { download };
+  /** `tool` (apt-get or apt-cache) with this apt state; never throws (archive.mjs). */
+  const run = (tool, args, cwd = '/') => { setup(); return c.sh(`${tool} ${opts} ${args}`, { cwd, nothrow: true, env: { DEBIAN_FRONTEND: 'noninteractive' } }); };
+  return { download, run };
 }
 
 /** dpkg-deb -x of a host .deb into `dir` (a host path), once (stamp <dir>/.modbtf-unpacked/<deb>). */

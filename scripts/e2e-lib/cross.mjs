@@ -17,7 +17,7 @@
 //                        6.12.107 s390x, whose 6.12.117 headers the mirror lacks, 7.2.13's)
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { CACHE, SID_BASE_PACKAGES, SID_ROOT, ensureSid, sidDownload, sidPath } from './sid.mjs';
+import { CACHE, SID_ROOT, SID_TOOLS, ensureSid, sidDownload, sidPath } from './sid.mjs';
 import { foreignApt, makeChroot, sidChroot, unpackOnce } from './chroot.mjs';
 
 export const CROSS = join(CACHE, 'cross');
@@ -63,14 +63,27 @@ export function k73(arch) {
 const sidForeign = foreignApt(sidChroot, 'sid', 'sid');
 const expForeign = foreignApt(sidChroot, 'experimental', 'experimental');
 
-/** The sid chroot with the cross toolchains and the arch header trees of 7.2.13 in /usr/src. */
-export async function ensureCrossSid({ arches = ARCH_NAMES, packages = [], log = console.log } = {}) {
-  await ensureSid([...new Set([...SID_BASE_PACKAGES, ...arches.flatMap((a) => ARCHES[a].sidPackages), ...packages])], log);
+/**
+ * The sid chroot with the cross toolchains and the arch header trees of a 7.x kernel `kernel`
+ * (kernels.mjs; default 7.2.13) in /usr/src, next to its amd64 kbuild tree (installed): the
+ * pinned .debs, from the cache or the archive.
+ */
+export async function ensureCrossSid({ arches = ARCH_NAMES, packages = [], log = console.log, kernel } = {}) {
+  const { PINNED7, ensureTree7, fetchDeb } = await import('./kernels.mjs');
+  const k7 = kernel ?? PINNED7['7.2.13'];
+  await ensureSid([...new Set([...SID_TOOLS, ...arches.flatMap((a) => ARCHES[a].sidPackages), ...packages])], log);
+  await ensureTree7(k7, log);
   for (const a of arches) {
-    const k = k72(a);
-    await unpackOnce(await sidForeign.download(`${k.headersDeb}:${a}`, log), SID_ROOT, log);
-    if (!existsSync(k.vmlinux)) throw new Error(`missing ${k.vmlinux}`);
+    const x = crossTree(k7, a);
+    await unpackOnce(await fetchDeb(k7.headers(a), log), SID_ROOT, log);
+    if (!existsSync(x.vmlinux)) throw new Error(`missing ${x.vmlinux}`);
   }
+}
+
+/** A 7.x kernel's (kernels.mjs) tree for `arch` in the sid chroot: { arch, kver, short, kdir, vmlinuxInSid, vmlinux }. */
+export function crossTree(k7, arch) {
+  const kdir = k7.kdir(arch);
+  return { arch, kver: k7.kver(arch), short: k7.short, kdir, vmlinuxInSid: `${kdir}/vmlinux`, vmlinux: sidPath(`${kdir}/vmlinux`) };
 }
 
 /** The .deb (host path) of a sid package of `arch` (amd64: the chroot's own apt). */
@@ -161,3 +174,10 @@ export async function ensureHostPackages(pkgs, log = console.log) {
 }
 /** What the host needs to rewrite foreign modules: binutils-<triple> (scenario B), llvm (llvm-objcopy), xz. */
 export const HOST_CROSS_PACKAGES = ['binutils', 'llvm', 'xz-utils', ...ARCH_NAMES.map((a) => `binutils-${ARCHES[a].triple}`)];
+
+/** The foreign apt channels of archive.mjs: apt runners and what must exist before they run. */
+export const foreignChannels = {
+  sid: { run: sidForeign.run, ready: (log) => ensureSid(SID_TOOLS, log) },
+  experimental: { run: expForeign.run, ready: (log) => ensureSid(SID_TOOLS, log) },
+  trixie: { run: trixieForeign.run, ready: (log) => trixie.ensure(TRIXIE_BASE_PACKAGES, log) },
+};

@@ -1,11 +1,14 @@
-// Kernel 7.x material for the 7.x corpus checks and the 7.2.13 boot, from Debian's own
-// packages (shared/spec/KERNEL7.md), fetched with apt-get inside the sid chroot (sid.mjs)
-// and unpacked on the host with dpkg-deb -x:
+// Kernel 7.x material for the 7.x corpus checks and the 7.x boots, from Debian's own packages
+// (shared/spec/KERNEL7.md) at the versions kernels.mjs pins, taken from the local cache or
+// fetched with apt-get inside the sid chroot (sid.mjs, archive.mjs) and unpacked on the host with
+// dpkg-deb -x:
 //
 //   $MODBTF_CACHE/root7/                    the packages below unpacked (stamps .<deb>.unpacked)
 //     usr/lib/modules/7.2.13+deb14-amd64/   kernel/**.ko.xz (linux-modules-...), vmlinuz (linux-binary-...)
+//     usr/lib/modules/7.3-amd64/vmlinuz     experimental's linux-binary-7.3-amd64 (the 7.3-rc7 boot)
 //     usr/src/linux-headers-7.3-amd64/      vmlinux of 7.3-rc7 (experimental's linux-headers-7.3-amd64)
-//   chroot /var/cache/modbtf-debs/          sid .debs (sid.mjs sidDownload)
+//   chroot /usr/src/linux-headers-<kver>/   the kbuild trees, installed from their .debs (kernels.mjs ensureTree7)
+//   chroot /var/cache/modbtf-debs/          sid .debs (sid.mjs sidDownload, archive.mjs)
 //   chroot /var/cache/modbtf-debs-experimental/     experimental .debs
 //   chroot /etc/apt/modbtf-experimental/sources.list, /var/lib/apt/lists-experimental/
 //                                           apt state for experimental, kept apart from the
@@ -20,7 +23,7 @@ import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join, relative, sep } from 'node:path';
 import { $ } from 'zx';
-import { CACHE, KDIR7, KVER7, SID_BASE_PACKAGES, SID_ROOT, ensureSid, shq, sidDownload, sidPath, sidSh } from './sid.mjs';
+import { CACHE, KDIR7, KVER7, SID_ROOT, SID_TOOLS, ensureSid, shq, sidPath, sidSh } from './sid.mjs';
 
 export { KVER7 };
 export const ROOT7 = join(CACHE, 'root7');
@@ -51,10 +54,6 @@ export const kernel73 = {
   vmlinux: join(ROOT7, 'usr/src', `linux-headers-${KVER73}`, 'vmlinux'),
 };
 
-/** sid packages unpacked into ROOT7. */
-const SID_DEBS = [`linux-modules-${KVER7}`, `linux-binary-${KVER7}`];
-/** experimental packages (name=version) unpacked into ROOT7. */
-const EXPERIMENTAL_DEBS = [`linux-headers-${KVER73}=${VERSION73}`];
 
 const EXP_DIR = '/etc/apt/modbtf-experimental';
 const EXP_LISTS = '/var/lib/apt/lists-experimental';
@@ -72,6 +71,19 @@ function experimentalApt(args, { cwd = '/', nothrow = false } = {}) {
   return sidSh(`apt-get ${EXP_APT} ${args}`, { cwd, nothrow, env: { DEBIAN_FRONTEND: 'noninteractive' } });
 }
 
+/** experimental's apt state in the chroot (sources.list, lists and .deb dirs), made when missing. */
+export function experimentalAptSetup() {
+  mkdirSync(sidPath(join(EXP_DIR, 'parts.d')), { recursive: true });
+  mkdirSync(sidPath(join(EXP_LISTS, 'partial')), { recursive: true });
+  mkdirSync(sidPath(EXP_DEBS), { recursive: true });
+  writeFileSync(sidPath(join(EXP_DIR, 'sources.list')), `deb ${EXP_MIRROR} experimental main\n`);
+}
+
+/** apt-get or apt-cache (`tool`) with experimental's apt state; never throws (archive.mjs). */
+export function experimentalAptRun(tool, args, cwd = '/') {
+  return sidSh(`${tool} ${EXP_APT} ${args}`, { cwd, nothrow: true, env: { DEBIAN_FRONTEND: 'noninteractive' } });
+}
+
 /** `apt-get download name=version` from experimental (apt-get update of experimental's lists first, once). */
 export async function experimentalDownload(spec, log = console.log) {
   const [pkg, version] = spec.split('=');
@@ -80,10 +92,7 @@ export async function experimentalDownload(spec, log = console.log) {
   const find = () => (existsSync(sidPath(EXP_DEBS)) ? readdirSync(sidPath(EXP_DEBS)).find((f) => f.startsWith(prefix) && /_(amd64|all)\.deb$/.test(f)) : undefined);
   const found = find();
   if (found) return sidPath(join(EXP_DEBS, found));
-  mkdirSync(sidPath(join(EXP_DIR, 'parts.d')), { recursive: true });
-  mkdirSync(sidPath(join(EXP_LISTS, 'partial')), { recursive: true });
-  mkdirSync(sidPath(EXP_DEBS), { recursive: true });
-  writeFileSync(sidPath(join(EXP_DIR, 'sources.list')), `deb ${EXP_MIRROR} experimental main\n`);
+  experimentalAptSetup();
   log(`experimental: apt-get download ${spec}`);
   const download = (nothrow = false) => experimentalApt(`download -q -o APT::Sandbox::User=root ${shq(spec)}`, { cwd: EXP_DEBS, nothrow });
   if (!readdirSync(sidPath(EXP_LISTS)).some((f) => f.endsWith('_Packages'))) await experimentalApt('update -qq');
@@ -110,20 +119,28 @@ export function kernel7Debs() {
 }
 
 /**
- * Everything the 7.x checks need: the sid chroot with SID_BASE_PACKAGES (+ `packages`),
- * linux-modules and linux-binary 7.2.13 and experimental's 7.3-rc7 headers unpacked into
- * ROOT7. Returns { kernel72, kernel73 } with the vmlinuz path as found.
+ * What the 7.x corpus checks need: the sid chroot with SID_TOOLS (+ `packages`); for part
+ * '7.2.13' its kbuild tree installed (vmlinux) and linux-modules / linux-binary unpacked into
+ * ROOT7; for part '7.3-rc7' experimental's headers unpacked into ROOT7 (the relocation target's
+ * vmlinux). Every package is the pinned version, from the cache or the archive (kernels.mjs).
+ * Returns { kernel72, kernel73 } (kernel72 with the vmlinuz path as found, when its part was asked).
  */
-export async function ensureKernel7({ packages = [], log = console.log } = {}) {
-  await ensureSid([...new Set([...SID_BASE_PACKAGES, ...packages])], log);
+export async function ensureKernel7({ packages = [], log = console.log, parts = ['7.2.13', '7.3-rc7'] } = {}) {
+  const { PINNED7, ensureTree7, fetchDeb } = await import('./kernels.mjs');
+  await ensureSid([...new Set([...SID_TOOLS, ...packages])], log);
   mkdirSync(ROOT7, { recursive: true });
-  for (const pkg of SID_DEBS) {
-    if (!sidHasDeb(pkg)) log(`sid: apt-get download ${pkg}`);
-    await unpack(await sidDownload(pkg), log);
+  let k72 = kernel72;
+  if (parts.includes('7.2.13')) {
+    const k = PINNED7['7.2.13'];
+    await ensureTree7(k, log);
+    for (const p of [k.modules(), k.image()]) await unpack(await fetchDeb(p, log), log);
+    k72 = { ...kernel72, vmlinuz: findVmlinuz72() };
+    for (const f of [k72.vmlinux, join(k72.modules, 'kernel')]) if (!existsSync(f)) throw new Error(`missing ${f}`);
   }
-  for (const spec of EXPERIMENTAL_DEBS) await unpack(await experimentalDownload(spec, log), log);
-  const k72 = { ...kernel72, vmlinuz: findVmlinuz72() };
-  for (const f of [k72.vmlinux, kernel73.vmlinux, join(k72.modules, 'kernel')]) if (!existsSync(f)) throw new Error(`missing ${f}`);
+  if (parts.includes('7.3-rc7')) {
+    await unpack(await fetchDeb(PINNED7['7.3-rc7'].headers(), log), log);
+    if (!existsSync(kernel73.vmlinux)) throw new Error(`missing ${kernel73.vmlinux}`);
+  }
   return { kernel72: k72, kernel73 };
 }
 
@@ -142,7 +159,7 @@ const KBUILD73_DEBS = [`linux-headers-${KVER73}`, 'linux-headers-7.3-common', 'l
  * use the chroot). Returns { kdir, resolveBtfids, vmlinux } (chroot paths).
  */
 export async function ensureKernel73Tree(log = console.log) {
-  await ensureSid(SID_BASE_PACKAGES, log);
+  await ensureSid(SID_TOOLS, log);
   const r = await sidSh(`dpkg-query -W -f='\${Package} \${Version} \${Status}\\n' ${KBUILD73_DEBS.join(' ')} 2>/dev/null || true`);
   const ok = new Set(r.stdout.split('\n').filter((l) => l.endsWith(' install ok installed') && l.split(' ')[1] === VERSION73).map((l) => l.split(' ')[0]));
   const missing = KBUILD73_DEBS.filter((p) => !ok.has(p));
@@ -160,21 +177,28 @@ export async function ensureKernel73Tree(log = console.log) {
 }
 
 function findVmlinuz72() {
-  const vmlinuz = [kernel72.vmlinuz, join(ROOT7, 'boot', `vmlinuz-${KVER7}`)].find((f) => existsSync(f));
-  if (!vmlinuz) throw new Error(`linux-binary-${KVER7} has no vmlinuz under usr/lib/modules/${KVER7}/ or boot/`);
+  return findVmlinuz(KVER7);
+}
+
+/** The vmlinuz of an unpacked linux-binary-<kver> in ROOT7 (usr/lib/modules/<kver>/vmlinuz; boot/vmlinuz-<kver> in older layouts). */
+function findVmlinuz(kver) {
+  const vmlinuz = [join(ROOT7, 'usr/lib/modules', kver, 'vmlinuz'), join(ROOT7, 'boot', `vmlinuz-${kver}`)].find((f) => existsSync(f));
+  if (!vmlinuz) throw new Error(`linux-binary-${kver} has no vmlinuz under usr/lib/modules/${kver}/ or boot/`);
   return vmlinuz;
+}
+
+/** Debian's kernel image of a 7.x kernel `k` (kernels.mjs; pinned version) unpacked into ROOT7; returns its vmlinuz. */
+export async function ensureImage7(k, log = console.log) {
+  const { fetchDeb } = await import('./kernels.mjs');
+  mkdirSync(ROOT7, { recursive: true });
+  await unpack(await fetchDeb(k.image(), log), log);
+  return findVmlinuz(k.kver());
 }
 
 /** Only Debian's 7.2.13 kernel image (for the boot), unpacked into ROOT7; returns its vmlinuz. */
 export async function ensureKernel72Image(log = console.log) {
-  mkdirSync(ROOT7, { recursive: true });
-  await unpack(await sidDownload(`linux-binary-${KVER7}`), log);
-  return findVmlinuz72();
-}
-
-function sidHasDeb(pkg) {
-  const dir = sidPath('/var/cache/modbtf-debs');
-  return existsSync(dir) && readdirSync(dir).some((f) => f.startsWith(`${pkg}_`) && f.endsWith('.deb'));
+  const { PINNED7 } = await import('./kernels.mjs');
+  return ensureImage7(PINNED7['7.2.13'], log);
 }
 
 /**

@@ -22,11 +22,17 @@ export const KVER7 = '7.2.13+deb14-amd64';
 /** The 7.2 kbuild tree inside the chroot (headers package; its Makefile includes the -common tree). */
 export const KDIR7 = `/usr/src/linux-headers-${KVER7}`;
 
-/** What every 7.x check needs inside the chroot. */
-export const SID_BASE_PACKAGES = [
-  `linux-headers-${KVER7}`, 'dwarves', 'libbpf-dev', 'bpftool', 'gcc', 'make', 'libc6-dev', 'libelf-dev',
+/**
+ * The tools every 7.x check needs inside the chroot, without a kernel tree: the trees are
+ * installed per kernel from their pinned .debs (kernels.mjs ensureTree7), so that a check of
+ * one kernel never needs another kernel's packages from the archive.
+ */
+export const SID_TOOLS = [
+  'dwarves', 'libbpf-dev', 'bpftool', 'gcc', 'make', 'libc6-dev', 'libelf-dev',
   'zlib1g-dev', 'xz-utils', 'zstd', 'binutils', 'kmod', 'ca-certificates',
 ];
+/** SID_TOOLS and the 7.2.13 tree by name (scripts run by hand; the e2e uses SID_TOOLS + ensureTree7). */
+export const SID_BASE_PACKAGES = [`linux-headers-${KVER7}`, ...SID_TOOLS];
 
 const CLEAN_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
@@ -179,27 +185,36 @@ export async function sidDownload(pkg) {
 /** The three packages of the 7.2 kbuild tree (KDIR7 and the -common tree it includes). */
 export const KBUILD7_DEBS = [`linux-headers-${KVER7}`, 'linux-headers-7.2.13+deb14-common', 'linux-kbuild-7.2.13+deb14'];
 
+/** The 7.x kernel a helper below works on when the caller names none: the pinned 7.2.13. */
+const default7 = async () => (await import('./kernels.mjs')).PINNED7['7.2.13'];
+
 /**
  * A tree a control is built in must be Debian's as installed: a `modbtf kbuild install`
- * there (by someone, by hand) would turn the control into a modbtf build.
+ * there (by someone, by hand) would turn the control into a modbtf build. `k`: the 7.x kernel
+ * (kernels.mjs) whose packages the tree is, default 7.2.13.
  */
-export async function assertPristineTree(kdir) {
+export async function assertPristineTree(kdir, k) {
+  k ??= await default7();
+  const names = k.tree().map((p) => p.name);
   const r = await sidSh(`common=$(sed -n 's/^include //p' Makefile); ! grep -qi modbtf Makefile $common && [ ! -e scripts/Makefile.modbtf ]`, { cwd: kdir, nothrow: true });
-  if (r.exitCode !== 0) throw new Error(`${kdir} has a modbtf hook installed (Makefile or scripts/Makefile.modbtf): not a plain 7.2 tree`);
+  if (r.exitCode !== 0) throw new Error(`${kdir} has a modbtf hook installed (Makefile or scripts/Makefile.modbtf): not a plain ${k.short} tree`);
   // Every file of the three packages as Debian shipped it (md5sums; about 2 s).
-  const v = await sidSh(`dpkg -V ${KBUILD7_DEBS.join(' ')} 2>&1`, { nothrow: true });
-  if (v.exitCode !== 0 || v.stdout.trim()) throw new Error(`dpkg -V ${KBUILD7_DEBS.join(' ')}: the tree differs from Debian's packages:\n${v.stdout.trim()}`);
+  const v = await sidSh(`dpkg -V ${names.join(' ')} 2>&1`, { nothrow: true });
+  if (v.exitCode !== 0 || v.stdout.trim()) throw new Error(`dpkg -V ${names.join(' ')}: the tree differs from Debian's packages:\n${v.stdout.trim()}`);
 }
 
 /**
- * A copy of the 7.2 kbuild tree: Debian's three packages unpacked fresh into `dest` (a chroot
- * path), the arch tree's Makefile pointed there. Form c's tree (`modbtf kbuild install` must
- * not touch KDIR7, where the controls are built). Returns the copy's KDIR7.
+ * A copy of a 7.x kbuild tree: Debian's three packages of kernel `k` (kernels.mjs, default
+ * 7.2.13; pinned versions, from the cache or the archive) unpacked fresh into `dest` (a chroot
+ * path), the arch tree's Makefile pointed there. Form c's tree (`modbtf kbuild install` must not
+ * touch the installed tree, where the controls are built). Returns the copy's kdir.
  */
-export async function kbuildTreeCopy(dest) {
+export async function kbuildTreeCopy(dest, k) {
+  k ??= await default7();
+  const { fetchDeb } = await import('./kernels.mjs');
   await sidSh(`rm -rf ${shq(dest)} && mkdir -p ${shq(dest)}`);
-  for (const pkg of KBUILD7_DEBS) await $`dpkg-deb -x ${await sidDownload(pkg)} ${sidPath(dest)}`;
-  const kdir = `${dest}${KDIR7}`;
+  for (const p of k.tree()) await $`dpkg-deb -x ${await fetchDeb(p)} ${sidPath(dest)}`;
+  const kdir = `${dest}${k.kdir()}`;
   // The arch tree names itself (KBUILD_OUTPUT) and the common tree by absolute /usr/src paths.
   await sidSh(`grep -q '^include /usr/src/' Makefile && sed -i 's#/usr/src/#${dest}/usr/src/#g' Makefile && ! grep -q ' /usr/src/' Makefile`, { cwd: kdir });
   return kdir;
