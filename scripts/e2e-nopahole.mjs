@@ -4,11 +4,11 @@
 //
 //   npx zx scripts/e2e-nopahole.mjs [--packages DEB,DEB] [--kernels 7.2.13,7.3-rc7] [--arches arm64,s390x] [--keep]
 //
-//   --packages  Debian DKMS packages built on the amd64 kernels (default xtables-addons-dkms,xone-dkms;
-//               "none" for the fixture only)
+//   --packages  Debian DKMS packages built on the amd64 kernels, NAME or NAME=VERSION (a pin)
+//               (default xtables-addons-dkms=3.31-1,xone-dkms=0.5.8-1; "none" for the fixture only)
 //   --kernels   amd64 trees (default both: sid's 7.2.13 and experimental's 7.3-rc7)
 //   --arches    the fixture cross-built against sid's 7.2.13 headers of these architectures
-//               (default arm64,s390x; "none" for none)
+//               (default arm64,s390x,ppc64el,riscv64; "none" for none)
 //   --keep      leave the overlay mounted and the work directory in place (debugging)
 //
 // Two chroots, one directory layout. The reference: the shared sid chroot (scripts/e2e-lib/sid.mjs)
@@ -36,14 +36,15 @@ import { $, argv } from 'zx';
 import { CACHE, CHECKOUT_ID, KDIR7, KVER7, MODBTF_IN_SID, SID_ROOT, copyIn, copyModbtfIn, ensureProc, ensureSid, shq, sidDownload, sidPath, sidSh } from './e2e-lib/sid.mjs';
 import { KDIR73, KVER73, ensureKernel73Tree } from './e2e-lib/kernel7.mjs';
 import { ARCHES, crossMake, ensureCrossSid, k72 } from './e2e-lib/cross.mjs';
+import { foreignApt, sidChroot, unpackOnce } from './e2e-lib/chroot.mjs';
 
 $.verbose = false;
 $.quiet = true;
 const REPO = new URL('..', import.meta.url).pathname.replace(/\/$/, '');
 const list = (v, dflt) => (v === undefined ? dflt : String(v) === 'none' ? [] : String(v).split(',').filter(Boolean));
-const PACKAGES = list(argv.packages, ['xtables-addons-dkms', 'xone-dkms']);
+const PACKAGES = list(argv.packages, ['xtables-addons-dkms=3.31-1', 'xone-dkms=0.5.8-1']);
 const KERNEL_NAMES = list(argv.kernels, ['7.2.13', '7.3-rc7']);
-const ARCH_LIST = list(argv.arches, ['arm64', 's390x']);
+const ARCH_LIST = list(argv.arches, ['arm64', 's390x', 'ppc64el', 'riscv64']);
 const KEEP = Boolean(argv.keep);
 
 if (!existsSync(join(REPO, 'dist/bundle/main.js'))) { console.error('dist/bundle/main.js missing: run npm run build first'); process.exit(2); }
@@ -107,7 +108,28 @@ const KERNELS = {
   '7.3-rc7': { kver: KVER73, kdir: KDIR73, ksd: `/lib/modules/${KVER73}/build`, make: '', ensure: () => ensureKernel73Tree(log) },
 };
 for (const k of KERNEL_NAMES) if (!KERNELS[k]) throw new Error(`--kernels: no kernel ${k} (${Object.keys(KERNELS).join(', ')})`);
-for (const a of ARCH_LIST) if (!ARCHES[a]) throw new Error(`--arches: no architecture ${a} (${Object.keys(ARCHES).join(', ')})`);
+/**
+ * Debian architectures the other cross checks do not cover (scripts/e2e-lib/cross.mjs has arm64 and
+ * s390x): their 7.2.13 headers package is fetched with apt state of its own (chroot.mjs foreignApt:
+ * no dpkg --add-architecture in the shared chroot) and unpacked next to the others with dpkg-deb -x,
+ * as cross.mjs does; compilers and binutils from sid (gcc-16-<triple>, binutils-<triple>).
+ */
+const MORE_ARCHES = {
+  ppc64el: { kbuildArch: 'powerpc', triple: 'powerpc64le-linux-gnu', flavour: 'powerpc64le' },
+  riscv64: { kbuildArch: 'riscv', triple: 'riscv64-linux-gnu', flavour: 'riscv64' },
+};
+for (const a of ARCH_LIST) if (!ARCHES[a] && !MORE_ARCHES[a]) throw new Error(`--arches: no architecture ${a} (${[...Object.keys(ARCHES), ...Object.keys(MORE_ARCHES)].join(', ')})`);
+
+async function ensureMoreArch(a) {
+  const m = MORE_ARCHES[a];
+  const kver = `7.2.13+deb14-${m.flavour}`;
+  const kdir = `/usr/src/linux-headers-${kver}`;
+  await ensureSid([...new Set([`gcc-16-${m.triple}`, `binutils-${m.triple}`])], log);
+  const deb = await foreignApt(sidChroot, 'sid', 'sid-more', Object.keys(MORE_ARCHES)).download(`linux-headers-${kver}:${a}`, log);
+  await unpackOnce(deb, SID_ROOT, log);
+  if (!existsSync(sidPath(`${kdir}/vmlinux`))) throw new Error(`missing ${kdir}/vmlinux`);
+  return { kver, kdir, make: `ARCH=${m.kbuildArch} CROSS_COMPILE=${m.triple}-` };
+}
 
 /** The fixture: a fresh copy in FIXTURE_DIR, then kbuild's M= build. */
 const fixtureBuild = (k, extraEnv = '') => `rm -rf ${FIXTURE_DIR} && mkdir -p ${W}/b && cp -a ${SRC}/fixture ${FIXTURE_DIR} && cd ${FIXTURE_DIR} && ${extraEnv} make -j${JOBS} ${k.make} -C ${k.kdir} M=${FIXTURE_DIR} V=1 modules`;
@@ -172,6 +194,8 @@ async function reference(j) {
     const s = await sectionNames(ref.path(k));
     if (!s.has('.BTF') || !s.has('.BTF.base')) return `reference ${k} has no .BTF + .BTF.base: nothing to compare with`;
   }
+  const h = (await $`readelf -h ${ref.path(ref.kos[0])}`).stdout;
+  j.machine = `${/Machine:\s+(.*)/.exec(h)?.[1].trim()}, ${/Data:\s+.*(little|big) endian/.exec(h)?.[1]} endian`;
   return null;
 }
 
@@ -196,7 +220,7 @@ async function subject(j) {
     else problems.push(`${k} differs: ${await describeDiff(np.path(k), ref.path(k))}`);
   }
   const modbtfCpu = np.trace.reduce((t, x) => t + x.cpuMs, 0) / 1000;
-  const detail = `${identical}/${ref.kos.length} modules byte-identical; reference ${ref.secs.toFixed(1)} s, no pahole ${np.secs.toFixed(1)} s (modbtf ${np.trace.length} process${np.trace.length === 1 ? '' : 'es'}, ${modbtfCpu.toFixed(1)} s cpu)`;
+  const detail = `${identical}/${ref.kos.length} modules byte-identical (${j.machine}); reference ${ref.secs.toFixed(1)} s, no pahole ${np.secs.toFixed(1)} s (modbtf ${np.trace.length} process${np.trace.length === 1 ? '' : 'es'}, ${modbtfCpu.toFixed(1)} s cpu)`;
   record(j.name, problems.length ? 'fail' : 'pass', problems.length ? `${detail}\n      ${problems.join('\n      ')}` : detail, ref.secs + np.secs);
 }
 
@@ -213,12 +237,20 @@ for (const name of KERNEL_NAMES) {
   }
 }
 const arches = [];
-if (ARCH_LIST.length) {
+const crossArches = ARCH_LIST.filter((a) => ARCHES[a]);
+if (crossArches.length) {
   try {
-    await ensureCrossSid({ arches: ARCH_LIST, log });
-    for (const a of ARCH_LIST) arches.push([a, { kver: k72(a).kver, kdir: k72(a).kdir, make: crossMake(a) }]);
+    await ensureCrossSid({ arches: crossArches, log });
+    for (const a of crossArches) arches.push([a, { kver: k72(a).kver, kdir: k72(a).kdir, make: crossMake(a) }]);
   } catch (e) {
-    record(`cross ${ARCH_LIST.join(',')}`, 'skip', `the 7.2.13 cross headers or compilers cannot be installed: ${String(e?.message ?? e).split('\n')[0]}`);
+    record(`cross ${crossArches.join(',')}`, 'skip', `the 7.2.13 cross headers or compilers cannot be installed: ${String(e?.message ?? e).split('\n')[0]}`);
+  }
+}
+for (const a of ARCH_LIST.filter((x) => MORE_ARCHES[x])) {
+  try {
+    arches.push([a, await ensureMoreArch(a)]);
+  } catch (e) {
+    record(`cross ${a}`, 'skip', `sid's 7.2.13 ${a} headers or compilers cannot be installed: ${String(e?.message ?? e).split('\n')[0]}`);
   }
 }
 copyModbtfIn(REPO);
@@ -227,14 +259,17 @@ copyIn(join(REPO, 'test/e2e/fixture'), `${SRC}/fixture`);
 copyIn(join(REPO, 'scripts/e2e-lib/dkms-build.sh'), DRIVER);
 copyIn(join(REPO, 'scripts/e2e-lib/trace-node.cjs'), TRACE_JS);
 const pkgs = [];
-for (const deb of PACKAGES) {
+for (const spec of PACKAGES) {
+  // name or name=version (a pin: another version in the archive or the cache is a skip, not a failure)
+  const [deb, pin] = spec.split('=');
   let file;
-  try { file = await sidDownload(deb); } catch (e) { record(deb, 'skip', `not in the archive any more: ${String(e?.message ?? e).split('\n')[0]}`); continue; }
+  try { file = await sidDownload(deb); } catch (e) { record(spec, 'skip', `not in the archive any more: ${String(e?.message ?? e).split('\n')[0]}`); continue; }
+  const version = (await $`dpkg-deb -f ${file} Version`).stdout.trim();
+  if (pin && version !== pin) { record(spec, 'skip', `pinned ${pin}, the archive has ${version}`); continue; }
   const dest = `${SRC}/${deb}`;
   await sidSh(`mkdir -p ${shq(dest)}`);
   await $`dpkg-deb -x ${file} ${sidPath(dest)}`;
   const src = `${dest}/${(await sidSh('ls -d usr/src/*/', { cwd: dest })).stdout.trim().replace(/\/$/, '')}`;
-  const version = (await $`dpkg-deb -f ${file} Version`).stdout.trim();
   pkgs.push({ deb, version, src });
 }
 log(`tools: ${(await sidSh('pahole --version; gcc --version | head -1')).stdout.trim().replace(/\n/g, ', ')}; packages: ${pkgs.map((p) => `${p.deb} ${p.version}`).join(', ') || 'none'}`);
