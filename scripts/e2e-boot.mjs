@@ -91,7 +91,7 @@ cases.push({
   recipe: fixtureRecipes.scrambled, kernel: kernels.old, module: FIXTURE_NAME,
   expect: { btf: true, kfunc: 'rejected', log: [/modbtf_e2e: register_btf_kfunc_id_set\(SYSCALL\) = 0/] },
 });
-for (const id of ['finalize', 'form-a', 'form-b', 'form-c']) {
+for (const id of ['finalize', 'form-a', 'form-b', 'form-c', 'native']) {
   const recipe = fixtureRecipes[id];
   cases.push({
     id: `${id}-107`, title: `modbtf (${id}) module on 6.12.107`,

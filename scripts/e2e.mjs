@@ -103,7 +103,7 @@ check('distill of every module equals libbpf v1.7.0 (issue 4)', ['scripts/corpus
 check('relocation of every module onto 6.12.117 equals libbpf v1.7.0 (issue 4)', ['scripts/corpus-relocate.mjs', '--vmlinux', vmlinuxOld, '--target', vmlinuxNew, join(modulesTree, 'kernel')], k6([...M107, M117[1]]));
 check('modbtf check over the whole tree agrees with libbpf module by module (issue 6)', ['scripts/corpus-check.mjs', '--built-with', vmlinuxOld, '--kernel', vmlinuxNew, join(modulesTree, 'kernel')], k6([...M107, M117[1]]));
 check('finalize --distill over a copy of the whole tree: every module parses, a second run changes nothing (issue 6)', ['scripts/corpus-finalize.mjs', '--base', vmlinuxOld, join(modulesTree, 'kernel')], k6(M107));
-check('boot 6.12.107/6.12.117 in qemu: module BTF survives via modbtf, kfunc called from BPF (issue 7)', ['scripts/e2e-boot.mjs', '--strict'], k6([...M107, ...M117]));
+check('boot 6.12.107/6.12.117 in qemu: module BTF survives via modbtf, kfunc called from BPF (issue 7); the fixture built with no pahole (PAHOLE=/nonexistent/pahole, modbtf encodes) equals form b with pahole 1.32 and the tree\'s flags, and boots with BTF (issue 18)', ['scripts/e2e-boot.mjs', '--strict'], k6([...M107, ...M117]));
 const K72 = PINNED7['7.2.13'];
 const K73 = PINNED7['7.3-rc7'];
 const k7 = (packages, extra = {}) => ({ family: 7, packages, ...extra });
@@ -164,6 +164,13 @@ check('modbtf pahole on 60 modules of the 7.2.13 cloud-amd64 -dbg package byte-i
 // Packages: 6.12.107 headers and kbuild, the 6.12.117 image; 7.2.13's image, headers and
 // kbuild (sid chroot); 7.3-rc7's headers (its vmlinux, for retarget).
 check('modbtf doctor against booted kernels: on 6.12.117 it names the module built for 6.12.107 without .BTF.base (cause, fix) and passes the one with it, from the guest\'s busybox snapshot; on 7.2.13 (MODULE_ALLOW_BTF_MISMATCH off) it predicts before the boot exactly the modules the kernel refuses, and its printed fixes make them load (issue 19)', ['scripts/e2e-doctor.mjs'], k7([...M107, ...M117, ...K72.install(), K72.image(), K73.headers()], { needs: 'kernel7', parts: ['7.2.13', '7.3-rc7'] }));
+
+// No pahole (issue 18): an overlayfs over the sid chroot with pahole removed (dpkg -r
+// --force-depends dwarves pahole; the shared chroot keeps it), form b builds there against
+// the same directory as plain kbuild with pahole 1.32 in the chroot. xone-dkms here (~50 s a
+// kernel); xtables-addons-dkms (23 modules) too by hand: scripts/e2e-nopahole.mjs without
+// --packages. A package or tree the archive no longer has is SKIPPED, not a failure.
+check('no pahole (issue 18): with pahole removed (overlay over the sid chroot), the fixture and xone-dkms 0.5.8-1 (9 modules) on 7.2.13 and 7.3-rc7, and the fixture cross-built for arm64, s390x, ppc64el and riscv64 against 7.2.13, give every .ko byte-identical to plain kbuild with pahole 1.32', ['scripts/e2e-nopahole.mjs', '--packages', 'xone-dkms=0.5.8-1'], k7([...K72.install(), ...K73.install(), K72.headers('arm64'), K72.headers('s390x')], { needs: 'sid' }));
 
 // Other architectures (issue 12): Debian's arm64 and s390x material, cross builds
 // in the sid chroot (7.2.13) and a trixie chroot (6.12, pahole 1.30); each script sets up what it
