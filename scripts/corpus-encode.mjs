@@ -56,7 +56,7 @@ if (process.getuid?.() !== 0) throw new Error('corpus-encode needs root (the sid
 
 const { parseElf } = await import(join(repo, 'dist/lib/elf/index.js'));
 const { loadBaseBtf } = await import(join(repo, 'dist/lib/module/btf-file.js'));
-const { encodeModule, FeatureParser, parseLanguages } = await import(join(repo, 'dist/lib/encode/index.js'));
+const { encodeModuleFile, FeatureParser, parseLanguages } = await import(join(repo, 'dist/lib/encode/index.js'));
 
 /** gen-btf.sh's pahole flags from a V=1 build of the 7.2.13 tree (make without -j: a bare -j). */
 function paholeFlags() {
@@ -165,8 +165,8 @@ for (const [i, rel] of rels.entries()) {
     let detail = '';
     const t = performance.now();
     try {
-      const elf = parseElf(readFileSync(join(tree, rel)), { file: rel });
-      const r = encodeModule(elf, base, { features: fp.features, languages: { ids: rust.ids, exclude: true } });
+      // As `modbtf pahole` reads a module: lazily, through openDwarfFile.
+      const r = encodeModuleFile(join(tree, rel), base, { features: fp.features, languages: { ids: rust.ids, exclude: true } });
       if (ref === undefined) {
         status = r.bytes === undefined ? 'none' : 'different';
         detail = r.bytes === undefined ? 'neither wrote BTF' : `pahole wrote nothing (exit ${readFileSync(sidPath(noneOf(rel)), 'utf8').trim()}), modbtf ${r.bytes.length} bytes`;

@@ -4,7 +4,9 @@
  */
 import { Btf } from '../btf/btf.js';
 import { dedupBtf, type DedupBehaviour } from '../dedup/index.js';
-import { hasDwarf, openDwarf } from '../dwarf/dwarf.js';
+import { hasDwarf, openDwarf, type Dwarf } from '../dwarf/dwarf.js';
+import { openDwarfFile } from '../dwarf/file.js';
+import { isModbtfError } from '../errors.js';
 import type { ElfFile } from '../elf/file.js';
 import { ModuleEncoder } from './encoder.js';
 import type { EncodeFeatures } from './features.js';
@@ -44,11 +46,49 @@ function cuFiltered(lang: number, l: EncodeOptions['languages']): boolean {
 /** Encodes the module `elf` (ET_REL with DWARF) as split BTF over `base`. */
 export function encodeModule(elf: ElfFile, base: Btf, opts: EncodeOptions): EncodeResult {
   if (!hasDwarf(elf)) return { bytes: undefined, raw: undefined, warnings: [], skipped: [] };
-  if (opts.features.forceCuMerging) {
-    throw new EncodeError('ENCODE_UNSUPPORTED', 'the force_cu_merging BTF feature (all CUs loaded as one, pahole\'s LTO path) is not implemented by modbtf\'s encoder', { file: elf.file });
-  }
+  checkSupported(opts, elf.file);
   // One unit at a time: keep only the current unit's DIE index.
-  const d = openDwarf(elf, { indexCache: 2 });
+  return encodeDwarf(openDwarf(elf, { indexCache: 2 }), base, opts);
+}
+
+/**
+ * The DWARF of the uncompressed ELF file at `path` through lib/dwarf's openDwarfFile: debug
+ * sections are read and relocated in place when first needed, never the whole file plus a
+ * relocated copy (xfs.ko: 95 MB, of which the encoder reads about 45). Undefined when the file
+ * has no .debug_info (hasDwarf); a file that is not ELF or whose headers are corrupt throws
+ * lib/dwarf's or lib/elf's typed error before anything is encoded.
+ */
+export function openModuleDwarf(path: string, file?: string): Dwarf | undefined {
+  try {
+    // One unit at a time: keep only the current unit's DIE index.
+    return openDwarfFile(path, { indexCache: 2, ...(file !== undefined ? { file } : {}) });
+  } catch (err: unknown) {
+    if (isModbtfError(err) && err.code === 'DWARF_MISSING') return undefined;
+    throw err;
+  }
+}
+
+/** encodeModule over a Dwarf (openModuleDwarf's). */
+export function encodeModuleDwarf(d: Dwarf, base: Btf, opts: EncodeOptions): EncodeResult {
+  checkSupported(opts, d.file);
+  return encodeDwarf(d, base, opts);
+}
+
+/** encodeModule on the module file at `path`, read lazily (openModuleDwarf). */
+export function encodeModuleFile(path: string, base: Btf, opts: EncodeOptions): EncodeResult {
+  const d = openModuleDwarf(path);
+  if (d === undefined) return { bytes: undefined, raw: undefined, warnings: [], skipped: [] };
+  return encodeModuleDwarf(d, base, opts);
+}
+
+function checkSupported(opts: EncodeOptions, file: string | undefined): void {
+  if (opts.features.forceCuMerging) {
+    throw new EncodeError('ENCODE_UNSUPPORTED', 'the force_cu_merging BTF feature (all CUs loaded as one, pahole\'s LTO path) is not implemented by modbtf\'s encoder', { ...(file !== undefined ? { file } : {}) });
+  }
+}
+
+function encodeDwarf(d: Dwarf, base: Btf, opts: EncodeOptions): EncodeResult {
+  const elf = d.elf;
   const f = opts.features;
   const loader = new CuLoader(d, {
     skipDeclTag: f.skipDeclTag,
@@ -65,7 +105,7 @@ export function encodeModule(elf: ElfFile, base: Btf, opts: EncodeOptions): Enco
   if (enc === undefined) return { bytes: undefined, raw: undefined, warnings: loader.warnings, skipped: [] };
   enc.finish();
   const raw = enc.btf.bytes();
-  const parsed = Btf.parse(raw, { base, inMemoryLimit: true, ...(elf.file !== undefined ? { file: elf.file } : {}), section: '.BTF' });
+  const parsed = Btf.parse(raw, { base, inMemoryLimit: true, ...(d.file !== undefined ? { file: d.file } : {}), section: '.BTF' });
   const out = dedupBtf(parsed, { behaviour: opts.dedup ?? '1.7.0', stringsDeduped: true });
   return { bytes: out.bytes, raw, warnings: [...loader.warnings, ...enc.warnings], skipped: enc.verbose };
 }
