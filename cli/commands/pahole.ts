@@ -186,11 +186,14 @@ async function encodeOne(job: EncodeJob): Promise<number> {
     return 0;
   }
   if (dwarf === undefined) return 0;
-  const elf = dwarf.elf;
+  const hasBtf = dwarf.elf.sectionByName('.BTF') !== undefined;
   const dedup = job.io.env['MODBTF_DEDUP'] === 'fixed' ? 'fixed' : '1.7.0';
+  // Handed over, not kept: the module's sections can go before deduplication.
+  const opened: { dwarf: typeof dwarf | undefined } = { dwarf };
+  dwarf = undefined;
   let result;
   try {
-    result = enc.encodeModuleDwarf(dwarf, base, { features: job.features, ...(job.languages !== undefined ? { languages: job.languages } : {}), dedup });
+    result = enc.encodeOpenedModule(opened, base, { features: job.features, ...(job.languages !== undefined ? { languages: job.languages } : {}), dedup });
   } catch (err: unknown) {
     io.stderr(`${isModbtfError(err) ? `modbtf pahole: ${err.describe()}` : `modbtf pahole: internal error: ${err instanceof Error ? err.stack ?? err.message : String(err)}`}\nError while encoding BTF.\n`);
     return EXIT_FAILURE;
@@ -198,7 +201,7 @@ async function encodeOne(job: EncodeJob): Promise<number> {
   if (job.verbose) for (const line of result.skipped) io.stdout(`${line}\n`);
   if (result.bytes === undefined) return 0;
   if (job.detached !== undefined) return writeDetached(job.detached, result.bytes, io);
-  return writeInPlace(job, elf, base, result.bytes);
+  return writeInPlace(job, hasBtf, base, result.bytes);
 }
 
 /** btf_encoder__write_raw_file: open(O_WRONLY|O_CREAT|O_TRUNC, 0640), here through a temp file. */
@@ -227,9 +230,9 @@ async function writeDetached(path: string, bytes: Uint8Array, io: PaholeIo): Pro
  * btf_encoder__write_elf without an existing .BTF: FILE.btf, then
  * `$LLVM_OBJCOPY --add-section SECTION=FILE.btf FILE` through the shell, as pahole's system().
  */
-async function writeInPlace(job: EncodeJob, elf: import('../../lib/elf/file.js').ElfFile, base: import('../../lib/btf/btf.js').Btf, btfBytes: Uint8Array): Promise<number> {
+async function writeInPlace(job: EncodeJob, hasBtf: boolean, base: import('../../lib/btf/btf.js').Btf, btfBytes: Uint8Array): Promise<number> {
   const { io, file } = job;
-  if (elf.sectionByName('.BTF') !== undefined) {
+  if (hasBtf) {
     io.stderr(`modbtf pahole: ${file} already has a .BTF section; pahole rewrites it with libelf, which modbtf does not do (remove it first, or use --btf_encode_detached)\nFailed to encode BTF\n`);
     return EXIT_FAILURE;
   }

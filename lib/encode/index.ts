@@ -48,7 +48,7 @@ export function encodeModule(elf: ElfFile, base: Btf, opts: EncodeOptions): Enco
   if (!hasDwarf(elf)) return { bytes: undefined, raw: undefined, warnings: [], skipped: [] };
   checkSupported(opts, elf.file);
   // One unit at a time: keep only the current unit's DIE index.
-  return encodeDwarf(openDwarf(elf, { indexCache: 2 }), base, opts);
+  return dedupEncoded(encodeTypes(openDwarf(elf, { indexCache: 2 }), base, opts), base, opts, elf.file);
 }
 
 /**
@@ -68,17 +68,23 @@ export function openModuleDwarf(path: string, file?: string): Dwarf | undefined 
   }
 }
 
-/** encodeModule over a Dwarf (openModuleDwarf's). */
-export function encodeModuleDwarf(d: Dwarf, base: Btf, opts: EncodeOptions): EncodeResult {
-  checkSupported(opts, d.file);
-  return encodeDwarf(d, base, opts);
+/**
+ * encodeModule over an opened module (openModuleDwarf's Dwarf), taking it out of `m`: it is
+ * dropped once the types are encoded, so that the module's sections (the lazily read file:
+ * xfs.ko keeps ~45 MB of it) can be freed before deduplication, the peak of the run.
+ */
+export function encodeOpenedModule(m: { dwarf: Dwarf | undefined }, base: Btf, opts: EncodeOptions): EncodeResult {
+  const d = m.dwarf;
+  if (d === undefined) return { bytes: undefined, raw: undefined, warnings: [], skipped: [] };
+  m.dwarf = undefined;
+  const file = d.file;
+  checkSupported(opts, file);
+  return dedupEncoded(encodeTypes(d, base, opts), base, opts, file);
 }
 
 /** encodeModule on the module file at `path`, read lazily (openModuleDwarf). */
 export function encodeModuleFile(path: string, base: Btf, opts: EncodeOptions): EncodeResult {
-  const d = openModuleDwarf(path);
-  if (d === undefined) return { bytes: undefined, raw: undefined, warnings: [], skipped: [] };
-  return encodeModuleDwarf(d, base, opts);
+  return encodeOpenedModule({ dwarf: openModuleDwarf(path) }, base, opts);
 }
 
 function checkSupported(opts: EncodeOptions, file: string | undefined): void {
@@ -87,8 +93,11 @@ function checkSupported(opts: EncodeOptions, file: string | undefined): void {
   }
 }
 
-function encodeDwarf(d: Dwarf, base: Btf, opts: EncodeOptions): EncodeResult {
-  const elf = d.elf;
+/** The BTF before deduplication; raw undefined when every CU was filtered out. */
+interface EncodedTypes { raw: Uint8Array | undefined; warnings: string[]; skipped: string[] }
+
+/** What pahole's encoder does before btf__dedup. Holds nothing of `d` once it returns. */
+function encodeTypes(d: Dwarf, base: Btf, opts: EncodeOptions): EncodedTypes {
   const f = opts.features;
   const loader = new CuLoader(d, {
     skipDeclTag: f.skipDeclTag,
@@ -99,13 +108,18 @@ function encodeDwarf(d: Dwarf, base: Btf, opts: EncodeOptions): EncodeResult {
   let enc: ModuleEncoder | undefined;
   for (const { cu, filtered } of loader.cus()) {
     if (filtered || cuFiltered(cu.language, opts.languages)) continue;
-    enc ??= new ModuleEncoder(elf, d, base, f);
+    enc ??= new ModuleEncoder(d.elf, d, base, f);
     enc.encodeCu(cu);
   }
-  if (enc === undefined) return { bytes: undefined, raw: undefined, warnings: loader.warnings, skipped: [] };
+  if (enc === undefined) return { raw: undefined, warnings: loader.warnings, skipped: [] };
   enc.finish();
-  const raw = enc.btf.bytes();
-  const parsed = Btf.parse(raw, { base, inMemoryLimit: true, ...(d.file !== undefined ? { file: d.file } : {}), section: '.BTF' });
+  return { raw: enc.btf.bytes(), warnings: [...loader.warnings, ...enc.warnings], skipped: enc.verbose };
+}
+
+function dedupEncoded(e: EncodedTypes, base: Btf, opts: EncodeOptions, file: string | undefined): EncodeResult {
+  const { raw, warnings, skipped } = e;
+  if (raw === undefined) return { bytes: undefined, raw: undefined, warnings, skipped: [] };
+  const parsed = Btf.parse(raw, { base, inMemoryLimit: true, ...(file !== undefined ? { file } : {}), section: '.BTF' });
   const out = dedupBtf(parsed, { behaviour: opts.dedup ?? '1.7.0', stringsDeduped: true });
-  return { bytes: out.bytes, raw, warnings: [...loader.warnings, ...enc.warnings], skipped: enc.verbose };
+  return { bytes: out.bytes, raw, warnings, skipped };
 }
