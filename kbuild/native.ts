@@ -12,10 +12,9 @@
  * `$LLVM_OBJCOPY --add-section .BTF=<module>.btf <module>` with kbuild's $(OBJCOPY).
  */
 import { spawn } from 'node:child_process';
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import type { Btf } from '../lib/btf/btf.js';
-import { parseElf } from '../lib/elf/index.js';
-import { encodeModule, encodeSettingsFromArgs, EncodeError } from '../lib/encode/index.js';
+import { encodeModuleFile, encodeSettingsFromArgs, EncodeError } from '../lib/encode/index.js';
 import { ToolError } from '../lib/errors.js';
 import { splitWords } from './env.js';
 import type { KbuildVars, KernelTree } from './tree.js';
@@ -49,8 +48,8 @@ export async function encodeForTree(v: KbuildVars, tree: KernelTree, base: Btf):
   if ('refused' in settings) {
     throw new EncodeError('ENCODE_UNSUPPORTED', `the tree's pahole flags ask for what modbtf's encoder does not do: ${settings.refused}`, { file: v.module });
   }
-  const elf = parseElf(await readFile(v.module), { file: v.module });
-  const r = encodeModule(elf, base, { features: settings.features, ...(settings.languages !== undefined ? { languages: settings.languages } : {}) });
+  // Read lazily: only the sections the encoder reaches are read, debug sections relocated in place.
+  const r = encodeModuleFile(v.module, base, { features: settings.features, ...(settings.languages !== undefined ? { languages: settings.languages } : {}) });
   if (r.bytes === undefined) {
     throw new EncodeError('ENCODE_UNSUPPORTED', 'the module has no DWARF to encode (built without CONFIG_DEBUG_INFO?)', { file: v.module });
   }

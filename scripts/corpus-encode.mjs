@@ -56,7 +56,7 @@ if (process.getuid?.() !== 0) throw new Error('corpus-encode needs root (the sid
 
 const { parseElf } = await import(join(repo, 'dist/lib/elf/index.js'));
 const { loadBaseBtf } = await import(join(repo, 'dist/lib/module/btf-file.js'));
-const { encodeModule, FeatureParser, parseLanguages } = await import(join(repo, 'dist/lib/encode/index.js'));
+const { encodeModuleFile, FeatureParser, parseLanguages } = await import(join(repo, 'dist/lib/encode/index.js'));
 
 /** gen-btf.sh's pahole flags from a V=1 build of the 7.2.13 tree (make without -j: a bare -j). */
 function paholeFlags() {
@@ -165,8 +165,8 @@ for (const [i, rel] of rels.entries()) {
     let detail = '';
     const t = performance.now();
     try {
-      const elf = parseElf(readFileSync(join(tree, rel)), { file: rel });
-      const r = encodeModule(elf, base, { features: fp.features, languages: { ids: rust.ids, exclude: true } });
+      // As `modbtf pahole` reads a module: lazily, through openDwarfFile.
+      const r = encodeModuleFile(join(tree, rel), base, { features: fp.features, languages: { ids: rust.ids, exclude: true } });
       if (ref === undefined) {
         status = r.bytes === undefined ? 'none' : 'different';
         detail = r.bytes === undefined ? 'neither wrote BTF' : `pahole wrote nothing (exit ${readFileSync(sidPath(noneOf(rel)), 'utf8').trim()}), modbtf ${r.bytes.length} bytes`;
@@ -203,6 +203,9 @@ if (values.pipeline) {
   const { Btf } = await import(join(repo, 'dist/lib/btf/btf.js'));
   const { scanBtfIds } = await import(join(repo, 'dist/lib/btfids/layout.js'));
   const { kernel7Btf } = await import(join(repo, 'dist/lib/pipeline/kernel7.js'));
+  const { pipelineProfile } = await import(join(repo, 'dist/lib/pipeline/profile.js'));
+  // The package is 7.2.13's: its own pipeline (resolve_btfids 7.2: no dedup, no kfunc tags of its own).
+  const profile72 = pipelineProfile('7.2');
   const { decompress } = await import('./lib/corpus.mjs');
   const shipped = await unpacked(set.shipped);
   const shippedTree = [join(shipped.host, 'usr/lib/modules', set.kver, 'kernel'), join(shipped.host, 'lib/modules', set.kver, 'kernel')].find((d) => existsSync(d));
@@ -216,7 +219,7 @@ if (values.pipeline) {
     const elf = parseElf(readFileSync(join(tree, rel)), { file: rel });
     if (elf.symbols().some((x) => x.name.startsWith('__BTF_ID__set8__'))) { pc.withSets++; continue; }
     const ours = new Uint8Array(readFileSync(sidPath(refOf(rel))));
-    const r = kernel7Btf(elf, scanBtfIds(elf, { abi: 7 }), Btf.parse(ours, { base, file: rel }), base, { distill: false });
+    const r = kernel7Btf(elf, scanBtfIds(elf, { abi: 7 }), Btf.parse(ours, { base, file: rel }), base, { distill: false, profile: profile72 });
     const sElf = parseElf(await decompress(ship), { file: ship });
     const sec = sElf.sectionByName('.BTF');
     const want = sec === undefined ? undefined : sElf.sectionData(sec);

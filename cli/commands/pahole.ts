@@ -158,9 +158,8 @@ interface EncodeJob {
 
 async function encodeOne(job: EncodeJob): Promise<number> {
   const { io } = job;
-  const [{ readFileSync }, { loadBaseBtf }, { parseElf }, enc, { isModbtfError }] = await Promise.all([
-    import('node:fs'), import('../../lib/module/btf-file.js'), import('../../lib/elf/index.js'),
-    import('../../lib/encode/index.js'), import('../../lib/errors.js'),
+  const [{ loadBaseBtf }, enc, { isModbtfError }] = await Promise.all([
+    import('../../lib/module/btf-file.js'), import('../../lib/encode/index.js'), import('../../lib/errors.js'),
   ]);
   let base;
   try {
@@ -173,25 +172,28 @@ async function encodeOne(job: EncodeJob): Promise<number> {
     if (job.verbose) io.stderr(`modbtf pahole: ${isModbtfError(err) ? err.describe() : String(err)}\n`);
     return EXIT_FAILURE;
   }
-  let bytes: Uint8Array;
+  // The module is read lazily (its debug sections when the encoder reaches them), as pahole
+  // maps it: xfs.ko is 95 MB.
+  let dwarf;
   try {
-    bytes = readFileSync(job.file);
+    dwarf = enc.openModuleDwarf(job.file);
   } catch (err: unknown) {
     // pahole -J on a file it cannot load writes nothing, says nothing and exits 0 (-V: why).
-    if (job.verbose) io.stderr(`modbtf pahole: ${job.file}: ${(err as { code?: string }).code ?? String(err)}: nothing encoded (pahole exits 0 here too)\n`);
+    if (job.verbose) {
+      const why = isModbtfError(err) ? err.describe() : `${job.file}: ${(err as { code?: string }).code ?? String(err)}`;
+      io.stderr(`modbtf pahole: ${why}: nothing encoded (pahole exits 0 on files it cannot load)\n`);
+    }
     return 0;
   }
-  let elf;
-  try {
-    elf = parseElf(bytes, { file: job.file });
-  } catch (err: unknown) {
-    if (job.verbose) io.stderr(`modbtf pahole: ${isModbtfError(err) ? err.describe() : String(err)}: nothing encoded (pahole exits 0 on files it cannot load)\n`);
-    return 0;
-  }
+  if (dwarf === undefined) return 0;
+  const hasBtf = dwarf.elf.sectionByName('.BTF') !== undefined;
   const dedup = job.io.env['MODBTF_DEDUP'] === 'fixed' ? 'fixed' : '1.7.0';
+  // Handed over, not kept: the module's sections can go before deduplication.
+  const opened: { dwarf: typeof dwarf | undefined } = { dwarf };
+  dwarf = undefined;
   let result;
   try {
-    result = enc.encodeModule(elf, base, { features: job.features, ...(job.languages !== undefined ? { languages: job.languages } : {}), dedup });
+    result = enc.encodeOpenedModule(opened, base, { features: job.features, ...(job.languages !== undefined ? { languages: job.languages } : {}), dedup });
   } catch (err: unknown) {
     io.stderr(`${isModbtfError(err) ? `modbtf pahole: ${err.describe()}` : `modbtf pahole: internal error: ${err instanceof Error ? err.stack ?? err.message : String(err)}`}\nError while encoding BTF.\n`);
     return EXIT_FAILURE;
@@ -199,7 +201,7 @@ async function encodeOne(job: EncodeJob): Promise<number> {
   if (job.verbose) for (const line of result.skipped) io.stdout(`${line}\n`);
   if (result.bytes === undefined) return 0;
   if (job.detached !== undefined) return writeDetached(job.detached, result.bytes, io);
-  return writeInPlace(job, elf, base, result.bytes);
+  return writeInPlace(job, hasBtf, base, result.bytes);
 }
 
 /** btf_encoder__write_raw_file: open(O_WRONLY|O_CREAT|O_TRUNC, 0640), here through a temp file. */
@@ -228,9 +230,9 @@ async function writeDetached(path: string, bytes: Uint8Array, io: PaholeIo): Pro
  * btf_encoder__write_elf without an existing .BTF: FILE.btf, then
  * `$LLVM_OBJCOPY --add-section SECTION=FILE.btf FILE` through the shell, as pahole's system().
  */
-async function writeInPlace(job: EncodeJob, elf: import('../../lib/elf/file.js').ElfFile, base: import('../../lib/btf/btf.js').Btf, btfBytes: Uint8Array): Promise<number> {
+async function writeInPlace(job: EncodeJob, hasBtf: boolean, base: import('../../lib/btf/btf.js').Btf, btfBytes: Uint8Array): Promise<number> {
   const { io, file } = job;
-  if (elf.sectionByName('.BTF') !== undefined) {
+  if (hasBtf) {
     io.stderr(`modbtf pahole: ${file} already has a .BTF section; pahole rewrites it with libelf, which modbtf does not do (remove it first, or use --btf_encode_detached)\nFailed to encode BTF\n`);
     return EXIT_FAILURE;
   }

@@ -24,6 +24,13 @@ const MAX_NR_TYPES = 0x7fffffff;
 
 export { BTF_INT_BOOL, BTF_INT_CHAR, BTF_INT_SIGNED };
 
+/**
+ * Per parsed base: the base's answer for each string asked about (kbuild's batch encodes every
+ * module over one vmlinux, and the kernel headers' names recur in each), up to a bound.
+ */
+const BASE_LOOKUPS = new WeakMap<Btf, Map<string, number>>();
+const BASE_LOOKUPS_MAX = 1 << 18;
+
 export class BtfOut {
   readonly base: Btf;
   readonly littleEndian: boolean;
@@ -45,6 +52,12 @@ export class BtfOut {
     this.littleEndian = littleEndian;
     this.startStrOff = base.startStrOff + base.header.strLen;
     this.baseStrings = BaseStringIndex.of(base);
+    let lookups = BASE_LOOKUPS.get(base);
+    if (lookups === undefined) {
+      lookups = new Map();
+      BASE_LOOKUPS.set(base, lookups);
+    }
+    this.baseLookups = lookups;
     this.startId = base.typeCount;
     this.ctx = file === undefined ? {} : { file };
   }
@@ -119,6 +132,8 @@ export class BtfOut {
 
   /** Offsets already given out (base or own): btf__add_str looks a name up once per type in every CU. */
   private readonly known = new Map<string, number>();
+  /** btf__find_str in the base by string (-1: not there), shared by every module encoded over this base. */
+  private readonly baseLookups: Map<string, number>;
 
   /**
    * btf__add_str: a string the base has resolves to the base's offset (btf__find_str); an own
@@ -128,9 +143,17 @@ export class BtfOut {
     let off = this.known.get(s);
     if (off !== undefined) return off;
     if (s === '') return 0;
-    const bytes = Buffer.from(s, 'utf8');
-    off = this.baseStrings.find(bytes);
+    const inBase = this.baseLookups.get(s);
+    let bytes: Buffer | undefined;
+    if (inBase !== undefined) {
+      off = inBase < 0 ? undefined : inBase;
+    } else {
+      bytes = Buffer.from(s, 'utf8');
+      off = this.baseStrings.find(bytes);
+      if (this.baseLookups.size < BASE_LOOKUPS_MAX) this.baseLookups.set(s, off ?? -1);
+    }
     if (off === undefined) {
+      bytes ??= Buffer.from(s, 'utf8');
       if (this.strLen + bytes.length + 1 > this.strBytes.length) {
         let cap = this.strBytes.length * 2;
         while (cap < this.strLen + bytes.length + 1) cap *= 2;

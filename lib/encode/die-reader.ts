@@ -34,7 +34,13 @@ const SLOT_OF = new Map<number, A>([
 ]);
 
 /** Per abbreviation: the attribute index of each slot (-1: absent). */
-interface Plan { readonly k: Int16Array; readonly fixed: Int32Array; readonly prefixEnd: number }
+interface Plan {
+  readonly k: Int16Array;
+  readonly fixed: Int32Array;
+  readonly prefixEnd: number;
+  /** Per attribute index past the fixed prefix: its slot, -1 when not wanted (walk's map). */
+  readonly slotAt: Int16Array;
+}
 
 const plans = new WeakMap<Abbrev, Plan>();
 
@@ -50,12 +56,39 @@ function planOf(a: Abbrev, u: DwarfUnit): Plan {
   const layout = a.table.layoutFor(u).layout.subarray(base, base + a.count + 1);
   let prefixEnd = 0;
   while (prefixEnd < a.count && (layout[prefixEnd + 1] as number) >= 0) prefixEnd++;
-  p = { k, fixed: layout, prefixEnd };
+  const slotAt = new Int16Array(a.count).fill(-1);
+  for (let s = 0; s < A.N; s++) if ((k[s] as number) > prefixEnd) slotAt[k[s] as number] = s;
+  p = { k, fixed: layout, prefixEnd, slotAt };
   plans.set(a, p);
   return p;
 }
 
 const NONE = -1;
+
+/**
+ * Decoded .debug_str strings by offset, direct-mapped: a string's slot is its offset's hash,
+ * a newer string takes an occupied slot. The kernel headers' names recur in every CU, so most
+ * lookups hit; the cache stays the same size whatever the module (a Map of every offset held
+ * xfs.ko's ~1M names, ~60 MB, to the end).
+ */
+export class StringCache {
+  private static readonly BITS = 16;
+  private readonly keys = new Int32Array(1 << StringCache.BITS).fill(-1);
+  private readonly values: (string | undefined)[] = new Array<string | undefined>(1 << StringCache.BITS).fill(undefined);
+
+  private slot(off: number): number { return Math.imul(off, 0x9e3779b1) >>> (32 - StringCache.BITS); }
+
+  get(off: number): string | undefined {
+    const i = this.slot(off);
+    return this.keys[i] === off ? this.values[i] : undefined;
+  }
+
+  set(off: number, v: string): void {
+    const i = this.slot(off);
+    this.keys[i] = off;
+    this.values[i] = v;
+  }
+}
 
 /** Short inline (DW_FORM_string) names by their bytes; the same few thousand recur everywhere. */
 const inlineStrings = new Map<number, string>();
@@ -74,7 +107,7 @@ export class DieReader {
   private cur = -1;
   private abbrev!: Abbrev;
 
-  constructor(readonly d: Dwarf, u: DwarfUnit, private readonly strings: Map<number, string>) {
+  constructor(readonly d: Dwarf, u: DwarfUnit, private readonly strings: StringCache) {
     this.u = u;
     this.idx = u.index();
     const info = d.info;
@@ -123,19 +156,17 @@ export class DieReader {
         walkFrom = at;
       }
     }
-    if (walkFrom >= 0) this.walk(a, plan, start, k);
+    if (walkFrom >= 0) this.walk(a, plan, start);
   }
 
-  private walk(a: Abbrev, plan: Plan, start: number, k: Int16Array): void {
-    const slotAt = new Int16Array(a.count).fill(-1);
-    for (let s = 0; s < A.N; s++) if ((k[s] as number) > plan.prefixEnd) slotAt[k[s] as number] = s;
+  private walk(a: Abbrev, plan: Plan, start: number): void {
+    const slotAt = plan.slotAt;
     let p = start + (plan.fixed[plan.prefixEnd] as number);
     for (let n = plan.prefixEnd; n < a.count; n++) {
       let f = a.formAt(n);
       if (f === C.DW_FORM_indirect) {
-        const r = this.uleb(p);
-        f = r.v;
-        p = r.p;
+        f = this.uleb(p);
+        p = this.ulebPos;
       }
       const s = slotAt[n] as number;
       if (s >= 0) {
@@ -148,7 +179,8 @@ export class DieReader {
   }
 
   private ulebPos = 0;
-  private uleb(p: number): { v: number; p: number } {
+  /** A ULEB128 at p as a number; the position past it is left in ulebPos (no object per value). */
+  private uleb(p: number): number {
     const b = this.bytes;
     let v = 0;
     let shift = 1;
@@ -159,7 +191,7 @@ export class DieReader {
       shift *= 128;
     }
     this.ulebPos = p;
-    return { v, p };
+    return v;
   }
 
   /** Position past a value of form f at p (the unit's index already checked the DIE fits). */
@@ -181,7 +213,7 @@ export class DieReader {
       case C.DW_FORM_block1: return p + 1 + (this.bytes[p] as number);
       case C.DW_FORM_block2: return p + 2 + this.view.getUint16(p, this.le);
       case C.DW_FORM_block4: return p + 4 + this.view.getUint32(p, this.le);
-      case C.DW_FORM_block: case C.DW_FORM_exprloc: { const r = this.uleb(p); return r.p + r.v; }
+      case C.DW_FORM_block: case C.DW_FORM_exprloc: { const n = this.uleb(p); return this.ulebPos + n; }
       default: {
         // udata, sdata, ref_udata, strx, addrx, loclistx, rnglistx, GNU indexes: one LEB128.
         const b = this.bytes;
@@ -203,10 +235,11 @@ export class DieReader {
     switch (f) {
       case C.DW_FORM_strp: {
         const off = u.offsetSize === 8 ? Number(this.view.getBigUint64(p, this.le)) : this.view.getUint32(p, this.le);
-        let v = this.strings.get(off);
+        // Offsets past 2^31 (no .debug_str is that large) are not cached.
+        let v = off <= 0x7fffffff ? this.strings.get(off) : undefined;
         if (v === undefined) {
           v = this.debugStr(off);
-          this.strings.set(off, v);
+          if (off <= 0x7fffffff) this.strings.set(off, v);
         }
         return v;
       }
@@ -231,7 +264,8 @@ export class DieReader {
     }
   }
 
-  private strSec: { data: Uint8Array; size: number } | undefined;
+  /** .debug_str as one Buffer (decoding through it makes no Buffer per string). */
+  private strSec: { data: Buffer; size: number } | undefined;
 
   /**
    * The .debug_str string at `off` as one flat string (a string built a character at a time
@@ -241,12 +275,12 @@ export class DieReader {
     if (this.strSec === undefined) {
       const sec = this.d.section('.debug_str', this.off(this.cur));
       if (sec === undefined) return this.d.stringAt('.debug_str', off, this.off(this.cur));
-      this.strSec = { data: sec.data, size: sec.stringSize };
+      this.strSec = { data: Buffer.from(sec.data.buffer, sec.data.byteOffset, sec.data.length), size: sec.stringSize };
     }
     const { data, size } = this.strSec;
     if (off >= size) return this.d.stringAt('.debug_str', off, this.off(this.cur));
     const end = data.indexOf(0, off);
-    return Buffer.from(data.buffer, data.byteOffset + off, end - off).toString('utf8');
+    return data.toString('utf8', off, end);
   }
 
   private abbrevIndex(s: A): number {
@@ -264,7 +298,7 @@ export class DieReader {
       case C.DW_FORM_ref1: return base + (this.bytes[p] as number);
       case C.DW_FORM_ref2: return base + this.view.getUint16(p, this.le);
       case C.DW_FORM_ref8: return base + Number(this.view.getBigUint64(p, this.le));
-      case C.DW_FORM_ref_udata: return base + this.uleb(p).v;
+      case C.DW_FORM_ref_udata: return base + this.uleb(p);
       default: {
         try {
           return this.d.attrRef(this.off(this.cur), this.abbrev.nameAt(this.abbrevIndex(s))) ?? 0;
@@ -311,7 +345,7 @@ export class DieReader {
       case C.DW_FORM_data1: case C.DW_FORM_flag: return this.bytes[p] as number;
       case C.DW_FORM_data2: return this.view.getUint16(p, this.le);
       case C.DW_FORM_data4: return this.view.getUint32(p, this.le);
-      case C.DW_FORM_udata: return this.uleb(p).v;
+      case C.DW_FORM_udata: return this.uleb(p);
       case C.DW_FORM_flag_present: return 1;
       default: return Number(this.numeric(s) & 0xffffffffffffn);
     }
@@ -337,7 +371,7 @@ export class DieReader {
       case C.DW_FORM_block1: return b.subarray(p + 1, p + 1 + (b[p] as number));
       case C.DW_FORM_block2: { const n = this.view.getUint16(p, this.le); return b.subarray(p + 2, p + 2 + n); }
       case C.DW_FORM_block4: { const n = this.view.getUint32(p, this.le); return b.subarray(p + 4, p + 4 + n); }
-      case C.DW_FORM_block: case C.DW_FORM_exprloc: { const r = this.uleb(p); return b.subarray(r.p, r.p + r.v); }
+      case C.DW_FORM_block: case C.DW_FORM_exprloc: { const n = this.uleb(p); const q = this.ulebPos; return b.subarray(q, q + n); }
       default: return undefined;
     }
   }

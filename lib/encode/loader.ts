@@ -56,7 +56,7 @@ import {
   type PointerTag, type Tag, type TypeTag, type VariableTag, type TagCommon, type PlainTag, type OtherTag, type BaseTypeTag, type NamespaceTag, type Enumerator,
 } from './cu.js';
 import { EncodeError } from './errors.js';
-import { A, DieReader } from './die-reader.js';
+import { A, DieReader, StringCache } from './die-reader.js';
 
 const DW_TAG_interface_type = 0x38;
 const DW_ATE_complex_float = 0x03;
@@ -183,8 +183,8 @@ export class CuLoader {
 
   // ---- attributes of the DIE made current with r.load(i) -------------------------------------
 
-  /** Decoded strings by .debug_str offset, for the whole module (names repeat in every CU). */
-  private readonly strings = new Map<number, string>();
+  /** Decoded strings by .debug_str offset, across units (names repeat in every CU). */
+  private readonly strings = new StringCache();
   private byteSizeCache = new Map<number, number>();
 
   /** attr_numeric: addr, constants and flags; anything else is 0 (pahole prints the form). */
@@ -205,21 +205,45 @@ export class CuLoader {
     return this.r.isConstant(s) || this.r.formOf(s) === DW_FORM_flag || this.r.formOf(s) === DW_FORM_flag_present ? this.r.num(s) : Number(this.numeric(s) & 0xffffffffffffn);
   }
 
+  /**
+   * Number(BigInt.asUintN(32, attr_numeric)) without a bigint for the forms that hold 32 bits
+   * at most (sizes, offsets and bit counts of every member: a million for xfs.ko).
+   */
+  private low32(s: A): number {
+    const f = this.r.formOf(s);
+    if (f === 0) return 0;
+    if (f === DW_FORM_data1 || f === DW_FORM_data2 || f === DW_FORM_data4) return this.r.num(s);
+    return Number(BigInt.asUintN(32, this.numeric(s)));
+  }
+
   /** __attr_offset: a constant, or the DW_OP_plus_uconst / DW_OP_constu operand of a block. */
   private attrOffset(s: A): number {
     const r = this.r;
     if (!r.has(s)) return 0;
-    if (r.isConstant(s)) return Number(r.numeric(s) & 0xffffffffn);
+    if (r.isConstant(s)) return this.low32(s);
     const b = r.block(s);
     if (b === undefined) return 0;
     return dwarfExpr(b, (m) => this.warn(m));
   }
 
-  /** The common part of every tag for the current DIE (index i). */
+  private readonly commonScratch: TagCommon = { tag: 0, die: 0, dwType: 0, dwTypeSig8: false, dwOrigin: 0, dwSpec: 0, type: 0, topLevel: false, small: 0 };
+
+  /**
+   * The common part of every tag for the current DIE (index i), in a scratch object the
+   * caller copies into the tag's own literal at once: one object per tag, all fields in
+   * its literal (Object.assign onto a common object made every tag two objects and a
+   * property store: a quarter of what xfs.ko's encoding allocated).
+   */
   private common(i: number, tag: number): TagCommon {
     const r = this.r;
     const ts = tag === DW_TAG_imported_module || tag === DW_TAG_imported_declaration ? A.import : A.type;
-    return { tag, die: r.off(i), dwType: r.ref(ts), dwTypeSig8: r.refIsSig8(ts), dwOrigin: r.ref(A.abstractOrigin), dwSpec: 0, type: 0, topLevel: false, small: 0 };
+    const c = this.commonScratch;
+    c.tag = tag;
+    c.die = r.off(i);
+    c.dwType = r.ref(ts);
+    c.dwTypeSig8 = r.refIsSig8(ts);
+    c.dwOrigin = r.ref(A.abstractOrigin);
+    return c;
   }
 
   // ---- tables (cu__table_add_tag, cu__hash) --------------------------------------------------
@@ -275,7 +299,8 @@ export class CuLoader {
       case DW_TAG_string_type: case DW_TAG_const_type: case DW_TAG_imported_declaration: case DW_TAG_imported_module:
       case DW_TAG_reference_type: case DW_TAG_restrict_type: case DW_TAG_volatile_type:
       case DW_TAG_atomic_type: case DW_TAG_unspecified_type: case DW_TAG_ptr_to_member_type: {
-        const p: PlainTag = Object.assign(this.common(i, tag), { kind: 'plain' as const });
+        const c = this.common(i, tag);
+        const p: PlainTag = { tag: c.tag, die: c.die, dwType: c.dwType, dwTypeSig8: c.dwTypeSig8, dwOrigin: c.dwOrigin, dwSpec: 0, type: 0, topLevel: false, small: 0, kind: 'plain' };
         t = p;
         break;
       }
@@ -291,7 +316,7 @@ export class CuLoader {
       case DW_TAG_rvalue_reference_type: case DW_TAG_typedef: t = this.newTypedef(i); break;
       case DW_TAG_union_type: t = this.newClass(i, false); break;
       case DW_TAG_variable: t = this.newVariable(i, topLevel); break;
-      case DW_TAG_constant: { const o: OtherTag = Object.assign(this.common(i, tag), { kind: 'other' as const }); t = o; break; }
+      case DW_TAG_constant: { const c = this.common(i, tag); const o: OtherTag = { tag: c.tag, die: c.die, dwType: c.dwType, dwTypeSig8: c.dwTypeSig8, dwOrigin: c.dwOrigin, dwSpec: 0, type: 0, topLevel: false, small: 0, kind: 'other' }; t = o; break; }
       case DW_TAG_label: t = 'unsupported'; break; // ignore_labels
       case DW_TAG_GNU_annotation: case DW_TAG_dwarf_procedure: t = 'unsupported'; break;
       default:
@@ -306,18 +331,21 @@ export class CuLoader {
     const r = this.r;
     const enc = Number(this.numeric(A.encoding));
     const floatType = enc === DW_ATE_complex_float ? BT_FP_CMPLX : enc === DW_ATE_float ? BT_FP_SINGLE : enc === DW_ATE_imaginary_float ? BT_FP_IMGRY : 0;
-    const b: BaseTypeTag = Object.assign(this.common(i, DW_TAG_base_type), {
-      kind: 'base' as const, name: r.str(A.name),
+    const c = this.common(i, DW_TAG_base_type);
+    const b: BaseTypeTag = {
+      tag: c.tag, die: c.die, dwType: c.dwType, dwTypeSig8: c.dwTypeSig8, dwOrigin: c.dwOrigin, dwSpec: 0, type: 0, topLevel: false, small: 0,
+      kind: 'base', name: r.str(A.name),
       bitSize: Number(BigInt.asUintN(16, this.numeric(A.byteSize) * 8n)),
       isSigned: enc === DW_ATE_signed || enc === DW_ATE_signed_char, isBool: enc === DW_ATE_boolean, floatType,
-    });
+    };
     return b;
   }
 
   /** die__create_new_array: one nr_entries per DW_TAG_subrange_type child (attr_upper_bound). */
   private newArray(i: number): Tag {
     const r = this.r;
-    const outer: ArrayTag = Object.assign(this.common(i, DW_TAG_array_type), { kind: 'array' as const, dims: [] as number[], inner: undefined as ArrayTag | undefined });
+    const c = this.common(i, DW_TAG_array_type);
+    const outer: ArrayTag = { tag: c.tag, die: c.die, dwType: c.dwType, dwTypeSig8: c.dwTypeSig8, dwOrigin: c.dwOrigin, dwSpec: 0, type: 0, topLevel: false, small: 0, kind: 'array', dims: [], inner: undefined };
     const dims = outer.dims;
     for (let c = r.firstChild(i); c >= 0; c = r.next(c)) {
       if (r.tag(c) !== DW_TAG_subrange_type) continue;
@@ -351,7 +379,8 @@ export class CuLoader {
   /** die__create_new_pointer_tag: with btf_type_tag annotations when type tags are encoded. */
   private newPointer(i: number): Tag {
     const r = this.r;
-    const p: PointerTag = Object.assign(this.common(i, DW_TAG_pointer_type), { kind: 'pointer' as const, typeTags: undefined as AnnotTypeTag[] | undefined });
+    const c = this.common(i, DW_TAG_pointer_type);
+    const p: PointerTag = { tag: c.tag, die: c.die, dwType: c.dwType, dwTypeSig8: c.dwTypeSig8, dwOrigin: c.dwOrigin, dwSpec: 0, type: 0, topLevel: false, small: 0, kind: 'pointer', typeTags: undefined };
     if (this.opts.skipTypeTag) return p;
     const gnu = r.ref(A.gnuAnnotation);
     if (r.hasChildren(i)) {
@@ -383,7 +412,8 @@ export class CuLoader {
   private newTypeTagAnnot(i: number): AnnotTypeTag {
     const r = this.r;
     r.load(i);
-    const a: AnnotTypeTag = Object.assign(this.common(i, DW_TAG_LLVM_annotation), { kind: 'typetag' as const, value: r.str(A.constValue) });
+    const c = this.common(i, DW_TAG_LLVM_annotation);
+    const a: AnnotTypeTag = { tag: c.tag, die: c.die, dwType: c.dwType, dwTypeSig8: c.dwTypeSig8, dwOrigin: c.dwOrigin, dwSpec: 0, type: 0, topLevel: false, small: 0, kind: 'typetag', value: r.str(A.constValue) };
     this.tableAdd(a);
     this.hash(a);
     return a;
@@ -391,12 +421,14 @@ export class CuLoader {
 
   private typeCommon(i: number, tag: number): TypeTag {
     const r = this.r;
-    const t: TypeTag = Object.assign(this.common(i, tag), {
-      kind: 'type' as const, name: r.str(A.name),
+    const c = this.common(i, tag);
+    const t: TypeTag = {
+      tag: c.tag, die: c.die, dwType: c.dwType, dwTypeSig8: c.dwTypeSig8, dwOrigin: c.dwOrigin, dwSpec: 0, type: 0, topLevel: false, small: 0,
+      kind: 'type', name: r.str(A.name),
       size: this.num(A.byteSize), declaration: this.numeric(A.declaration) !== 0n,
       nrMembers: 0, members: [] as MemberTag[], enumerators: [] as Enumerator[], isSignedEnum: false, annots: [] as Annotation[], nested: [] as Tag[], alignment: 0,
       packedInferred: false, isPacked: false,
-    });
+    };
     t.dwSpec = r.ref(A.specification);
     const ty = t.dwType;
     if (ty !== 0) {
@@ -518,16 +550,18 @@ export class CuLoader {
       // byte_offset and bit_offset are uint32_t: both wrap as in C.
       m.byteOffset = m.byteOffset >>> 0;
       m.bitOffset = (m.byteOffset * 8) >>> 0;
-      m.bitfieldOffset = Number(BigInt.asIntN(8, this.numeric(A.bitOffset)));
+      // (int8_t)attr_numeric: the low byte, sign-extended.
+      m.bitfieldOffset = (this.low32(A.bitOffset) << 24) >> 24;
     }
-    m.byteSize = Number(BigInt.asUintN(32, this.numeric(A.byteSize)));
-    m.bitfieldSize = Number(BigInt.asUintN(8, this.numeric(A.bitSize)));
+    m.byteSize = this.low32(A.byteSize);
+    m.bitfieldSize = this.low32(A.bitSize) & 0xff;
     return m;
   }
 
   private newNamespace(i: number): Tag {
     const r = this.r;
-    const ns: NamespaceTag = Object.assign(this.common(i, DW_TAG_namespace), { kind: 'namespace' as const, nested: [] as Tag[] });
+    const c = this.common(i, DW_TAG_namespace);
+    const ns: NamespaceTag = { tag: c.tag, die: c.die, dwType: c.dwType, dwTypeSig8: c.dwTypeSig8, dwOrigin: c.dwOrigin, dwSpec: 0, type: 0, topLevel: false, small: 0, kind: 'namespace', nested: [] };
     for (let c = r.firstChild(i); c >= 0; c = r.next(c)) {
       const n = this.processTag(c, false);
       if (n === 'unsupported') continue;
@@ -559,17 +593,15 @@ export class CuLoader {
     return t;
   }
 
-  private ftypeFields(): Omit<FtypeTag, keyof TagCommon | 'kind'> {
-    return {
-      params: [], unspecParms: false, byteSize: this.num(A.byteSize), optimizedParms: false, unexpectedReg: false,
-      inconsistentProto: false, uncertainParmLoc: false, reorderedParm: false, signatureChanged: false,
-    };
-  }
-
   /** die__create_new_subroutine_type */
   private newSubroutineType(i: number): Tag {
     const r = this.r;
-    const f: FtypeTag = Object.assign(this.common(i, DW_TAG_subroutine_type), { kind: 'ftype' as const }, this.ftypeFields());
+    const c = this.common(i, DW_TAG_subroutine_type);
+    const f: FtypeTag = {
+      tag: c.tag, die: c.die, dwType: c.dwType, dwTypeSig8: c.dwTypeSig8, dwOrigin: c.dwOrigin, dwSpec: 0, type: 0, topLevel: false, small: 0, kind: 'ftype',
+      params: [], unspecParms: false, byteSize: this.num(A.byteSize), optimizedParms: false, unexpectedReg: false,
+      inconsistentProto: false, uncertainParmLoc: false, reorderedParm: false, signatureChanged: false,
+    };
     for (let c = r.firstChild(i); c >= 0; c = r.next(c)) {
       switch (r.tag(c)) {
         case DW_TAG_subrange_type: continue;
@@ -594,11 +626,13 @@ export class CuLoader {
   private newParameter(i: number, withFtype: boolean, idx: number): ParameterTag {
     const r = this.r;
     r.load(i);
-    const p: ParameterTag = Object.assign(this.common(i, DW_TAG_formal_parameter), {
-      kind: 'parameter' as const, name: r.str(A.name), idx,
+    const c = this.common(i, DW_TAG_formal_parameter);
+    const p: ParameterTag = {
+      tag: c.tag, die: c.die, dwType: c.dwType, dwTypeSig8: c.dwTypeSig8, dwOrigin: c.dwOrigin, dwSpec: 0, type: 0, topLevel: false, small: 0,
+      kind: 'parameter', name: r.str(A.name), idx,
       locReg: UNKNOWN_REG, typeByteSize: 0, passedInMemory: false, hasConstValue: false, hasLoc: false,
       locConstValue: false, locStack: false, firstRegFields: 0, secondRegFields: 0, optimized: false, unexpectedReg: false,
-    });
+    };
     if (!withFtype) return p;
     const cu = this.cu;
     p.hasConstValue = r.has(A.constValue);
@@ -718,11 +752,15 @@ export class CuLoader {
   /** die__create_new_function + die__process_function */
   private newFunction(i: number): Tag {
     const r = this.r;
-    const f: FunctionTag = Object.assign(this.common(i, DW_TAG_subprogram), { kind: 'function' as const }, this.ftypeFields(), {
+    const c = this.common(i, DW_TAG_subprogram);
+    const f: FunctionTag = {
+      tag: c.tag, die: c.die, dwType: c.dwType, dwTypeSig8: c.dwTypeSig8, dwOrigin: c.dwOrigin, dwSpec: 0, type: 0, topLevel: false, small: 0, kind: 'function',
+      params: [], unspecParms: false, byteSize: this.num(A.byteSize), optimizedParms: false, unexpectedReg: false,
+      inconsistentProto: false, uncertainParmLoc: false, reorderedParm: false, signatureChanged: false,
       name: r.str(A.name), declaration: r.has(A.declaration), external: r.has(A.external),
       hasAbstractOrigin: r.has(A.abstractOrigin), inlined: Number(this.numeric(A.inline)),
       addr: 0n, annots: [] as Annotation[],
-    });
+    };
     f.dwSpec = r.ref(A.specification);
     f.addr = r.formOf(A.lowPc) === DW_FORM_addr ? r.numeric(A.lowPc) : (r.has(A.lowPc) ? this.lowPc(f.die) ?? 0n : 0n);
     if (this.cu.producerClang) f.signatureChanged = this.signatureChanged(f);
@@ -835,12 +873,14 @@ export class CuLoader {
   /** variable__new + dwarf__location, for the current DIE i. */
   private newVariable(i: number, topLevel: boolean): VariableTag {
     const r = this.r;
-    const v: VariableTag = Object.assign(this.common(i, DW_TAG_variable), {
-      kind: 'variable' as const, name: r.str(A.name),
+    const c = this.common(i, DW_TAG_variable);
+    const v: VariableTag = {
+      tag: c.tag, die: c.die, dwType: c.dwType, dwTypeSig8: c.dwTypeSig8, dwOrigin: c.dwOrigin, dwSpec: 0, type: 0, topLevel: false, small: 0,
+      kind: 'variable', name: r.str(A.name),
       external: r.has(A.external), declaration: r.has(A.declaration),
       hasSpecification: r.has(A.specification), artificial: r.has(A.artificial),
       scope: VSCOPE_UNKNOWN, addr: 0n, spec: undefined as VariableTag | undefined, annots: [] as Annotation[],
-    });
+    };
     v.topLevel = topLevel;
     if (v.hasSpecification) v.dwSpec = r.ref(A.specification);
     const hasLoc = r.has(A.location);
