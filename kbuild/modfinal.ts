@@ -172,12 +172,15 @@ export async function runModfinal(o: ModfinalOptions): Promise<ModfinalOutcome> 
     if (linked !== undefined) await writeFileAtomic(o.module, linked, { durable: false });
     if (detached !== undefined) await rm(detached, { force: true });
   };
+  // The vmlinux BTF, parsed once for the encoder and finalize (the per-module form has no cache).
+  let vmlinuxBtf: Promise<Btf> | undefined;
+  const loadVmlinux = (): Promise<Btf> => (vmlinuxBtf ??= (o.loadBase ?? loadBaseBtf)(vmlinux.path));
   const native = done ? undefined : nativeReason(o, o.env);
   let nativeBtf: Uint8Array | undefined;
   if (native !== undefined) {
     // modbtf encodes in place of pahole: nothing is written until the BTF is whole.
     try {
-      const base = await (o.loadBase ?? loadBaseBtf)(vmlinux.path);
+      const base = await loadVmlinux();
       if (o.verbose) o.log(`  # modbtf: encoding ${o.module} itself (${describeReason(native, o)}): pahole 1.32's bytes with the tree's flags`);
       nativeBtf = await encodeForTree(o, tree, base);
       if (tree.abi === 6) await addBtfLikePahole(o, nativeBtf, o.env);
@@ -211,7 +214,7 @@ export async function runModfinal(o: ModfinalOptions): Promise<ModfinalOutcome> 
   const objcopyCmd = o.objcopy.trim();
   let result: FinalizeResult;
   try {
-    const base = await (o.loadBase ?? loadBaseBtf)(vmlinux.path);
+    const base = await loadVmlinux();
     const detachedBtf = detached === undefined ? undefined : nativeBtf ?? new Uint8Array(await readFile(detached));
     if (o.verbose) o.log(`  modbtf finalize --kernel-abi ${profile.name} ${distill ? '--distill' : '--no-distill'}${objcopyCmd ? ` --objcopy ${objcopyCmd}` : ''} -b ${vmlinux.path} ${o.module}`);
     result = await finalizeModule(o.module, {
