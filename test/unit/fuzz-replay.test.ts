@@ -82,20 +82,32 @@ describe('saved fuzz inputs replay', () => {
 });
 
 describe('seeded fuzz campaign (small)', () => {
-  it('300 mutations of small BTF, the tcp_bbr module and a synthetic ELF break no contract', () => {
-    const { vmlinux, seeds: all } = seeds();
-    const pool = all.filter((s: Seed) => ['tcp_bbr', 'tcp_bbr.dbase', 'tcp_bbr.dsplit', 'tcp_bbr.dbase.be', 'tcp_bbr.ko', 'synthetic-distilled64le.ko'].includes(s.name));
-    expect(pool).toHaveLength(6);
-    const failures: string[] = [];
+  /**
+   * `runs` inputs mutated from `pool` under `seedNo`: each run's result, the count of each
+   * outcome, and every run that broke the contract (neither ok nor a typed error).
+   */
+  function campaign(pool: Seed[], seedNo: number, runs: number) {
+    const { vmlinux } = seeds();
+    const results: ReturnType<typeof runOne>[] = [];
     const counts: Record<string, number> = {};
-    for (let run = 0; run < 300; run++) {
-      const { seed, bytes, ops } = makeInput(pool, 0x5eed, run);
+    const failures: string[] = [];
+    for (let run = 0; run < runs; run++) {
+      const { seed, bytes, ops } = makeInput(pool, seedNo, run);
       const r = runOne(lib, inputFor(seed, bytes, vmlinux), { hangMs: 10_000 });
+      results.push(r);
       counts[r.outcome] = (counts[r.outcome] ?? 0) + 1;
       if (r.outcome !== 'ok' && r.outcome !== 'typed') {
-        failures.push(`run ${run} (${seed.name}: ${ops.join('; ')}): ${r.outcome} at ${r.step}: ${r.problem ?? ''}`);
+        failures.push(`run ${run} (${seed.name}: ${ops.join('; ')}): ${r.outcome}${r.variant !== undefined ? ` ${r.variant}` : ''} at ${r.step}: ${r.problem ?? ''}`);
       }
     }
+    return { results, counts, failures };
+  }
+
+  it('300 mutations of small BTF, the tcp_bbr module and a synthetic ELF break no contract', () => {
+    const { seeds: all } = seeds();
+    const pool = all.filter((s: Seed) => ['tcp_bbr', 'tcp_bbr.dbase', 'tcp_bbr.dsplit', 'tcp_bbr.dbase.be', 'tcp_bbr.ko', 'synthetic-distilled64le.ko'].includes(s.name));
+    expect(pool).toHaveLength(6);
+    const { counts, failures } = campaign(pool, 0x5eed, 300);
     // Both kinds of outcome occur, so the campaign reaches past the parsers.
     expect(counts['ok'] ?? 0).toBeGreaterThan(30);
     expect(counts['typed'] ?? 0).toBeGreaterThan(30);
@@ -103,38 +115,25 @@ describe('seeded fuzz campaign (small)', () => {
   }, 60_000);
 
   it('300 mutations of objects with DWARF break no contract (lib/dwarf: relocation, DIEs, values, lists, dump)', () => {
-    const { vmlinux, seeds: all } = seeds();
+    const { seeds: all } = seeds();
     const pool = all.filter((s: Seed) => s.kind === 'dwarf' && s.encodeBase === undefined);
     expect(pool.length).toBeGreaterThanOrEqual(5);
-    const failures: string[] = [];
-    const counts: Record<string, number> = {};
-    for (let run = 0; run < 300; run++) {
-      const { seed, bytes, ops } = makeInput(pool, 0xd3a7f, run);
-      const r = runOne(lib, inputFor(seed, bytes, vmlinux), { hangMs: 10_000 });
-      counts[r.outcome] = (counts[r.outcome] ?? 0) + 1;
-      if (r.outcome !== 'ok' && r.outcome !== 'typed') {
-        failures.push(`run ${run} (${seed.name}: ${ops.join('; ')}): ${r.outcome} at ${r.step}: ${r.problem ?? ''}`);
-      }
-    }
+    const { counts, failures } = campaign(pool, 0xd3a7f, 300);
     expect(counts['ok'] ?? 0).toBeGreaterThan(30);
     expect(counts['typed'] ?? 0).toBeGreaterThan(30);
     expect(failures.slice(0, 10)).toEqual([]);
   }, 120_000);
 
   it('200 mutations of modules with DWARF break no contract in lib/dwarf nor in lib/encode (what modbtf pahole runs)', () => {
-    const { vmlinux, seeds: all } = seeds();
+    const { seeds: all } = seeds();
     const pool = all.filter((s: Seed) => s.encodeBase !== undefined);
     expect(pool.length).toBeGreaterThanOrEqual(5);
-    const failures: string[] = [];
+    const { results, failures } = campaign(pool, 0xe4c0de, 200);
+    // The encoder's own outcome of each run ("encode ok", "encode typed").
     const encode: Record<string, number> = {};
-    for (let run = 0; run < 200; run++) {
-      const { seed, bytes, ops } = makeInput(pool, 0xe4c0de, run);
-      const r = runOne(lib, inputFor(seed, bytes, vmlinux), { hangMs: 10_000 });
+    for (const r of results) {
       const v = (r.variants ?? []).find((x) => x.startsWith('encode '));
       if (v !== undefined) encode[v.slice(7)] = (encode[v.slice(7)] ?? 0) + 1;
-      if (r.outcome !== 'ok' && r.outcome !== 'typed') {
-        failures.push(`run ${run} (${seed.name}: ${ops.join('; ')}): ${r.outcome} ${r.variant ?? ''} at ${r.step}: ${r.problem ?? ''}`);
-      }
     }
     // Every run went through the encoder; some encoded, some failed with a typed error.
     expect((encode['ok'] ?? 0) + (encode['typed'] ?? 0)).toBe(200 - failures.length);
