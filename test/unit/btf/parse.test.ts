@@ -5,7 +5,7 @@ import { Btf } from '../../../lib/btf/btf.js';
 import { BtfBuilder } from '../../../lib/btf/builder.js';
 import { BTF_INT_SIGNED } from '../../../lib/btf/kinds.js';
 import { rewriteBtf } from '../../../lib/btf/write.js';
-import { isModbtfError, type ModbtfError } from '../../../lib/errors.js';
+import { caught } from '../../helpers/errors.js';
 
 function small(le = true): Uint8Array {
   const b = new BtfBuilder({ littleEndian: le });
@@ -13,16 +13,6 @@ function small(le = true): Uint8Array {
   b.addStruct('s', 4); // [2] 12 + 12 bytes
   b.addField('x', 1, 0);
   return b.toBytes();
-}
-
-function caught(f: () => unknown): ModbtfError {
-  try {
-    f();
-  } catch (e) {
-    if (isModbtfError(e)) return e;
-    throw e;
-  }
-  throw new Error('expected a ModbtfError');
 }
 
 function patchU32(bytes: Uint8Array, off: number, v: number): Uint8Array {

@@ -19,17 +19,7 @@ import { infoKind, infoVlen, makeInfo } from '../../../lib/btf/wire.js';
 import { rewriteBtf } from '../../../lib/btf/write.js';
 import { libbpfBtfNew } from '../../../lib/btfids/btf-load.js';
 import { distill } from '../../../lib/distill/distill.js';
-import { isModbtfError, type ModbtfError } from '../../../lib/errors.js';
-
-function caught(f: () => unknown): ModbtfError {
-  try {
-    f();
-  } catch (e) {
-    if (isModbtfError(e)) return e;
-    throw e;
-  }
-  throw new Error('expected a ModbtfError');
-}
+import { caught } from '../../helpers/errors.js';
 
 /** A raw blob from its parts, laid out by hand: header (hdrLen bytes), types, layout, strings. */
 function blob(o: { hdrLen: 24 | 28 | 32 | 40; types: number[]; layout?: number[]; strings: string; le?: boolean; extra?: number[] }): Uint8Array {

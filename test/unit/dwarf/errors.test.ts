@@ -6,19 +6,9 @@ import { describe, expect, it } from 'vitest';
 import { SHF_COMPRESSED } from '../../../lib/elf/constants.js';
 import * as C from '../../../lib/dwarf/constants.js';
 import { openDwarf } from '../../../lib/dwarf/dwarf.js';
-import { isModbtfError, type ModbtfError } from '../../../lib/errors.js';
+import { caught } from '../../helpers/errors.js';
 import { buildDwarf, type UnitSpec } from '../../helpers/dwarf-builder.js';
 import { dwarfElf } from '../../helpers/dwarf-elf.js';
-
-function caught(f: () => unknown): ModbtfError {
-  try {
-    f();
-  } catch (e) {
-    if (isModbtfError(e)) return e;
-    throw e;
-  }
-  throw new Error('expected a DwarfFormatError');
-}
 
 const cu = (children: UnitSpec['root']['children'] = []): UnitSpec => ({ version: 5, root: { tag: C.DW_TAG_compile_unit, children } });
 
