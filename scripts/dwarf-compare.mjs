@@ -23,10 +23,11 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { closeSync, openSync, readSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { readdirSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve, sep } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { isElfFile } from './lib/corpus.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const lib = await import(pathToFileURL(join(ROOT, 'dist', 'lib', 'index.js')).href);
@@ -128,7 +129,7 @@ function runOurs(file, partList, keepText) {
     try {
       // Uncompressed files through openDwarfFile (lazy, from disk), others in memory: --in-memory forces the latter.
       const opts = walkMode ? {} : { base: lib.READELF_OFFLINE_BASE };
-      const d = !values['in-memory'] && isPlainElf(file) ? lib.openDwarfFile(file, opts) : lib.openDwarf((await lib.loadModuleFile(file)).elf, opts);
+      const d = !values['in-memory'] && isElfFile(file) ? lib.openDwarfFile(file, opts) : lib.openDwarf((await lib.loadModuleFile(file)).elf, opts);
       const h = createHash('sha256');
       const chunks = [];
       for (const chunk of walkMode ? walkText(lib, d) : lib.readelfDebugDump(d, partList)) {
@@ -141,16 +142,6 @@ function runOurs(file, partList, keepText) {
       return { error: lib.isModbtfError(e) ? e.describe() : String(e?.stack ?? e) };
     }
   })();
-}
-
-function isPlainElf(path) {
-  const fd = openSync(path, 'r');
-  try {
-    const b = Buffer.alloc(4);
-    return readSync(fd, b, 0, 4, 0) === 4 && b[0] === 0x7f && b[1] === 0x45 && b[2] === 0x4c && b[3] === 0x46;
-  } finally {
-    closeSync(fd);
-  }
 }
 
 function firstDifference(a, b) {

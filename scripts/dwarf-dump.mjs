@@ -9,10 +9,10 @@
  * Uses the built library (dist/lib; `npm run build`). Exit 2 with the error's description
  * (file, section, offset, DIE) when the DWARF cannot be read.
  */
-import { closeSync, openSync, readSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { isElfFile } from './lib/corpus.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const lib = await import(pathToFileURL(join(ROOT, 'dist', 'lib', 'index.js')).href);
@@ -30,16 +30,6 @@ for (const p of parts) {
   if (!['info', 'loc', 'ranges'].includes(p)) { console.error(`dwarf-dump: unknown part ${p} (info, loc, ranges)`); process.exit(2); }
 }
 
-function isPlainElf(path) {
-  const fd = openSync(path, 'r');
-  try {
-    const b = Buffer.alloc(4);
-    return readSync(fd, b, 0, 4, 0) === 4 && b[0] === 0x7f && b[1] === 0x45 && b[2] === 0x4c && b[3] === 0x46;
-  } finally {
-    closeSync(fd);
-  }
-}
-
 /** Writes with backpressure, so a dump of hundreds of MB streams instead of piling up. */
 function write(s) {
   return process.stdout.write(s) ? undefined : new Promise((r) => process.stdout.once('drain', r));
@@ -47,7 +37,7 @@ function write(s) {
 
 try {
   // Plain ELF files are read lazily from disk (openDwarfFile); compressed modules in memory.
-  const d = isPlainElf(positionals[0])
+  const d = isElfFile(positionals[0])
     ? lib.openDwarfFile(positionals[0], { base: lib.READELF_OFFLINE_BASE })
     : lib.openDwarf((await lib.loadModuleFile(positionals[0])).elf, { base: lib.READELF_OFFLINE_BASE });
   for (const chunk of lib.readelfDebugDump(d, parts)) {

@@ -4,7 +4,7 @@
 // prefixes as the table has them, per-module timing figures.
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readFileSync, readdirSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
@@ -12,6 +12,17 @@ import { gunzipSync } from 'node:zlib';
 export const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const { parseElf, isElf } = await import(join(repo, 'dist/lib/elf/index.js'));
 const { Btf } = await import(join(repo, 'dist/lib/btf/btf.js'));
+
+/** Whether the file at `path` is an uncompressed ELF (its first four bytes; lib/elf's isElf). */
+export function isElfFile(path) {
+  const fd = openSync(path, 'r');
+  try {
+    const b = Buffer.alloc(4);
+    return readSync(fd, b, 0, 4, 0) === 4 && isElf(b);
+  } finally {
+    closeSync(fd);
+  }
+}
 
 /**
  * Module files below `dir` whose names match `pattern` (default .ko and .ko.xz, what
