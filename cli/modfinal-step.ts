@@ -76,9 +76,12 @@ export async function finalizeBatchStep(argv: readonly string[]): Promise<number
   const verbose = argv.includes('-v') || argv.includes('--verbose') || kbuildVerbose();
   const modules = argv.filter((a) => a !== '-v' && a !== '--verbose');
   const { runFinalizeBatch } = await import('../kbuild/batch.js');
+  // MODBTF_JOBS: CPUs the batch may use (its encoder's lanes); make's own -j is not visible here.
+  const cpus = /^[1-9]\d{0,3}$/.test(process.env['MODBTF_JOBS'] ?? '') ? Number(process.env['MODBTF_JOBS']) : undefined;
   const out = await runFinalizeBatch(modules, {
     env: process.env,
     verbose,
+    ...(cpus !== undefined ? { cpus } : {}),
     log: (l) => process.stderr.write(`${l}\n`),
     parse: (args, module) => {
       const a = parseModfinalArgv([...args, module]);

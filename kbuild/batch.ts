@@ -7,7 +7,9 @@
  * (kbuild/modfinal.ts with paholeDone), with the same fallback to the tree's own step
  * and the same `modbtf: warning:` line (a tree newer than every pipeline modbtf knows: one
  * line for the build), and the vmlinux BTF parsed once (and with it what BTF dedup prepares
- * per base: lib/dedup keeps it per parsed base).
+ * per base: lib/dedup keeps it per parsed base). Modules modbtf encodes itself (no usable
+ * pahole, or MODBTF_PAHOLE=modbtf) are encoded in this thread and, when they queue up, on
+ * worker threads too, one lane per CPU (lib/module/encode-lanes.ts).
  *
  * A record is removed once its module is finished. A module whose step fails (the tree's
  * own rest failed, or MODBTF_STRICT=1) is deleted with its record, as make deletes a
@@ -18,6 +20,8 @@ import { access, readFile, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Btf } from '../lib/btf/btf.js';
 import { loadBaseBtf } from '../lib/module/btf-file.js';
+import { encodeModuleWithFlags } from '../lib/encode/index.js';
+import { EncodeLanes, type EncodeJob } from '../lib/module/encode-lanes.js';
 import type { FinalizeResult } from '../lib/module/finalize.js';
 import { runModfinal, type ModfinalOptions } from './modfinal.js';
 
@@ -41,7 +45,9 @@ export interface BatchOptions {
   onDone: (result: FinalizeResult, module: string) => void;
   /** A module's step threw (MODBTF_STRICT=1, or a failure with nothing to fall back to): print it; its exit status. */
   onError: (module: string, err: unknown) => number;
-  /** Modules in flight at once (objcopy is a child process); default: the CPUs. */
+  /** CPUs to use (MODBTF_JOBS): lanes of modbtf's encoder; default: all. */
+  cpus?: number;
+  /** Modules in flight at once (objcopy is a child process); default: twice the CPUs. */
   jobs?: number;
 }
 
@@ -74,6 +80,18 @@ export async function runFinalizeBatch(modules: readonly string[], o: BatchOptio
     if (out.exitCode === 0) out.exitCode = code;
   };
 
+  let next = 0;
+  // By default twice as many modules in flight as CPUs, so that the encoder threads have the
+  // next module while this thread finishes the last one.
+  const cpus = Math.max(1, o.cpus ?? availableParallelism());
+  const jobs = Math.max(1, o.jobs ?? 2 * cpus);
+  // Modules modbtf encodes itself: in this thread, and on worker threads when they queue up
+  // (as make runs paholes side by side).
+  let lanes: EncodeLanes | undefined;
+  const local = async (job: EncodeJob): Promise<Uint8Array> => encodeModuleWithFlags(job.module, await loadBase(job.basePath), job.flags);
+  // Every module not yet started may need encoding too (its record says; unread yet).
+  const encode = (job: EncodeJob): Promise<Uint8Array> => (lanes ??= new EncodeLanes(Math.min(jobs, cpus), local, undefined, () => modules.length - next)).encode(job);
+
   const one = async (module: string): Promise<void> => {
     const record = recordPath(module);
     const text = await readFile(record, 'utf8').catch(() => undefined);
@@ -89,7 +107,7 @@ export async function runFinalizeBatch(modules: readonly string[], o: BatchOptio
     try {
       // A recipe with --pahole-native= ran no pahole: modbtf encodes the module here (vmlinux parsed once).
       const paholeDone = (step.paholeNative ?? '').trim() === '';
-      const r = await runModfinal({ ...step, verbose: o.verbose, log: o.log, paholeDone, loadBase, treeWarnings, ...(tmp ? { tmpDir: tmp } : {}) });
+      const r = await runModfinal({ ...step, verbose: o.verbose, log: o.log, paholeDone, loadBase, treeWarnings, encode, ...(tmp ? { tmpDir: tmp } : {}) });
       if (r.kind === 'tree-step' && r.exitCode !== 0) { await fail(module, r.exitCode); return; }
       if (r.kind === 'done') o.onDone(r.result, module);
       await rm(record, { force: true });
@@ -100,11 +118,13 @@ export async function runFinalizeBatch(modules: readonly string[], o: BatchOptio
   };
 
   // A few modules at a time, in modules.order's order.
-  const jobs = Math.max(1, o.jobs ?? availableParallelism());
-  let next = 0;
   const worker = async (): Promise<void> => {
     while (next < modules.length) await one(modules[next++] as string);
   };
-  await Promise.all(Array.from({ length: Math.min(jobs, modules.length) }, worker));
+  try {
+    await Promise.all(Array.from({ length: Math.min(jobs, modules.length) }, worker));
+  } finally {
+    await lanes?.close();
+  }
   return out;
 }

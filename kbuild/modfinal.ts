@@ -24,6 +24,7 @@ import { spawn } from 'node:child_process';
 import { access, constants, readFile, rm } from 'node:fs/promises';
 import type { Btf } from '../lib/btf/btf.js';
 import { loadBaseBtf } from '../lib/module/btf-file.js';
+import type { EncodeJob } from '../lib/module/encode-lanes.js';
 import { finalizeModule, type FinalizeResult } from '../lib/module/finalize.js';
 import { objcopyChooser } from '../lib/objcopy/locate.js';
 import { writeFileAtomic } from '../lib/objcopy/atomic.js';
@@ -32,7 +33,7 @@ import { ModuleError, ToolError, isModbtfError } from '../lib/errors.js';
 import { shouldDistill } from './env.js';
 import { genBtfCommand, kernelTree, paholeCommand, resolveBtfidsCommand, skippingLine, type KbuildVars, type KernelTree, type TreeCommand } from './tree.js';
 import { findBuildVmlinux, type VmlinuxChoice } from './vmlinux.js';
-import { addBtfLikePahole, describeReason, encodeForTree, nativeReason } from './native.js';
+import { addBtfLikePahole, describeReason, encodeForTree, nativeReason, treePaholeFlags } from './native.js';
 
 export interface ModfinalOptions extends KbuildVars {
   /** MODBTF_STRICT=1: a failure of modbtf's part fails the build instead of falling back. */
@@ -50,6 +51,8 @@ export interface ModfinalOptions extends KbuildVars {
   paholeDone?: boolean;
   /** Parses a vmlinux BTF (a batch parses each one once). */
   loadBase?: (path: string) => Promise<Btf>;
+  /** Encodes a module natively elsewhere (the batch's worker threads); default: in this thread. */
+  encode?: (job: EncodeJob) => Promise<Uint8Array>;
   /** objcopy's work files (the module's own recipe's TMPDIR); default $TMPDIR. */
   tmpDir?: string;
   /**
@@ -180,9 +183,14 @@ export async function runModfinal(o: ModfinalOptions): Promise<ModfinalOutcome> 
   if (native !== undefined) {
     // modbtf encodes in place of pahole: nothing is written until the BTF is whole.
     try {
-      const base = await loadVmlinux();
       if (o.verbose) o.log(`  # modbtf: encoding ${o.module} itself (${describeReason(native, o)}): pahole 1.32's bytes with the tree's flags`);
-      nativeBtf = await encodeForTree(o, tree, base);
+      if (o.encode !== undefined) {
+        // finalize needs the vmlinux here too: parsed while the module is encoded elsewhere.
+        loadVmlinux().catch(() => undefined);
+        nativeBtf = await o.encode({ module: o.module, basePath: vmlinux.path, flags: treePaholeFlags(o, tree) });
+      } else {
+        nativeBtf = encodeForTree(o, tree, await loadVmlinux());
+      }
       if (tree.abi === 6) await addBtfLikePahole(o, nativeBtf, o.env);
     } catch (err: unknown) {
       if (!isModbtfError(err)) throw err;

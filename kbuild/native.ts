@@ -14,7 +14,7 @@
 import { spawn } from 'node:child_process';
 import { rm, writeFile } from 'node:fs/promises';
 import type { Btf } from '../lib/btf/btf.js';
-import { encodeModuleFile, encodeSettingsFromArgs, EncodeError } from '../lib/encode/index.js';
+import { encodeModuleWithFlags } from '../lib/encode/index.js';
 import { ToolError } from '../lib/errors.js';
 import { splitWords } from './env.js';
 import type { KbuildVars, KernelTree } from './tree.js';
@@ -38,22 +38,15 @@ export function describeReason(r: NativeReason, v: KbuildVars): string {
   return 'MODBTF_PAHOLE=modbtf';
 }
 
-/**
- * The module's split BTF over `base`, encoded with the tree's pahole flags
- * ($(PAHOLE_FLAGS), and $(MODULE_PAHOLE_FLAGS) on 6.x trees).
- */
-export async function encodeForTree(v: KbuildVars, tree: KernelTree, base: Btf): Promise<Uint8Array> {
-  const words = [...splitWords(v.paholeFlags), ...(tree.abi === 6 ? splitWords(v.modulePaholeFlags) : [])];
-  const settings = encodeSettingsFromArgs(words);
-  if ('refused' in settings) {
-    throw new EncodeError('ENCODE_UNSUPPORTED', `the tree's pahole flags ask for what modbtf's encoder does not do: ${settings.refused}`, { file: v.module });
-  }
+/** The tree's pahole flags as words: $(PAHOLE_FLAGS), and $(MODULE_PAHOLE_FLAGS) on 6.x trees. */
+export function treePaholeFlags(v: KbuildVars, tree: KernelTree): string[] {
+  return [...splitWords(v.paholeFlags), ...(tree.abi === 6 ? splitWords(v.modulePaholeFlags) : [])];
+}
+
+/** The module's split BTF over `base`, encoded in this thread with the tree's pahole flags. */
+export function encodeForTree(v: KbuildVars, tree: KernelTree, base: Btf): Uint8Array {
   // Read lazily: only the sections the encoder reaches are read, debug sections relocated in place.
-  const r = encodeModuleFile(v.module, base, { features: settings.features, ...(settings.languages !== undefined ? { languages: settings.languages } : {}) });
-  if (r.bytes === undefined) {
-    throw new EncodeError('ENCODE_UNSUPPORTED', 'the module has no DWARF to encode (built without CONFIG_DEBUG_INFO?)', { file: v.module });
-  }
-  return r.bytes;
+  return encodeModuleWithFlags(v.module, base, treePaholeFlags(v, tree));
 }
 
 /** pahole -J's btf_encoder__write_elf for a module without .BTF: <module>.btf and objcopy --add-section. */

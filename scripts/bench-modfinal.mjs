@@ -12,7 +12,7 @@
 // the batch form compared with the per-module form's (and the plain build's on 7.x,
 // where modbtf writes the kernel's own bytes).
 //
-//   npx zx scripts/bench-modfinal.mjs [--rounds 5] [--only 6|7]
+//   npx zx scripts/bench-modfinal.mjs [--rounds 5] [--only 6|7] [--forms no-btf,kernel,native,native-j1] [--no-identity]
 import { $, argv, fs, path } from 'zx';
 import { execFileSync } from 'node:child_process';
 import { copyModbtfIn, copyIn, sidDownload, sidSh, sidPath, ensureSid, MODBTF_IN_SID, KDIR7, CHECKOUT_ID } from './e2e-lib/sid.mjs';
@@ -68,7 +68,12 @@ async function bench(t) {
     modbtf: `MAKEFILES=${t.snippet}`,
     'per-module': `MAKEFILES=${t.snippet} MODBTF_BATCH=0`,
     native: `MAKEFILES=${t.snippet} MODBTF_PAHOLE=modbtf`,
+    // The encoder in the batch's own thread only (no worker lanes).
+    'native-j1': `MAKEFILES=${t.snippet} MODBTF_PAHOLE=modbtf MODBTF_JOBS=1`,
   };
+  // Not a BTF step at all (the module Makefile's BTF rule switched off): what every form
+  // spends on make, MODPOST and LD [M]; only with --forms no-btf,...
+  const extras = { 'no-btf': 'CONFIG_DEBUG_INFO_BTF_MODULES=' };
   // Timed: touch the objects, then the form's make; the time is taken inside the shell.
   const timed = async (env, extra = '') => {
     const r = await t.sh(`cd ${M} && find . -name '*.o' ! -name '*.mod.o' -exec touch {} + && s=$(date +%s%N) && ${env} ${make(extra)} > ${t.work}/last.log 2>&1; rc=$?; e=$(date +%s%N); echo $rc $(( (e - s) / 1000000 ))`);
@@ -76,17 +81,22 @@ async function bench(t) {
     if (rc !== 0) throw new Error(`${t.label}: ${env || 'plain'} build failed: ${(await t.sh(`tail -5 ${t.work}/last.log`)).stdout}`);
     return ms;
   };
-  const times = Object.fromEntries(Object.keys(forms).map((k) => [k, []]));
+  const names = argv.forms === undefined ? Object.keys(forms).filter((n) => n !== 'native-j1') : String(argv.forms).split(',').filter((n) => n in forms || n in extras);
+  if (!names.includes('kernel')) names.unshift('kernel');
+  const times = Object.fromEntries(names.map((k) => [k, []]));
   const loads = [];
-  const names = Object.keys(forms);
   for (let r = 0; r < rounds; r++) {
     process.stderr.write(`  ${t.label}: round ${r + 1}/${rounds}\r`);
     loads.push(load());
     for (let i = 0; i < names.length; i++) {
       const k = names[(i + r) % names.length];
-      times[k].push(await timed(forms[k]));
+      times[k].push(k in extras ? await timed('', extras[k]) : await timed(forms[k]));
     }
   }
+  const k = median(times.kernel);
+  console.log(`${t.label}: xtables-addons 3.31, ${kos.length} modules, make -j2, touch *.o (MODPOST + LD [M] + BTF [M]), median of ${rounds}; load ${loads.join(' | ')}`);
+  for (const n of names) console.log(`  ${n.padEnd(11)} ${(median(times[n]) / 1000).toFixed(2).padStart(6)} s  ${(median(times[n]) / k).toFixed(2)}x  [${times[n].map((x) => (x / 1000).toFixed(2)).join(' ')}]`);
+  if (argv.identity === false) return;
   // Identity, with pahole on one thread.
   const keep = async (tag) => { await t.sh(`rm -rf ${t.work}/out-${tag} && mkdir -p ${t.work}/out-${tag} && cd ${M} && for m in ${kos.join(' ')}; do cp $m ${t.work}/out-${tag}/$(echo $m | tr / _); done`); };
   const p1 = `PAHOLE=${t.work}/pahole-j1`;
@@ -102,9 +112,6 @@ async function bench(t) {
     if (a.equals(t.read(`${t.work}/out-kernel/${f}`))) sameKernel++;
     if (t.read(`${t.work}/out-native/${f}`).equals(t.read(`${t.work}/out-kernel/${f}`))) nativeKernel++;
   }
-  const k = median(times.kernel);
-  console.log(`${t.label}: xtables-addons 3.31, ${kos.length} modules, make -j2, touch *.o (MODPOST + LD [M] + BTF [M]), median of ${rounds}; load ${loads.join(' | ')}`);
-  for (const n of names) console.log(`  ${n.padEnd(11)} ${(median(times[n]) / 1000).toFixed(2).padStart(6)} s  ${(median(times[n]) / k).toFixed(2)}x  [${times[n].map((x) => (x / 1000).toFixed(2)).join(' ')}]`);
   console.log(`  identity (pahole -j1): modbtf form = per-module form ${same}/${kos.length}; = kernel's own step ${sameKernel}/${kos.length}${t.kdir === KDIR7 ? '' : ' (6.x: modbtf adds .BTF.base, so none is expected)'}`);
   console.log(`  identity: native form (modbtf's encoder, pahole 1.32's bytes) = kernel's own step ${nativeKernel}/${kos.length}${t.kdir === KDIR7 ? '' : ' (6.x: the tree\'s pahole is 1.24, whose bytes modbtf does not reproduce, and modbtf adds .BTF.base: none expected)'}`);
 }

@@ -12,6 +12,7 @@ import { ModuleEncoder } from './encoder.js';
 import type { EncodeFeatures } from './features.js';
 import { CuLoader } from './loader.js';
 import { EncodeError } from './errors.js';
+import { encodeSettingsFromArgs } from './pahole-argv.js';
 
 export { EncodeError, type EncodeErrorCode } from './errors.js';
 export { BTF_FEATURES, FeatureParser, defaultFeatures, supportedFeatures, type EncodeFeatures } from './features.js';
@@ -85,6 +86,24 @@ export function encodeOpenedModule(m: { dwarf: Dwarf | undefined }, base: Btf, o
 /** encodeModule on the module file at `path`, read lazily (openModuleDwarf). */
 export function encodeModuleFile(path: string, base: Btf, opts: EncodeOptions): EncodeResult {
   return encodeOpenedModule({ dwarf: openModuleDwarf(path) }, base, opts);
+}
+
+/**
+ * The module at `path` encoded as a kbuild step's pahole call would encode it: `flags` are
+ * the tree's pahole flags as words ($(PAHOLE_FLAGS), and $(MODULE_PAHOLE_FLAGS) on 6.x).
+ * Flags asking for what the encoder does not do, and a module without DWARF (pahole would
+ * write nothing and the module would go without BTF), are EncodeErrors.
+ */
+export function encodeModuleWithFlags(path: string, base: Btf, flags: readonly string[]): Uint8Array {
+  const settings = encodeSettingsFromArgs(flags);
+  if ('refused' in settings) {
+    throw new EncodeError('ENCODE_UNSUPPORTED', `the tree's pahole flags ask for what modbtf's encoder does not do: ${settings.refused}`, { file: path });
+  }
+  const r = encodeModuleFile(path, base, { features: settings.features, ...(settings.languages !== undefined ? { languages: settings.languages } : {}) });
+  if (r.bytes === undefined) {
+    throw new EncodeError('ENCODE_UNSUPPORTED', 'the module has no DWARF to encode (built without CONFIG_DEBUG_INFO?)', { file: path });
+  }
+  return r.bytes;
 }
 
 function checkSupported(opts: EncodeOptions, file: string | undefined): void {

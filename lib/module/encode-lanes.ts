@@ -1,0 +1,191 @@
+/**
+ * modbtf's encoder (lib/encode: pahole 1.32's bytes) over lanes, for kbuild's batch step:
+ * make runs two paholes at once with -j2, while encoding only in the batch's own thread
+ * takes the modules one after another on one core. This thread is one lane (it shares the
+ * vmlinux BTF the batch parsed for the rest of each module's step); `jobs - 1` worker
+ * threads are the others, each parsing each vmlinux BTF once. A worker costs its start-up
+ * (code, vmlinux, lib/dedup's tables over it, a cold JIT: ~0.4 s of CPU, as much as ~15
+ * small modules' encoding once this thread is warm), which a small batch never earns back:
+ * xtables-addons' 23 modules took 2.69 s (make -j2, touch *.o) in this thread alone and 3.10 s
+ * with a worker from the start (scripts/bench-modfinal.mjs, native-j1 vs native, 2 CPUs). So
+ * workers start only once this thread's own encoding times say the modules still to come
+ * are worth more than START_UP_WORTH, and then a request goes to the first free lane.
+ */
+import type { Worker as WorkerThread } from 'node:worker_threads';
+import { ModbtfError, ModuleError, isModbtfError, type ErrorContext, type ErrorFamily } from '../errors.js';
+
+/** One module to encode: its path, the vmlinux it is encoded over, the tree's pahole flags. */
+export interface EncodeJob {
+  module: string;
+  basePath: string;
+  /** $(PAHOLE_FLAGS) (and 6.x's $(MODULE_PAHOLE_FLAGS)) as words. */
+  flags: readonly string[];
+}
+
+/** A ModbtfError as plain data, to cross the thread boundary and be thrown again as one. */
+export interface EncodeFailure {
+  name: ErrorFamily;
+  code: string;
+  message: string;
+  context: ErrorContext;
+}
+
+/** What a lane answers: the split BTF, or why not. */
+export type EncodeAnswer = { bytes: Uint8Array } | { failure: EncodeFailure } | { internal: string };
+
+export function encodeFailure(err: unknown): EncodeAnswer {
+  if (isModbtfError(err)) return { failure: { name: err.name, code: err.code, message: err.message, context: { ...err.context } } };
+  return { internal: err instanceof Error ? err.stack ?? err.message : String(err) };
+}
+
+/**
+ * A bug in the encoder on a worker thread, with the worker's stack: deliberately not a
+ * ModbtfError, as the same bug in this thread would not be one (kbuild lets bugs fail the build).
+ */
+export class EncoderThreadBug extends Error {
+  override readonly name = 'EncoderThreadBug';
+}
+
+/** The answer as the caller would have had it from encoding in its own thread. */
+function unwrap(a: EncodeAnswer): Uint8Array {
+  if ('bytes' in a) return a.bytes;
+  if ('failure' in a) throw new ModbtfError(a.failure.name, a.failure.code, a.failure.message, a.failure.context);
+  throw new EncoderThreadBug(`modbtf's encoder (worker thread): ${a.internal}`);
+}
+
+interface Pending { job: EncodeJob; resolve: (bytes: Uint8Array) => void; reject: (err: unknown) => void }
+interface Lane { worker: WorkerThread; busy: Pending | undefined }
+
+/** Encodes one module in this thread (the batch's vmlinux cache); throws as lib/encode does. */
+export type LocalEncode = (job: EncodeJob) => Promise<Uint8Array>;
+
+/** Encoding work (ms, at this thread's pace) that pays for starting the workers. */
+const START_UP_WORTH = 1500;
+
+const stopped = (job: EncodeJob): ModuleError => new ModuleError('WORKER_FAILED', 'the encoder\'s lanes were stopped', { file: job.module });
+
+export class EncodeLanes {
+  private readonly lanes: Lane[] = [];
+  private readonly queue: Pending[] = [];
+  private localBusy = false;
+  private workersStarted = false;
+  /** This thread's encodings after its first (which pays the one-off costs): count and ms. */
+  private warmCount = 0;
+  private warmMs = 0;
+  private localDone = 0;
+  private closed = false;
+
+  /**
+   * `jobs` lanes in all: this thread's (`local`; none when undefined) and worker threads
+   * running `workerUrl` (encode-worker.ts) for the rest.
+   */
+  constructor(
+    private readonly jobs: number,
+    private readonly local: LocalEncode | undefined,
+    private readonly workerUrl: URL = new URL('./encode-worker.js', import.meta.url),
+    /** Modules that may still be asked for after those queued (the batch's count); unknown: undefined. */
+    private readonly remaining: () => number | undefined = () => undefined,
+  ) {}
+
+  encode(job: EncodeJob): Promise<Uint8Array> {
+    if (this.closed) return Promise.reject(stopped(job));
+    return new Promise((resolve, reject) => {
+      this.queue.push({ job, resolve, reject });
+      void this.pump();
+    });
+  }
+
+  /** Stops every lane (in-flight worker requests and queued ones are refused). */
+  async close(): Promise<void> {
+    this.closed = true;
+    const lanes = this.lanes.splice(0);
+    for (const l of lanes) l.busy?.reject(stopped(l.busy.job));
+    for (const p of this.queue.splice(0)) p.reject(stopped(p.job));
+    await Promise.all(lanes.map((l) => l.worker.terminate()));
+  }
+
+  private async pump(): Promise<void> {
+    for (const lane of this.lanes) {
+      if (lane.busy !== undefined) continue;
+      const p = this.queue.shift();
+      if (p === undefined) return;
+      lane.busy = p;
+      lane.worker.ref();
+      lane.worker.postMessage(p.job);
+    }
+    if (this.local !== undefined && !this.localBusy) {
+      const p = this.queue.shift();
+      if (p !== undefined) void this.runLocal(this.local, p);
+    }
+    const workers = this.local !== undefined ? this.jobs - 1 : Math.max(1, this.jobs);
+    if (this.queue.length > 0 && !this.workersStarted && workers > 0 && this.workersPay()) {
+      this.workersStarted = true;
+      // Loaded here: a batch that never queues modules never pays for worker_threads.
+      const { Worker } = await import('node:worker_threads');
+      if (this.closed) return;
+      for (let i = 0; i < workers; i++) this.lanes.push(this.startLane(new Worker(this.workerUrl)));
+      await this.pump();
+    }
+  }
+
+  /**
+   * Whether the modules queued and still to come are worth a worker's start-up: without
+   * this thread's lane, always; else once a warm encoding in this thread has been timed.
+   */
+  private workersPay(): boolean {
+    if (this.local === undefined) return true;
+    const more = this.remaining();
+    if (more === undefined) return this.localDone > 0;
+    if (this.warmCount === 0) return false;
+    return (this.queue.length + more) * (this.warmMs / this.warmCount) > START_UP_WORTH;
+  }
+
+  private async runLocal(local: LocalEncode, p: Pending): Promise<void> {
+    this.localBusy = true;
+    // Started from a later turn: the caller's other modules go on (objcopy children) first.
+    await new Promise<void>((r) => setImmediate(r));
+    const t0 = performance.now();
+    try {
+      p.resolve(await local(p.job));
+    } catch (err: unknown) {
+      p.reject(err);
+    } finally {
+      if (this.localDone++ > 0) {
+        this.warmCount++;
+        this.warmMs += performance.now() - t0;
+      }
+      this.localBusy = false;
+      if (!this.closed) void this.pump();
+    }
+  }
+
+  private startLane(worker: WorkerThread): Lane {
+    const lane: Lane = { worker, busy: undefined };
+    // An idle lane must not keep the batch process alive; a busy one must.
+    worker.unref();
+    worker.on('message', (a: EncodeAnswer) => {
+      const p = lane.busy;
+      lane.busy = undefined;
+      worker.unref();
+      if (p === undefined) return;
+      try {
+        p.resolve(unwrap(a));
+      } catch (err: unknown) {
+        p.reject(err);
+      }
+      void this.pump();
+    });
+    const dead = (err: unknown): void => {
+      const i = this.lanes.indexOf(lane);
+      if (i >= 0) this.lanes.splice(i, 1);
+      const why = err instanceof Error ? err.message : String(err);
+      lane.busy?.reject(new ModuleError('WORKER_FAILED', `modbtf's encoder thread stopped: ${why}`, { file: lane.busy.job.module }));
+      lane.busy = undefined;
+      // Nobody left to take the queue: refuse it rather than wait forever.
+      if (this.lanes.length === 0 && this.local === undefined) for (const p of this.queue.splice(0)) p.reject(new ModuleError('WORKER_FAILED', `modbtf's encoder threads stopped: ${why}`, { file: p.job.module }));
+    };
+    worker.on('error', dead);
+    worker.on('exit', (code) => { if (!this.closed) dead(`exit status ${code}`); });
+    return lane;
+  }
+}
