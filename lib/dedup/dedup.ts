@@ -627,23 +627,41 @@ class Dedup {
   // ---- btf_dedup_resolve_fwds --------------------------------------------------------------
 
   private resolveFwds(): void {
-    // Canonical structs/unions by name offset, base and split; 0 when a name is ambiguous.
-    const names = new Map<number, number>();
-    for (let id = 1; id < this.count; id++) {
-      const k = this.kind(id);
-      if (k !== BtfKind.Struct && k !== BtfKind.Union) continue;
-      if (this.map[id] !== id) continue;
-      const name = this.nameOff(id);
-      names.set(name, names.has(name) ? 0 : id);
+    // Canonical structs/unions by name offset, base and split; 0 when a name is ambiguous
+    // (libbpf's btf_dedup_fill_unique_names_map over every type). Base types are their own
+    // canonical types, so the base's part is the same for every split over it: built once.
+    const base = this.btf.base;
+    let baseNames = base !== undefined ? baseStructNames.get(base) : undefined;
+    if (baseNames === undefined) {
+      baseNames = new Map<number, number>();
+      this.addStructNames(baseNames, 1, this.startId);
+      if (base !== undefined) baseStructNames.set(base, baseNames);
     }
+    const names = new Map<number, number>();
+    this.addStructNames(names, this.startId, this.count);
     for (let id = this.startId; id < this.count; id++) {
       if (this.kind(id) !== BtfKind.Fwd || this.map[id] !== id) continue;
-      const cand = names.get(this.nameOff(id));
+      const name = this.nameOff(id);
+      const own = names.get(name);
+      const inBase = baseNames.get(name);
+      // Unique only when exactly one struct/union in base and split together has the name.
+      const cand = own === undefined ? inBase : inBase === undefined ? own : 0;
       if (cand === undefined || cand === 0) continue;
       const candKind = this.kind(cand);
       const isUnion = this.kflag(id);
       if ((candKind === BtfKind.Struct && isUnion) || (candKind === BtfKind.Union && !isUnion)) continue;
       this.map[id] = cand;
+    }
+  }
+
+  /** Canonical structs/unions of ids [from, to) by name offset into `names`; 0: more than one. */
+  private addStructNames(names: Map<number, number>, from: number, to: number): void {
+    for (let id = from; id < to; id++) {
+      const k = this.kind(id);
+      if (k !== BtfKind.Struct && k !== BtfKind.Union) continue;
+      if (this.map[id] !== id) continue;
+      const name = this.nameOff(id);
+      names.set(name, names.has(name) ? 0 : id);
     }
   }
 
@@ -757,6 +775,8 @@ class Dedup {
 
 /** Candidate tables after btf_dedup_prep, per parsed base and base TYPEDEF hash. */
 const preparedTables = new WeakMap<Btf, Map<DedupRules['baseTypedefHash'], CandidateTable>>();
+/** resolveFwds' unique struct/union names of a parsed base (base types are always canonical). */
+const baseStructNames = new WeakMap<Btf, Map<number, number>>();
 
 const ENUM_FIELDS = [0, 1];
 const ENUM64_FIELDS = [0, 1, 2];
