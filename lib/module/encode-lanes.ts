@@ -179,8 +179,15 @@ export class EncodeLanes {
       const i = this.lanes.indexOf(lane);
       if (i >= 0) this.lanes.splice(i, 1);
       const why = err instanceof Error ? err.message : String(err);
-      lane.busy?.reject(new ModuleError('WORKER_FAILED', `modbtf's encoder thread stopped: ${why}`, { file: lane.busy.job.module }));
+      const p = lane.busy;
       lane.busy = undefined;
+      // A lost thread says nothing about the module: this thread's lane encodes it again.
+      if (p !== undefined && this.local !== undefined && !this.closed) {
+        this.queue.unshift(p);
+        void this.pump();
+      } else {
+        p?.reject(new ModuleError('WORKER_FAILED', `modbtf's encoder thread stopped: ${why}`, { file: p.job.module }));
+      }
       // Nobody left to take the queue: refuse it rather than wait forever.
       if (this.lanes.length === 0 && this.local === undefined) for (const p of this.queue.splice(0)) p.reject(new ModuleError('WORKER_FAILED', `modbtf's encoder threads stopped: ${why}`, { file: p.job.module }));
     };

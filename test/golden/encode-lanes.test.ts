@@ -6,7 +6,7 @@
  * ModbtfError (code, message, file) the batch would have caught in its own thread; this
  * thread's lane comes first, workers take what queues up behind it.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -93,6 +93,25 @@ describe('EncodeLanes (worker threads) give pahole 1.32\'s bytes', () => {
       expect(isModbtfError(garbage) && garbage.file).toBe(notElf);
       const good = await lanes.encode({ module: ko, basePath: base, flags: FLAGS });
       expect(firstDiff(good, want)).toBeUndefined();
+    } finally {
+      await lanes.close();
+    }
+  });
+
+  it('a worker thread that dies: its module is encoded again in this thread, the same bytes', async () => {
+    const vmlinux = await loadBaseBtf(base);
+    const dying = join(dir, 'dying-worker.mjs');
+    const took = join(dir, 'dying-worker.took');
+    writeFileSync(dying, `import { appendFileSync } from 'node:fs';\nimport { parentPort } from 'node:worker_threads';\nparentPort.on('message', () => { appendFileSync(${JSON.stringify(took)}, 'x'); process.exit(3); });\n`);
+    let local = 0;
+    const lanes = new EncodeLanes(2, async (job) => { local++; return encodeModuleWithFlags(job.module, vmlinux, job.flags); }, pathToFileURL(dying));
+    try {
+      await lanes.encode({ module: ko, basePath: base, flags: FLAGS });
+      const got = await Promise.all(Array.from({ length: 4 }, () => lanes.encode({ module: ko, basePath: base, flags: FLAGS })));
+      for (const g of got) expect(firstDiff(g, want)).toBeUndefined();
+      // The worker took a module and died with it; this thread encoded every one.
+      expect(existsSync(took)).toBe(true);
+      expect(local).toBe(5);
     } finally {
       await lanes.close();
     }
