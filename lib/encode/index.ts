@@ -74,12 +74,20 @@ export function openModuleDwarf(path: string, file?: string): Dwarf | undefined 
  * xfs.ko keeps ~45 MB of it) can be freed before deduplication, the peak of the run.
  */
 export function encodeOpenedModule(m: { dwarf: Dwarf | undefined }, base: Btf, opts: EncodeOptions): EncodeResult {
-  const d = m.dwarf;
-  if (d === undefined) return { bytes: undefined, raw: undefined, warnings: [], skipped: [] };
-  m.dwarf = undefined;
-  const file = d.file;
+  if (m.dwarf === undefined) return { bytes: undefined, raw: undefined, warnings: [], skipped: [] };
+  const file = m.dwarf.file;
   checkSupported(opts, file);
-  return dedupEncoded(encodeTypes(d, base, opts), base, opts, file);
+  return dedupEncoded(encodeTaken(m, base, opts), base, opts, file);
+}
+
+/**
+ * encodeTypes on the Dwarf taken out of `m`, in a frame of its own: a local of the caller's
+ * frame would keep the module's sections reachable while it deduplicates.
+ */
+function encodeTaken(m: { dwarf: Dwarf | undefined }, base: Btf, opts: EncodeOptions): EncodedTypes {
+  const d = m.dwarf as Dwarf;
+  m.dwarf = undefined;
+  return encodeTypes(d, base, opts);
 }
 
 /** encodeModule on the module file at `path`, read lazily (openModuleDwarf). */
@@ -113,7 +121,7 @@ function encodeTypes(d: Dwarf, base: Btf, opts: EncodeOptions): EncodedTypes {
   }
   if (enc === undefined) return { raw: undefined, warnings: loader.warnings, skipped: [] };
   enc.finish();
-  return { raw: enc.btf.bytes(), warnings: [...loader.warnings, ...enc.warnings], skipped: enc.verbose };
+  return { raw: enc.btf.takeBytes(), warnings: [...loader.warnings, ...enc.warnings], skipped: enc.verbose };
 }
 
 function dedupEncoded(e: EncodedTypes, base: Btf, opts: EncodeOptions, file: string | undefined): EncodeResult {
