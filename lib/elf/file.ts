@@ -84,6 +84,15 @@ export class ElfFile {
     this.symbolCache ??= parseSymbols(this.reader, this.sections);
     return this.symbolCache;
   }
+
+  /**
+   * Forgets the decoded symbols (symbols() decodes them again if asked): for a caller that
+   * took what it needs from them and goes on working with the file for long (a module's
+   * ~24k symbols are ~4 MB of objects, live through all of its encoding otherwise).
+   */
+  releaseSymbols(): void {
+    this.symbolCache = undefined;
+  }
 }
 
 export function parseElf(bytes: Uint8Array, opts: ParseElfOptions = {}): ElfFile {

@@ -34,6 +34,8 @@ const BPF_ARENA_ATTR = 'address_space(1)';
 const PERCPU_SECTION = '.data..percpu';
 
 interface FuncParm { name: string; type: number }
+/** The annotations of a saved function that has none (shared, never changed). */
+const NO_ANNOTS: readonly Annotation[] = [];
 interface FuncState {
   elf: ElfFunction;
   sym: ElfFunctionSym | undefined;
@@ -41,7 +43,7 @@ interface FuncState {
   nrParms: number;
   retType: number;
   parms: FuncParm[];
-  annots: Annotation[];
+  annots: readonly Annotation[];
   optimizedParms: boolean;
   unexpectedReg: boolean;
   inconsistentProto: boolean;
@@ -63,6 +65,8 @@ export class ModuleEncoder {
   private readonly funcs: ElfFunction[];
   private readonly secinfo: SecInfo[];
   private readonly states: FuncState[] = [];
+  /** Names of the STT_OBJECT symbols of each section whose variables are encoded (variable_in_sec). */
+  private readonly objectSymbols = new Map<number, Set<string>>();
   private typeIdOff = 0;
   private hasIndexType = false;
   private needIndexType = false;
@@ -77,6 +81,15 @@ export class ModuleEncoder {
       include: f.globalVar || (s.name === PERCPU_SECTION && !f.skipVars), vars: [],
     }));
     if (f.tagKfuncs) collectKfuncs(elf, this.funcs, (m) => this.warnings.push(m));
+    for (const s of elf.symbols()) {
+      if (s.type !== STT_OBJECT || this.secinfo[s.shndx]?.include !== true) continue;
+      let names = this.objectSymbols.get(s.shndx);
+      if (names === undefined) this.objectSymbols.set(s.shndx, (names = new Set()));
+      names.add(s.name);
+    }
+    // Everything the encoder needs of the symbol table is taken: the decoded symbols need not
+    // stay live through every CU (lib/dwarf keeps its own relocation values).
+    elf.releaseSymbols();
   }
 
   /** btf_encoder__encode_cu */
@@ -250,7 +263,7 @@ export class ModuleEncoder {
   private saveFunc(fn: FunctionTag, func: ElfFunction): void {
     const s: FuncState = {
       elf: func, sym: undefined, addr: fn.addr, nrParms: fn.params.length + (fn.unspecParms ? 1 : 0),
-      retType: fn.type === 0 ? 0 : this.typeIdOff + fn.type, parms: [], annots: [],
+      retType: fn.type === 0 ? 0 : this.typeIdOff + fn.type, parms: [], annots: NO_ANNOTS,
       inconsistentProto: fn.inconsistentProto, unexpectedReg: fn.unexpectedReg, optimizedParms: fn.optimizedParms,
       uncertainParmLoc: fn.uncertainParmLoc, reorderedParm: fn.reorderedParm, signatureChanged: fn.signatureChanged,
       optimizedSymbol: false, ambiguousAddr: false, seq: this.states.length,
@@ -282,7 +295,10 @@ export class ModuleEncoder {
     // state->parms has nr_parms slots: a dropped parameter leaves the unspecified one out of range.
     s.parms.length = Math.min(s.parms.length, s.nrParms);
     while (s.parms.length < s.nrParms) s.parms.push({ name: '', type: 0 });
-    s.annots = fn.annots.slice();
+    // Kept to the end of the module: at its exact length (an array grown by push keeps room
+    // for 17; xfs.ko saves ~7k functions).
+    s.parms = s.parms.slice();
+    s.annots = fn.annots.length === 0 ? NO_ANNOTS : fn.annots.slice();
     for (const a of s.annots) if (a.value !== undefined) this.btf.addStr(a.value);
     this.states.push(s);
   }
@@ -335,11 +351,7 @@ export class ModuleEncoder {
 
   /** variable_in_sec: an STT_OBJECT symbol of that name in that section. */
   private variableInSection(name: string, shndx: number): boolean {
-    for (const s of this.elf.symbols()) {
-      if (s.shndx !== shndx || s.type !== STT_OBJECT) continue;
-      if (s.name === name) return true;
-    }
-    return false;
+    return this.objectSymbols.get(shndx)?.has(name) === true;
   }
 
   /** btf_encoder__encode: saved functions, DATASECs; the raw BTF before dedup. */
