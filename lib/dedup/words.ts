@@ -36,23 +36,41 @@ export function sharedTypeWords(btf: Btf): TypeWords {
   return t;
 }
 
-/** A private copy of all records of `btf` over (shared) words of its bases. */
-export function loadTypeWords(btf: Btf): TypeWords {
-  return buildWords(btf, btf.base ? sharedTypeWords(btf.base) : undefined);
+/**
+ * Words the records of a split BTF over `base` are preceded by in dedup's working array (the
+ * bases' records and void's): a split whose bytes leave that much room in front of its type
+ * section, in host order, can be deduplicated in place (DedupOptions.inPlace).
+ */
+export function inPlaceRoomWords(base: Btf): number {
+  let words = VOID_WORDS;
+  for (let b: Btf | undefined = base; b !== undefined; b = b.base) words += b.header.typeLen >>> 2;
+  return words;
 }
 
-function buildWords(b: Btf, under: TypeWords | undefined): TypeWords {
+/**
+ * All records of `btf` over (shared) words of its bases: a private copy, or with `inPlace`
+ * the type section itself when it is in host order with room for the bases' words in front
+ * (those bytes, the header among them, are overwritten).
+ */
+export function loadTypeWords(btf: Btf, inPlace = false): TypeWords {
+  return buildWords(btf, btf.base ? sharedTypeWords(btf.base) : undefined, inPlace);
+}
+
+function buildWords(b: Btf, under: TypeWords | undefined, inPlace = false): TypeWords {
   const start = b.header.hdrLen + b.header.typeOff;
   const n = b.header.typeLen >>> 2;
   const at = under ? under.w.length : VOID_WORDS;
-  const w = new Uint32Array(at + n);
-  const off = new Uint32Array(b.typeCount);
-  if (under) {
-    w.set(under.w);
-    off.set(under.off);
-  }
   const abs = b.bytes.byteOffset + start;
-  if (b.littleEndian === HOST_LE && abs % 4 === 0) {
+  const hostOrder = b.littleEndian === HOST_LE && abs % 4 === 0;
+  const off = new Uint32Array(b.typeCount);
+  if (under) off.set(under.off);
+  const inside = inPlace && hostOrder && abs >= at * 4;
+  const w = inside ? new Uint32Array(b.bytes.buffer, abs - at * 4, at + n) : new Uint32Array(at + n);
+  if (under) w.set(under.w);
+  else if (inside) w.fill(0, 0, at);
+  if (inside) {
+    // The split's records are already in their place.
+  } else if (hostOrder) {
     w.set(new Uint32Array(b.bytes.buffer, abs, n), at);
   } else {
     const dv = dataViewOf(b.bytes);

@@ -16,6 +16,7 @@ import { BtfKind } from '../btf/kinds.js';
 import { BaseStringIndex } from '../btf/strings.js';
 import { infoKflag, infoKind, infoVlen, makeInfo } from '../btf/wire.js';
 import { dataViewOf } from '../bytes.js';
+import { inPlaceRoomWords } from '../dedup/index.js';
 import { EncodeError } from './errors.js';
 
 const BTF_INT_SIGNED = 1;
@@ -45,8 +46,13 @@ export class BtfOut {
   private readonly baseStrings: BaseStringIndex;
   /** First own id (the base's type count). */
   readonly startId: number;
-  private w = new Uint32Array(1 << 16);
-  private used = HEADER_WORDS;
+  /**
+   * Records as words from `first` + HEADER_WORDS on; the words before `first` stay zero and
+   * untouched (not resident) until lib/dedup writes the base's records there (inPlaceRoomWords).
+   */
+  private w: Uint32Array;
+  private readonly first: number;
+  private used: number;
   private offs = new Uint32Array(1 << 12);
   private n = 0;
   private readonly ctx: { file?: string };
@@ -64,6 +70,9 @@ export class BtfOut {
     this.baseLookups = lookups;
     this.startId = base.typeCount;
     this.ctx = file === undefined ? {} : { file };
+    this.first = inPlaceRoomWords(base);
+    this.used = this.first + HEADER_WORDS;
+    this.w = new Uint32Array(this.used + (1 << 16));
   }
 
   /** btf__type_cnt(): ids run 1 .. typeCount-1 (base included). */
@@ -105,7 +114,8 @@ export class BtfOut {
       let cap = Math.ceil(this.w.length * 1.5);
       while (cap < this.used + words) cap *= 2;
       const g = new Uint32Array(cap);
-      g.set(this.w.subarray(0, this.used));
+      // Not the room in front: its pages stay untouched.
+      g.set(this.w.subarray(this.first, this.used), this.first);
       this.w = g;
     }
   }
@@ -319,15 +329,15 @@ export class BtfOut {
    * is done after this: its words may have been byte-swapped and nothing more may be added.
    */
   takeBytes(): Uint8Array {
-    const typeLen = (this.used - HEADER_WORDS) * 4;
+    const typeLen = (this.used - this.first - HEADER_WORDS) * 4;
     const strs = this.strBytes.subarray(0, this.strLen);
     this.reserve(Math.ceil(strs.length / 4));
     const total = HEADER_WORDS * 4 + typeLen + strs.length;
-    const out = new Uint8Array(this.w.buffer, 0, total);
+    const out = new Uint8Array(this.w.buffer, this.first * 4, total);
     const dv = dataViewOf(out);
     const le = this.littleEndian;
     const hostLe = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
-    if (le !== hostLe) for (let i = HEADER_WORDS; i < this.used; i++) dv.setUint32(i * 4, this.w[i] as number, le);
+    if (le !== hostLe) for (let i = this.first + HEADER_WORDS; i < this.used; i++) dv.setUint32((i - this.first) * 4, this.w[i] as number, le);
     dv.setUint16(0, 0xeb9f, le);
     dv.setUint8(2, 1);
     dv.setUint8(3, 0);

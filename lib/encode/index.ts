@@ -29,8 +29,6 @@ export interface EncodeOptions {
 export interface EncodeResult {
   /** btf__raw_data() after btf__dedup; undefined when pahole writes nothing (no DWARF, every CU filtered). */
   bytes: Uint8Array | undefined;
-  /** The BTF before deduplication (for diagnostics). */
-  raw: Uint8Array | undefined;
   /** What pahole would print and go on from (types not found, tags not supported...). */
   warnings: string[];
   /** "skipping BTF encoding of function" lines (pahole -V). */
@@ -45,7 +43,7 @@ function cuFiltered(lang: number, l: EncodeOptions['languages']): boolean {
 
 /** Encodes the module `elf` (ET_REL with DWARF) as split BTF over `base`. */
 export function encodeModule(elf: ElfFile, base: Btf, opts: EncodeOptions): EncodeResult {
-  if (!hasDwarf(elf)) return { bytes: undefined, raw: undefined, warnings: [], skipped: [] };
+  if (!hasDwarf(elf)) return { bytes: undefined, warnings: [], skipped: [] };
   checkSupported(opts, elf.file);
   // One unit at a time: keep only the current unit's DIE index.
   return dedupEncoded(encodeTypes(openDwarf(elf, { indexCache: 2 }), base, opts), base, opts, elf.file);
@@ -74,7 +72,7 @@ export function openModuleDwarf(path: string, file?: string): Dwarf | undefined 
  * xfs.ko keeps ~45 MB of it) can be freed before deduplication, the peak of the run.
  */
 export function encodeOpenedModule(m: { dwarf: Dwarf | undefined }, base: Btf, opts: EncodeOptions): EncodeResult {
-  if (m.dwarf === undefined) return { bytes: undefined, raw: undefined, warnings: [], skipped: [] };
+  if (m.dwarf === undefined) return { bytes: undefined, warnings: [], skipped: [] };
   const file = m.dwarf.file;
   checkSupported(opts, file);
   return dedupEncoded(encodeTaken(m, base, opts), base, opts, file);
@@ -126,8 +124,9 @@ function encodeTypes(d: Dwarf, base: Btf, opts: EncodeOptions): EncodedTypes {
 
 function dedupEncoded(e: EncodedTypes, base: Btf, opts: EncodeOptions, file: string | undefined): EncodeResult {
   const { raw, warnings, skipped } = e;
-  if (raw === undefined) return { bytes: undefined, raw: undefined, warnings, skipped: [] };
+  if (raw === undefined) return { bytes: undefined, warnings, skipped: [] };
   const parsed = Btf.parse(raw, { base, inMemoryLimit: true, ...(file !== undefined ? { file } : {}), section: '.BTF' });
-  const out = dedupBtf(parsed, { behaviour: opts.dedup ?? '1.7.0', stringsDeduped: true });
-  return { bytes: out.bytes, raw, warnings, skipped };
+  // The raw BTF is BtfOut's buffer, ours alone: dedup works in it rather than in a copy.
+  const out = dedupBtf(parsed, { behaviour: opts.dedup ?? '1.7.0', stringsDeduped: true, inPlace: true });
+  return { bytes: out.bytes, warnings, skipped };
 }
