@@ -42,6 +42,13 @@ export interface DedupOptions {
    * base has it), as btf__add_str gives.
    */
   stringsDeduped?: boolean;
+  /**
+   * The whole buffer under the BTF's bytes is the caller's to overwrite (lib/encode's BtfOut
+   * builds one with room in front of its records: inPlaceRoomWords): dedup then works in the
+   * type section itself, with the bases' records written in front of it, instead of in a copy
+   * (xfs.ko: 18.6 MB). The Btf must not be read afterwards.
+   */
+  inPlace?: boolean;
 }
 
 export interface DedupResult {
@@ -55,7 +62,7 @@ export interface DedupResult {
 
 export function dedupBtf(btf: Btf, opts: DedupOptions): DedupResult {
   checkDedupHeader(btf, opts.behaviour);
-  return new Dedup(btf, dedupRules(opts.behaviour), opts.behaviour, opts.stringsDeduped === true).run();
+  return new Dedup(btf, dedupRules(opts.behaviour), opts.behaviour, opts.stringsDeduped === true, opts.inPlace === true).run();
 }
 
 class Dedup {
@@ -74,9 +81,14 @@ class Dedup {
   /** The own string section after the strings phase. */
   private strings: Uint8Array;
 
-  constructor(private readonly btf: Btf, private readonly rules: DedupRules, private readonly behaviour: DedupBehaviour, private readonly stringsDeduped: boolean) {
+  /** What an in-place load overwrites in front of the types (the header among it), for the output. */
+  private readonly front: Uint8Array | undefined;
+
+  constructor(private readonly btf: Btf, private readonly rules: DedupRules, private readonly behaviour: DedupBehaviour, private readonly stringsDeduped: boolean, inPlace: boolean) {
     this.ctx = { ...btf.source };
-    this.t = loadTypeWords(btf);
+    const typesAt = btf.header.hdrLen + btf.header.typeOff;
+    this.front = inPlace ? btf.bytes.slice(0, typesAt) : undefined;
+    this.t = loadTypeWords(btf, inPlace);
     this.w = this.t.w;
     this.off = this.t.off;
     this.startId = this.t.startId;
@@ -768,6 +780,8 @@ class Dedup {
     }
     const idMap = new Uint32Array(this.count);
     for (let id = 0; id < this.count; id++) idMap[id] = newIds[this.resolve(id)] as number;
+    // The working words are done with: the header goes back where the output reads it.
+    if (this.front !== undefined) this.btf.bytes.set(this.front, 0);
     const bytes = encodeDedupOutput(this.btf, this.behaviour, out, this.strings);
     return { bytes, idMap, typeCount: next - this.startId };
   }

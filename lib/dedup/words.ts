@@ -36,23 +36,64 @@ export function sharedTypeWords(btf: Btf): TypeWords {
   return t;
 }
 
-/** A private copy of all records of `btf` over (shared) words of its bases. */
-export function loadTypeWords(btf: Btf): TypeWords {
-  return buildWords(btf, btf.base ? sharedTypeWords(btf.base) : undefined);
+/**
+ * Words the records of a split BTF over `base` are preceded by in dedup's working array (the
+ * bases' records and void's): a split whose bytes leave that much room in front of its type
+ * section, in host order, can be deduplicated in place (DedupOptions.inPlace).
+ */
+export function inPlaceRoomWords(base: Btf): number {
+  let words = VOID_WORDS;
+  for (let b: Btf | undefined = base; b !== undefined; b = b.base) words += b.header.typeLen >>> 2;
+  return words;
+}
+
+/**
+ * All records of `btf` over words of its bases: a private copy over the bases' shared words,
+ * or with `inPlace` the type section itself when it is in host order with room for the bases'
+ * words in front (those bytes, the header among them, are overwritten; the bases' records are
+ * written there from their own bytes, so no shared copy of them is made either).
+ */
+export function loadTypeWords(btf: Btf, inPlace = false): TypeWords {
+  const start = btf.header.hdrLen + btf.header.typeOff;
+  const abs = btf.bytes.byteOffset + start;
+  const at = btf.base !== undefined ? inPlaceRoomWords(btf.base) : VOID_WORDS;
+  if (!inPlace || btf.littleEndian !== HOST_LE || abs % 4 !== 0 || abs < at * 4) {
+    return buildWords(btf, btf.base ? sharedTypeWords(btf.base) : undefined);
+  }
+  const w = new Uint32Array(btf.bytes.buffer, abs - at * 4, at + (btf.header.typeLen >>> 2));
+  const off = new Uint32Array(btf.typeCount);
+  w.fill(0, 0, VOID_WORDS);
+  const bases: Btf[] = [];
+  for (let b = btf.base; b !== undefined; b = b.base) bases.unshift(b);
+  let p = VOID_WORDS;
+  for (const b of bases) {
+    place(b, w, p, off);
+    p += b.header.typeLen >>> 2;
+  }
+  place(btf, w, at, off);
+  return { w, off, startId: btf.startId, count: btf.typeCount };
 }
 
 function buildWords(b: Btf, under: TypeWords | undefined): TypeWords {
-  const start = b.header.hdrLen + b.header.typeOff;
-  const n = b.header.typeLen >>> 2;
   const at = under ? under.w.length : VOID_WORDS;
-  const w = new Uint32Array(at + n);
+  const w = new Uint32Array(at + (b.header.typeLen >>> 2));
   const off = new Uint32Array(b.typeCount);
   if (under) {
     w.set(under.w);
     off.set(under.off);
   }
+  place(b, w, at, off);
+  return { w, off, startId: b.startId, count: b.typeCount };
+}
+
+/** Writes `b`'s own records, host order, at word `at` of `w` (unless they are there already) and their word offsets into `off`. */
+function place(b: Btf, w: Uint32Array, at: number, off: Uint32Array): void {
+  const start = b.header.hdrLen + b.header.typeOff;
+  const n = b.header.typeLen >>> 2;
   const abs = b.bytes.byteOffset + start;
-  if (b.littleEndian === HOST_LE && abs % 4 === 0) {
+  if (b.bytes.buffer === w.buffer && abs === w.byteOffset + at * 4) {
+    // In place: the records are where they belong.
+  } else if (b.littleEndian === HOST_LE && abs % 4 === 0) {
     w.set(new Uint32Array(b.bytes.buffer, abs, n), at);
   } else {
     const dv = dataViewOf(b.bytes);
@@ -61,5 +102,4 @@ function buildWords(b: Btf, under: TypeWords | undefined): TypeWords {
   }
   const offs = b.typeOffsets;
   for (let i = 0; i < offs.length; i++) off[b.startId + i] = at + (((offs[i] as number) - start) >>> 2);
-  return { w, off, startId: b.startId, count: b.typeCount };
 }

@@ -28,6 +28,9 @@ import type { DwarfOp } from './expr.js';
 import { getLocation, getLocations, getRanges, type DwarfLocation, type DwarfRange } from './lists.js';
 import { unitFiles, type LineFiles } from './lines.js';
 
+/** Abbreviation tables kept beyond the indexed units' (see Dwarf.abbrevTable). */
+const ABBREV_TABLES_KEPT = 4;
+
 export interface DwarfOptions {
   /** Path for error messages (default: the ElfFile's). */
   file?: string;
@@ -233,9 +236,17 @@ export class Dwarf {
     return u;
   }
 
-  /** @internal The abbreviation table at `offset` (parsed once). */
+  /**
+   * @internal The abbreviation table at `offset`. With a bounded index cache, only the most
+   * recently used tables are kept (units sharing a table reuse it; a unit walked again later
+   * parses it again); with indexCache 0, every table, parsed once.
+   */
   abbrevTable(offset: number, unit?: DwarfUnit): AbbrevTable {
     let t = this.abbrevCache.get(offset);
+    if (t !== undefined && this.indexCache > 0) {
+      this.abbrevCache.delete(offset);
+      this.abbrevCache.set(offset, t);
+    }
     if (t === undefined) {
       const sec = this.sections.get('.debug_abbrev');
       if (sec === undefined) {
@@ -243,6 +254,9 @@ export class Dwarf {
       }
       t = parseAbbrevTable(sec, this.littleEndian, this.file, offset);
       this.abbrevCache.set(offset, t);
+      if (this.indexCache > 0 && this.abbrevCache.size > Math.max(this.indexCache, ABBREV_TABLES_KEPT)) {
+        this.abbrevCache.delete(this.abbrevCache.keys().next().value as number);
+      }
     }
     return t;
   }
@@ -266,14 +280,12 @@ export class Dwarf {
   /** @internal The unit's DIE index, through a small most-recently-used cache. */
   unitIndex(u: DwarfUnit): DieIndex {
     if (u.cachedIndex !== undefined) return u.cachedIndex;
+    u.pin();
     const idx = u.buildIndex();
     u.cachedIndex = idx;
     if (this.indexCache > 0) {
       this.indexed.push(u);
-      while (this.indexed.length > this.indexCache) {
-        const old = this.indexed.shift() as DwarfUnit;
-        old.cachedIndex = undefined;
-      }
+      while (this.indexed.length > this.indexCache) (this.indexed.shift() as DwarfUnit).release();
     }
     return idx;
   }

@@ -13,7 +13,7 @@
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { SHT_NOBITS, SHT_REL, SHT_RELA } from '../elf/constants.js';
-import { parseElf, type ElfFile } from '../elf/index.js';
+import { parseElf, type ElfFile, type ElfSection } from '../elf/index.js';
 import { isElf } from '../elf/file.js';
 import { Dwarf, type DwarfOptions } from './dwarf.js';
 import { dwarfError } from './errors.js';
@@ -74,11 +74,20 @@ function isDebugOrItsRelocations(elf: ElfFile, i: number): boolean {
   return false;
 }
 
+export interface OpenDwarfFileOptions extends DwarfOptions {
+  /**
+   * Which sections other than DWARF and its relocations are read at once (default: all). The
+   * others read as zeros through the ElfFile: for a caller that knows what it reads (an
+   * encoder needs the symbol table and .BTF_ids, not a module's code and its relocations).
+   */
+  readNow?: (elf: ElfFile, section: ElfSection) => boolean;
+}
+
 /**
  * The DWARF of the ELF file at `path` (uncompressed: kbuild's .ko before compression, a .o),
  * read lazily from disk. `elf` is the file's ElfFile (see the module comment for what it holds).
  */
-export function openDwarfFile(path: string, opts: DwarfOptions = {}): Dwarf {
+export function openDwarfFile(path: string, opts: OpenDwarfFileOptions = {}): Dwarf {
   const fd = openSync(path, 'r');
   let size: number;
   try {
@@ -101,6 +110,7 @@ export function openDwarfFile(path: string, opts: DwarfOptions = {}): Dwarf {
   for (let i = 1; i < named.sections.length; i++) {
     const s = named.sections[i];
     if (s === undefined || s.type === SHT_NOBITS || isDebugOrItsRelocations(named, i)) continue;
+    if (opts.readNow !== undefined && !opts.readNow(named, s)) continue;
     src.load(s.offset, s.size);
   }
   const elf = parseElf(src.bytes, { file });

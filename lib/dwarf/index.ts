@@ -1,6 +1,6 @@
 export * from './constants.js';
 export { Dwarf, openDwarf, hasDwarf, readUnitHeader, type DwarfOptions } from './dwarf.js';
-export { openDwarfFile } from './file.js';
+export { openDwarfFile, type OpenDwarfFileOptions } from './file.js';
 export { DwarfUnit, DieIndex, type UnitHeader } from './unit.js';
 export { DwarfAttribute } from './attribute.js';
 export { AbbrevTable, type Abbrev } from './abbrev.js';

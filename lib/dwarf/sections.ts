@@ -178,7 +178,7 @@ interface SymbolValues {
  * the relocation unapplied (resolve_symbol finds no other module to search).
  */
 function symbolValues(elf: ElfFile, addresses: BigUint64Array): SymbolValues {
-  const syms = elf.symbols();
+  const syms = elf.symbolsOnce();
   const n = syms.length;
   const num = new Float64Array(n);
   const big: (bigint | undefined)[] = new Array<bigint | undefined>(n);

@@ -84,6 +84,24 @@ export class ElfFile {
     this.symbolCache ??= parseSymbols(this.reader, this.sections);
     return this.symbolCache;
   }
+
+  /**
+   * The symbols, decoded without being kept when they are not already: for a caller that
+   * reads them once and keeps what it needs (lib/dwarf's relocation values), so that the
+   * ~24k symbol objects of a module do not stay live behind its back.
+   */
+  symbolsOnce(): readonly ElfSymbol[] {
+    return this.symbolCache ?? parseSymbols(this.reader, this.sections);
+  }
+
+  /**
+   * Forgets the decoded symbols (symbols() decodes them again if asked): for a caller that
+   * took what it needs from them and goes on working with the file for long (a module's
+   * ~24k symbols are ~4 MB of objects, live through all of its encoding otherwise).
+   */
+  releaseSymbols(): void {
+    this.symbolCache = undefined;
+  }
 }
 
 export function parseElf(bytes: Uint8Array, opts: ParseElfOptions = {}): ElfFile {

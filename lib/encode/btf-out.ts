@@ -6,14 +6,17 @@
  * a refused call is an EncodeError, where pahole prints "Error emitting BTF type" and fails.
  *
  * A module's pre-dedup BTF can hold hundreds of thousands of records (every CU repeats the
- * types it uses), so records are words, not objects. bytes() gives btf__raw_data()'s layout
- * (24-byte header, types, strings) in the target byte order, for lib/dedup.
+ * types it uses), so records are words, not objects. takeBytes() gives btf__raw_data()'s
+ * layout (24-byte header, types, strings) in the target byte order, for lib/dedup, in the
+ * buffer the records were built in: the words start past room for the header, and the
+ * strings are written after them (xfs.ko: an 18.6 MB copy fewer while it is deduplicated).
  */
 import type { Btf } from '../btf/btf.js';
 import { BtfKind } from '../btf/kinds.js';
 import { BaseStringIndex } from '../btf/strings.js';
 import { infoKflag, infoKind, infoVlen, makeInfo } from '../btf/wire.js';
 import { dataViewOf } from '../bytes.js';
+import { inPlaceRoomWords } from '../dedup/index.js';
 import { EncodeError } from './errors.js';
 
 const BTF_INT_SIGNED = 1;
@@ -21,6 +24,8 @@ const BTF_INT_CHAR = 2;
 const BTF_INT_BOOL = 4;
 /** BTF_MAX_NR_TYPES: libbpf's validate_type_id limit. */
 const MAX_NR_TYPES = 0x7fffffff;
+/** Words before the first record: the raw BTF header's place (takeBytes). */
+const HEADER_WORDS = 6;
 
 export { BTF_INT_BOOL, BTF_INT_CHAR, BTF_INT_SIGNED };
 
@@ -41,8 +46,13 @@ export class BtfOut {
   private readonly baseStrings: BaseStringIndex;
   /** First own id (the base's type count). */
   readonly startId: number;
-  private w = new Uint32Array(1 << 16);
-  private used = 0;
+  /**
+   * Records as words from `first` + HEADER_WORDS on; the words before `first` stay zero and
+   * untouched (not resident) until lib/dedup writes the base's records there (inPlaceRoomWords).
+   */
+  private w: Uint32Array;
+  private readonly first: number;
+  private used: number;
   private offs = new Uint32Array(1 << 12);
   private n = 0;
   private readonly ctx: { file?: string };
@@ -60,6 +70,9 @@ export class BtfOut {
     this.baseLookups = lookups;
     this.startId = base.typeCount;
     this.ctx = file === undefined ? {} : { file };
+    this.first = inPlaceRoomWords(base);
+    this.used = this.first + HEADER_WORDS;
+    this.w = new Uint32Array(this.used + (1 << 16));
   }
 
   /** btf__type_cnt(): ids run 1 .. typeCount-1 (base included). */
@@ -101,7 +114,8 @@ export class BtfOut {
       let cap = Math.ceil(this.w.length * 1.5);
       while (cap < this.used + words) cap *= 2;
       const g = new Uint32Array(cap);
-      g.set(this.w.subarray(0, this.used));
+      // Not the room in front: its pages stay untouched.
+      g.set(this.w.subarray(this.first, this.used), this.first);
       this.w = g;
     }
   }
@@ -309,13 +323,21 @@ export class BtfOut {
     return { nameOff: this.w[o] as number, type: this.w[o + 1] as number };
   }
 
-  /** btf__raw_data(): 24-byte header, types, strings, in the target byte order. */
-  bytes(): Uint8Array {
-    const typeLen = this.used * 4;
+  /**
+   * btf__raw_data(): 24-byte header, types, strings, in the target byte order, in the buffer
+   * the types were built in (grown once if the strings do not fit behind them). The BtfOut
+   * is done after this: its words may have been byte-swapped and nothing more may be added.
+   */
+  takeBytes(): Uint8Array {
+    const typeLen = (this.used - this.first - HEADER_WORDS) * 4;
     const strs = this.strBytes.subarray(0, this.strLen);
-    const out = new Uint8Array(24 + typeLen + strs.length);
+    this.reserve(Math.ceil(strs.length / 4));
+    const total = HEADER_WORDS * 4 + typeLen + strs.length;
+    const out = new Uint8Array(this.w.buffer, this.first * 4, total);
     const dv = dataViewOf(out);
     const le = this.littleEndian;
+    const hostLe = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+    if (le !== hostLe) for (let i = this.first + HEADER_WORDS; i < this.used; i++) dv.setUint32((i - this.first) * 4, this.w[i] as number, le);
     dv.setUint16(0, 0xeb9f, le);
     dv.setUint8(2, 1);
     dv.setUint8(3, 0);
@@ -324,10 +346,8 @@ export class BtfOut {
     dv.setUint32(12, typeLen, le);
     dv.setUint32(16, typeLen, le);
     dv.setUint32(20, strs.length, le);
-    const hostLe = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
-    if (le === hostLe) out.set(new Uint8Array(this.w.buffer, 0, typeLen), 24);
-    else for (let i = 0; i < this.used; i++) dv.setUint32(24 + i * 4, this.w[i] as number, le);
-    out.set(strs, 24 + typeLen);
+    out.set(strs, HEADER_WORDS * 4 + typeLen);
+    this.strBytes = new Uint8Array(0);
     return out;
   }
 

@@ -67,12 +67,13 @@ const NONE = -1;
 
 /**
  * Decoded .debug_str strings by offset, direct-mapped: a string's slot is its offset's hash,
- * a newer string takes an occupied slot. The kernel headers' names recur in every CU, so most
- * lookups hit; the cache stays the same size whatever the module (a Map of every offset held
- * xfs.ko's ~1M names, ~60 MB, to the end).
+ * a newer string takes an occupied slot. The cache stays the same size whatever the module (a
+ * Map of every offset held xfs.ko's ~1M names, ~60 MB, to the end), and small: its strings
+ * stay live through every CU, and V8 sizes its heap by what stays live. Measured on xfs.ko's
+ * 1.15M lookups: 19.2% hit with 65536 slots, 17.6% with 4096.
  */
 export class StringCache {
-  private static readonly BITS = 16;
+  private static readonly BITS = 12;
   private readonly keys = new Int32Array(1 << StringCache.BITS).fill(-1);
   private readonly values: (string | undefined)[] = new Array<string | undefined>(1 << StringCache.BITS).fill(undefined);
 

@@ -45,59 +45,95 @@ export function hasOptimizedSuffix(name: string): boolean {
 }
 
 /**
- * elf_functions__collect: one entry per name (suffix stripped) with all its symbols in symbol
- * table order, sorted by name; ambiguous when the symbols of a name sit at different values.
+ * elf_functions__collect's table: one entry per name (suffix stripped) with all its symbols in
+ * symbol table order, sorted by name; ambiguous when the symbols of a name sit at different
+ * values. Kept in flat arrays for the whole module (xfs.ko: 14k functions, ~3 MB as objects,
+ * live through every CU); an ElfFunction object is made for a name when it is first found
+ * (the encoder saves a few thousand of them) and is the same object afterwards.
  */
-export function collectElfFunctions(elf: ElfFile): ElfFunction[] {
-  if (elf.symtab() === undefined) return [];
-  const entries: ElfFunction[] = [];
-  for (const s of elf.symbols()) {
-    if (s.type !== STT_FUNC) continue;
-    if (hasNonFunctionSuffix(s.name)) continue;
-    const dot = s.name.indexOf('.');
-    entries.push({ name: dot < 0 ? s.name : s.name.slice(0, dot), syms: [{ name: s.name, addr: s.value }], ambiguousAddr: false, kfunc: false, kfuncFlags: 0 });
-  }
-  // qsort in glibc >= 2.37 is a stable merge sort for these sizes: equal names keep symbol order.
-  entries.sort((a, b) => byName(a.name, b.name));
-  const out: ElfFunction[] = [];
-  for (const e of entries) {
-    const last = out[out.length - 1];
-    if (last !== undefined && last.name === e.name) {
-      last.syms.push(...e.syms);
-      continue;
+export class ElfFunctions {
+  private readonly names: string[];
+  /** Symbols of entry i: [first[i], first[i + 1]) of symNames / symAddrs. */
+  private readonly first: Int32Array;
+  private readonly symNames: string[];
+  private readonly symAddrs: BigUint64Array;
+  private readonly ambiguous: Uint8Array;
+  private readonly made: (ElfFunction | undefined)[];
+
+  constructor(elf: ElfFile) {
+    const entries: { name: string; sym: string; addr: bigint }[] = [];
+    if (elf.symtab() !== undefined) {
+      for (const s of elf.symbols()) {
+        if (s.type !== STT_FUNC) continue;
+        if (hasNonFunctionSuffix(s.name)) continue;
+        const dot = s.name.indexOf('.');
+        entries.push({ name: dot < 0 ? s.name : s.name.slice(0, dot), sym: s.name, addr: s.value });
+      }
     }
-    out.push(e);
+    // qsort in glibc >= 2.37 is a stable merge sort for these sizes: equal names keep symbol order.
+    entries.sort((a, b) => byName(a.name, b.name));
+    this.names = [];
+    const first: number[] = [];
+    this.symNames = new Array<string>(entries.length);
+    this.symAddrs = new BigUint64Array(entries.length);
+    entries.forEach((e, k) => {
+      if (this.names.length === 0 || this.names[this.names.length - 1] !== e.name) {
+        this.names.push(e.name);
+        first.push(k);
+      }
+      this.symNames[k] = e.sym;
+      this.symAddrs[k] = BigInt.asUintN(64, e.addr);
+    });
+    first.push(entries.length);
+    this.first = Int32Array.from(first);
+    this.made = new Array<ElfFunction | undefined>(this.names.length);
+    // elf_functions__collect works the flag out for a name when the next name starts, so the
+    // last name in sort order never gets it (measured: pahole 1.32 encodes fat.ko's init_once,
+    // its last name, whose two symbols sit at different addresses).
+    this.ambiguous = new Uint8Array(this.names.length);
+    for (let i = 0; i + 1 < this.names.length; i++) this.ambiguous[i] = this.hasAmbiguousAddress(i) ? 1 : 0;
   }
-  // elf_functions__collect works the flag out for a name when the next name starts, so the
-  // last name in sort order never gets it (measured: pahole 1.32 encodes fat.ko's init_once,
-  // its last name, whose two symbols sit at different addresses).
-  for (let i = 0; i + 1 < out.length; i++) (out[i] as ElfFunction).ambiguousAddr = hasAmbiguousAddress(out[i] as ElfFunction);
-  return out;
-}
 
-function hasAmbiguousAddress(f: ElfFunction): boolean {
-  if (f.syms.length <= 1) return false;
-  let addr = 0n;
-  for (const s of f.syms) {
-    if (addr !== 0n && addr !== s.addr) return true;
-    addr = s.addr;
-  }
-  return false;
-}
+  get length(): number { return this.names.length; }
 
-/** bsearch over the sorted table (btf_encoder__find_function). */
-export function findElfFunction(fns: readonly ElfFunction[], name: string): ElfFunction | undefined {
-  let lo = 0;
-  let hi = fns.length - 1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >>> 1;
-    const f = fns[mid] as ElfFunction;
-    const c = byName(f.name, name);
-    if (c === 0) return f;
-    if (c < 0) lo = mid + 1;
-    else hi = mid - 1;
+  private hasAmbiguousAddress(i: number): boolean {
+    const end = this.first[i + 1] as number;
+    if (end - (this.first[i] as number) <= 1) return false;
+    let addr = 0n;
+    for (let k = this.first[i] as number; k < end; k++) {
+      const a = this.symAddrs[k] as bigint;
+      if (addr !== 0n && addr !== a) return true;
+      addr = a;
+    }
+    return false;
   }
-  return undefined;
+
+  /** bsearch over the sorted table (btf_encoder__find_function). */
+  find(name: string): ElfFunction | undefined {
+    let lo = 0;
+    let hi = this.names.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const c = byName(this.names[mid] as string, name);
+      if (c === 0) return this.entry(mid);
+      if (c < 0) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return undefined;
+  }
+
+  private entry(i: number): ElfFunction {
+    let f = this.made[i];
+    if (f === undefined) {
+      const at = this.first[i] as number;
+      // At its exact length (an array grown by push keeps room for 17).
+      const syms = new Array<ElfFunctionSym>((this.first[i + 1] as number) - at);
+      for (let k = 0; k < syms.length; k++) syms[k] = { name: this.symNames[at + k] as string, addr: this.symAddrs[at + k] as bigint };
+      f = { name: this.names[i] as string, syms, ambiguousAddr: this.ambiguous[i] === 1, kfunc: false, kfuncFlags: 0 };
+      this.made[i] = f;
+    }
+    return f;
+  }
 }
 
 const SET8_PREFIX = '__BTF_ID__set8__';
@@ -120,7 +156,7 @@ export function btfIdFuncName(sym: string): string | undefined {
  * follows their id. Offsets are st_value minus the section's sh_addr as the file says it (0
  * in a relocatable module): this reads the file afresh, not libdwfl's layout.
  */
-export function collectKfuncs(elf: ElfFile, fns: readonly ElfFunction[], warn: (m: string) => void): void {
+export function collectKfuncs(elf: ElfFile, fns: ElfFunctions, warn: (m: string) => void): void {
   const symtab = elf.sections.find((s) => s.type === SHT_SYMTAB);
   const idSec = elf.sections.find((s) => s.name === '.BTF_ids');
   if (symtab === undefined || idSec === undefined) return;
@@ -153,7 +189,7 @@ export function collectKfuncs(elf: ElfFile, fns: readonly ElfFunction[], warn: (
     if (off < 0n || off + 8n > BigInt(data.length)) {
       throw new EncodeError('ENCODE_BAD_BTF_IDS', `kfunc '${func}' offset outside section '.BTF_ids'`, { file: elf.file, section: '.BTF_ids', offset: Number(off), symbol: s.name });
     }
-    const f = findElfFunction(fns, func);
+    const f = fns.find(func);
     if (f !== undefined) {
       f.kfunc = true;
       f.kfuncFlags = dv.getUint32(Number(off) + 4, le);

@@ -21,7 +21,7 @@ import {
   BT_FP_SINGLE, VSCOPE_GLOBAL, type Annotation, type Cu, type FtypeTag, type FunctionTag, type Tag, type TypeTag,
   type VariableTag,
 } from './cu.js';
-import { byName, collectElfFunctions, collectKfuncs, findElfFunction, hasOptimizedSuffix, type ElfFunction, type ElfFunctionSym } from './elf-functions.js';
+import { byName, collectKfuncs, ElfFunctions, hasOptimizedSuffix, type ElfFunction, type ElfFunctionSym } from './elf-functions.js';
 import { EncodeError } from './errors.js';
 import type { EncodeFeatures } from './features.js';
 import { tagSize } from './loader.js';
@@ -33,15 +33,18 @@ const KF_ARENA_ARG2 = 1 << 15;
 const BPF_ARENA_ATTR = 'address_space(1)';
 const PERCPU_SECTION = '.data..percpu';
 
-interface FuncParm { name: string; type: number }
+/** The annotations of a saved function that has none (shared, never changed). */
+const NO_ANNOTS: readonly Annotation[] = [];
 interface FuncState {
   elf: ElfFunction;
   sym: ElfFunctionSym | undefined;
   addr: bigint;
   nrParms: number;
   retType: number;
-  parms: FuncParm[];
-  annots: Annotation[];
+  /** Parameter names and BTF types, nrParms of each (two arrays, not an object per parameter). */
+  parmNames: string[];
+  parmTypes: number[];
+  annots: readonly Annotation[];
   optimizedParms: boolean;
   unexpectedReg: boolean;
   inconsistentProto: boolean;
@@ -60,9 +63,11 @@ export class ModuleEncoder {
   readonly btf: BtfOut;
   readonly warnings: string[] = [];
   readonly verbose: string[] = [];
-  private readonly funcs: ElfFunction[];
+  private readonly funcs: ElfFunctions;
   private readonly secinfo: SecInfo[];
   private readonly states: FuncState[] = [];
+  /** Names of the STT_OBJECT symbols of each section whose variables are encoded (variable_in_sec). */
+  private readonly objectSymbols = new Map<number, Set<string>>();
   private typeIdOff = 0;
   private hasIndexType = false;
   private needIndexType = false;
@@ -71,12 +76,21 @@ export class ModuleEncoder {
 
   constructor(private readonly elf: ElfFile, dwarf: Dwarf, base: Btf, private readonly f: EncodeFeatures) {
     this.btf = new BtfOut(base, elf.littleEndian, elf.file);
-    this.funcs = collectElfFunctions(elf);
+    this.funcs = new ElfFunctions(elf);
     this.secinfo = elf.sections.map((s, i) => ({
       addr: dwarf.sectionAddresses[i] ?? 0n, size: BigInt(s.size), name: s.name, type: s.type,
       include: f.globalVar || (s.name === PERCPU_SECTION && !f.skipVars), vars: [],
     }));
     if (f.tagKfuncs) collectKfuncs(elf, this.funcs, (m) => this.warnings.push(m));
+    for (const s of elf.symbols()) {
+      if (s.type !== STT_OBJECT || this.secinfo[s.shndx]?.include !== true) continue;
+      let names = this.objectSymbols.get(s.shndx);
+      if (names === undefined) this.objectSymbols.set(s.shndx, (names = new Set()));
+      names.add(s.name);
+    }
+    // Everything the encoder needs of the symbol table is taken: the decoded symbols need not
+    // stay live through every CU (lib/dwarf keeps its own relocation values).
+    elf.releaseSymbols();
   }
 
   /** btf_encoder__encode_cu */
@@ -130,7 +144,7 @@ export class ModuleEncoder {
       let func: ElfFunction | undefined;
       if (this.funcs.length > 0) {
         if (fn.name === undefined) continue;
-        func = findElfFunction(this.funcs, fn.name);
+        func = this.funcs.find(fn.name);
         if (func === undefined) continue;
       } else if (!fn.external) {
         continue;
@@ -250,7 +264,7 @@ export class ModuleEncoder {
   private saveFunc(fn: FunctionTag, func: ElfFunction): void {
     const s: FuncState = {
       elf: func, sym: undefined, addr: fn.addr, nrParms: fn.params.length + (fn.unspecParms ? 1 : 0),
-      retType: fn.type === 0 ? 0 : this.typeIdOff + fn.type, parms: [], annots: [],
+      retType: fn.type === 0 ? 0 : this.typeIdOff + fn.type, parmNames: [], parmTypes: [], annots: NO_ANNOTS,
       inconsistentProto: fn.inconsistentProto, unexpectedReg: fn.unexpectedReg, optimizedParms: fn.optimizedParms,
       uncertainParmLoc: fn.uncertainParmLoc, reorderedParm: fn.reorderedParm, signatureChanged: fn.signatureChanged,
       optimizedSymbol: false, ambiguousAddr: false, seq: this.states.length,
@@ -276,13 +290,26 @@ export class ModuleEncoder {
       // btf__add_str of every kept parameter name, now: the string section keeps this order.
       const name = p.name ?? '';
       this.btf.addStr(name);
-      s.parms.push({ name, type: p.type === 0 ? 0 : this.typeIdOff + p.type });
+      s.parmNames.push(name);
+      s.parmTypes.push(p.type === 0 ? 0 : this.typeIdOff + p.type);
     }
-    if (fn.unspecParms) s.parms.push({ name: '', type: 0 });
+    if (fn.unspecParms) {
+      s.parmNames.push('');
+      s.parmTypes.push(0);
+    }
     // state->parms has nr_parms slots: a dropped parameter leaves the unspecified one out of range.
-    s.parms.length = Math.min(s.parms.length, s.nrParms);
-    while (s.parms.length < s.nrParms) s.parms.push({ name: '', type: 0 });
-    s.annots = fn.annots.slice();
+    const n = Math.max(0, s.nrParms);
+    s.parmNames.length = Math.min(s.parmNames.length, n);
+    s.parmTypes.length = Math.min(s.parmTypes.length, n);
+    while (s.parmNames.length < n) {
+      s.parmNames.push('');
+      s.parmTypes.push(0);
+    }
+    // Kept to the end of the module: at their exact length (an array grown by push keeps room
+    // for 17; xfs.ko saves ~7k functions).
+    s.parmNames = s.parmNames.slice();
+    s.parmTypes = s.parmTypes.slice();
+    s.annots = fn.annots.length === 0 ? NO_ANNOTS : fn.annots.slice();
     for (const a of s.annots) if (a.value !== undefined) this.btf.addStr(a.value);
     this.states.push(s);
   }
@@ -335,11 +362,7 @@ export class ModuleEncoder {
 
   /** variable_in_sec: an STT_OBJECT symbol of that name in that section. */
   private variableInSection(name: string, shndx: number): boolean {
-    for (const s of this.elf.symbols()) {
-      if (s.shndx !== shndx || s.type !== STT_OBJECT) continue;
-      if (s.name === name) return true;
-    }
-    return false;
+    return this.objectSymbols.get(shndx)?.has(name) === true;
   }
 
   /** btf_encoder__encode: saved functions, DATASECs; the raw BTF before dedup. */
@@ -433,7 +456,7 @@ export class ModuleEncoder {
     if (a.nrParms !== b.nrParms) return false;
     if (!this.typesMatch(a.retType, b.retType)) return false;
     for (let i = 0; i < a.nrParms; i++) {
-      if (!this.typesMatch((a.parms[i] as FuncParm).type, (b.parms[i] as FuncParm).type)) return false;
+      if (!this.typesMatch(a.parmTypes[i] as number, b.parmTypes[i] as number)) return false;
     }
     return true;
   }
@@ -518,10 +541,7 @@ export class ModuleEncoder {
   private addFunc(s: FuncState): number {
     const btf = this.btf;
     const proto = btf.addFuncProto(s.retType);
-    for (let i = 0; i < s.nrParms; i++) {
-      const p = s.parms[i] as FuncParm;
-      btf.addFuncParam(p.name.slice(0, 127), p.type);
-    }
+    for (let i = 0; i < s.nrParms; i++) btf.addFuncParam((s.parmNames[i] as string).slice(0, 127), s.parmTypes[i] as number);
     const fnId = btf.addFunc(s.elf.name, BTF_FUNC_STATIC, proto);
     for (const a of s.annots) btf.addDeclTag(a.value, fnId, a.componentIdx);
     return fnId;
@@ -547,8 +567,7 @@ export class ModuleEncoder {
 
   private arenaArg(s: FuncState, idx: number): void {
     if (s.nrParms <= idx) throw new EncodeError('ENCODE_LIBBPF_REFUSED', `kfunc '${s.elf.name}' has no argument ${idx + 1} for its KF_ARENA flag`, { file: this.elf.file });
-    const p = s.parms[idx] as FuncParm;
-    p.type = this.arenaPtr(p.type, `an argument of kfunc '${s.elf.name}'`);
+    s.parmTypes[idx] = this.arenaPtr(s.parmTypes[idx] as number, `an argument of kfunc '${s.elf.name}'`);
   }
 
   /** btf__tag_bpf_arena_ptr: PTR -> TYPE_TAG(attr) "address_space(1)" -> pointee. */

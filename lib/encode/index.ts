@@ -7,7 +7,9 @@ import { dedupBtf, type DedupBehaviour } from '../dedup/index.js';
 import { hasDwarf, openDwarf, type Dwarf } from '../dwarf/dwarf.js';
 import { openDwarfFile } from '../dwarf/file.js';
 import { isModbtfError } from '../errors.js';
+import { SHT_SYMTAB, SHT_SYMTAB_SHNDX } from '../elf/constants.js';
 import type { ElfFile } from '../elf/file.js';
+import type { ElfSection } from '../elf/sections.js';
 import { ModuleEncoder } from './encoder.js';
 import type { EncodeFeatures } from './features.js';
 import { CuLoader } from './loader.js';
@@ -30,8 +32,6 @@ export interface EncodeOptions {
 export interface EncodeResult {
   /** btf__raw_data() after btf__dedup; undefined when pahole writes nothing (no DWARF, every CU filtered). */
   bytes: Uint8Array | undefined;
-  /** The BTF before deduplication (for diagnostics). */
-  raw: Uint8Array | undefined;
   /** What pahole would print and go on from (types not found, tags not supported...). */
   warnings: string[];
   /** "skipping BTF encoding of function" lines (pahole -V). */
@@ -46,7 +46,7 @@ function cuFiltered(lang: number, l: EncodeOptions['languages']): boolean {
 
 /** Encodes the module `elf` (ET_REL with DWARF) as split BTF over `base`. */
 export function encodeModule(elf: ElfFile, base: Btf, opts: EncodeOptions): EncodeResult {
-  if (!hasDwarf(elf)) return { bytes: undefined, raw: undefined, warnings: [], skipped: [] };
+  if (!hasDwarf(elf)) return { bytes: undefined, warnings: [], skipped: [] };
   checkSupported(opts, elf.file);
   // One unit at a time: keep only the current unit's DIE index.
   return dedupEncoded(encodeTypes(openDwarf(elf, { indexCache: 2 }), base, opts), base, opts, elf.file);
@@ -62,11 +62,21 @@ export function encodeModule(elf: ElfFile, base: Btf, opts: EncodeOptions): Enco
 export function openModuleDwarf(path: string, file?: string): Dwarf | undefined {
   try {
     // One unit at a time: keep only the current unit's DIE index.
-    return openDwarfFile(path, { indexCache: 2, ...(file !== undefined ? { file } : {}) });
+    return openDwarfFile(path, { indexCache: 2, readNow: encoderReads, ...(file !== undefined ? { file } : {}) });
   } catch (err: unknown) {
     if (isModbtfError(err) && err.code === 'DWARF_MISSING') return undefined;
     throw err;
   }
+}
+
+/**
+ * The sections the encoder reads besides DWARF: the symbol table with its names and extended
+ * section indexes (lib/dwarf relocates with it too) and .BTF_ids (kfuncs). A module's code,
+ * data and their relocations are not read (xfs.ko: ~8 MB never made resident).
+ */
+function encoderReads(elf: ElfFile, s: ElfSection): boolean {
+  if (s.type === SHT_SYMTAB || s.type === SHT_SYMTAB_SHNDX || s.name === '.BTF_ids') return true;
+  return elf.sections.some((t) => t.type === SHT_SYMTAB && t.link === s.index);
 }
 
 /**
@@ -75,12 +85,20 @@ export function openModuleDwarf(path: string, file?: string): Dwarf | undefined 
  * xfs.ko keeps ~45 MB of it) can be freed before deduplication, the peak of the run.
  */
 export function encodeOpenedModule(m: { dwarf: Dwarf | undefined }, base: Btf, opts: EncodeOptions): EncodeResult {
-  const d = m.dwarf;
-  if (d === undefined) return { bytes: undefined, raw: undefined, warnings: [], skipped: [] };
-  m.dwarf = undefined;
-  const file = d.file;
+  if (m.dwarf === undefined) return { bytes: undefined, warnings: [], skipped: [] };
+  const file = m.dwarf.file;
   checkSupported(opts, file);
-  return dedupEncoded(encodeTypes(d, base, opts), base, opts, file);
+  return dedupEncoded(encodeTaken(m, base, opts), base, opts, file);
+}
+
+/**
+ * encodeTypes on the Dwarf taken out of `m`, in a frame of its own: a local of the caller's
+ * frame would keep the module's sections reachable while it deduplicates.
+ */
+function encodeTaken(m: { dwarf: Dwarf | undefined }, base: Btf, opts: EncodeOptions): EncodedTypes {
+  const d = m.dwarf as Dwarf;
+  m.dwarf = undefined;
+  return encodeTypes(d, base, opts);
 }
 
 /** encodeModule on the module file at `path`, read lazily (openModuleDwarf). */
@@ -132,13 +150,14 @@ function encodeTypes(d: Dwarf, base: Btf, opts: EncodeOptions): EncodedTypes {
   }
   if (enc === undefined) return { raw: undefined, warnings: loader.warnings, skipped: [] };
   enc.finish();
-  return { raw: enc.btf.bytes(), warnings: [...loader.warnings, ...enc.warnings], skipped: enc.verbose };
+  return { raw: enc.btf.takeBytes(), warnings: [...loader.warnings, ...enc.warnings], skipped: enc.verbose };
 }
 
 function dedupEncoded(e: EncodedTypes, base: Btf, opts: EncodeOptions, file: string | undefined): EncodeResult {
   const { raw, warnings, skipped } = e;
-  if (raw === undefined) return { bytes: undefined, raw: undefined, warnings, skipped: [] };
+  if (raw === undefined) return { bytes: undefined, warnings, skipped: [] };
   const parsed = Btf.parse(raw, { base, inMemoryLimit: true, ...(file !== undefined ? { file } : {}), section: '.BTF' });
-  const out = dedupBtf(parsed, { behaviour: opts.dedup ?? '1.7.0', stringsDeduped: true });
-  return { bytes: out.bytes, raw, warnings, skipped };
+  // The raw BTF is BtfOut's buffer, ours alone: dedup works in it rather than in a copy.
+  const out = dedupBtf(parsed, { behaviour: opts.dedup ?? '1.7.0', stringsDeduped: true, inPlace: true });
+  return { bytes: out.bytes, warnings, skipped };
 }
