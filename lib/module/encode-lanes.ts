@@ -54,13 +54,18 @@ function unwrap(a: EncodeAnswer): Uint8Array {
 }
 
 interface Pending { job: EncodeJob; resolve: (bytes: Uint8Array) => void; reject: (err: unknown) => void }
-interface Lane { worker: WorkerThread; busy: Pending | undefined }
+/** A worker and the modules sent to it, oldest first (it answers in order). */
+interface Lane { worker: WorkerThread; sent: Pending[] }
 
 /** Encodes one module in this thread (the batch's vmlinux cache); throws as lib/encode does. */
 export type LocalEncode = (job: EncodeJob) => Promise<Uint8Array>;
 
 /** Encoding work (ms, at this thread's pace) that pays for starting the workers. */
 const START_UP_WORTH = 1500;
+/** Modules sent to a worker ahead of its answers. */
+const WORKER_DEPTH = 2;
+/** This thread's encodings before its pace is judged. */
+const WARM_AFTER = 3;
 
 const stopped = (job: EncodeJob): ModuleError => new ModuleError('WORKER_FAILED', 'the encoder\'s lanes were stopped', { file: job.module });
 
@@ -69,10 +74,9 @@ export class EncodeLanes {
   private readonly queue: Pending[] = [];
   private localBusy = false;
   private workersStarted = false;
-  /** This thread's encodings after its first (which pays the one-off costs): count and ms. */
-  private warmCount = 0;
-  private warmMs = 0;
+  /** This thread's encodings so far, and the time (ms) of its last two. */
   private localDone = 0;
+  private lastMs: number[] = [];
   private closed = false;
 
   /**
@@ -99,19 +103,22 @@ export class EncodeLanes {
   async close(): Promise<void> {
     this.closed = true;
     const lanes = this.lanes.splice(0);
-    for (const l of lanes) l.busy?.reject(stopped(l.busy.job));
+    for (const l of lanes) for (const p of l.sent.splice(0)) p.reject(stopped(p.job));
     for (const p of this.queue.splice(0)) p.reject(stopped(p.job));
     await Promise.all(lanes.map((l) => l.worker.terminate()));
   }
 
   private async pump(): Promise<void> {
     for (const lane of this.lanes) {
-      if (lane.busy !== undefined) continue;
-      const p = this.queue.shift();
-      if (p === undefined) return;
-      lane.busy = p;
-      lane.worker.ref();
-      lane.worker.postMessage(p.job);
+      // Two modules per worker: its next one is there when it finishes, even while this
+      // thread (which takes its answers) is busy encoding.
+      while (lane.sent.length < WORKER_DEPTH) {
+        const p = this.queue.shift();
+        if (p === undefined) return;
+        lane.sent.push(p);
+        lane.worker.ref();
+        lane.worker.postMessage(p.job);
+      }
     }
     if (this.local !== undefined && !this.localBusy) {
       const p = this.queue.shift();
@@ -130,14 +137,16 @@ export class EncodeLanes {
 
   /**
    * Whether the modules queued and still to come are worth a worker's start-up: without
-   * this thread's lane, always; else once a warm encoding in this thread has been timed.
+   * this thread's lane, always; else once this thread's pace is known.
    */
   private workersPay(): boolean {
     if (this.local === undefined) return true;
     const more = this.remaining();
     if (more === undefined) return this.localDone > 0;
-    if (this.warmCount === 0) return false;
-    return (this.queue.length + more) * (this.warmMs / this.warmCount) > START_UP_WORTH;
+    // The first encodings pay the one-off costs and a cold JIT (xtables-addons' first three:
+    // ~360, 160, 70 ms, then 25-40): judge by the faster of the last two after those.
+    if (this.localDone < WARM_AFTER) return false;
+    return (this.queue.length + more) * Math.min(...this.lastMs) > START_UP_WORTH;
   }
 
   private async runLocal(local: LocalEncode, p: Pending): Promise<void> {
@@ -150,23 +159,20 @@ export class EncodeLanes {
     } catch (err: unknown) {
       p.reject(err);
     } finally {
-      if (this.localDone++ > 0) {
-        this.warmCount++;
-        this.warmMs += performance.now() - t0;
-      }
+      this.localDone++;
+      this.lastMs = [...this.lastMs.slice(-1), performance.now() - t0];
       this.localBusy = false;
       if (!this.closed) void this.pump();
     }
   }
 
   private startLane(worker: WorkerThread): Lane {
-    const lane: Lane = { worker, busy: undefined };
+    const lane: Lane = { worker, sent: [] };
     // An idle lane must not keep the batch process alive; a busy one must.
     worker.unref();
     worker.on('message', (a: EncodeAnswer) => {
-      const p = lane.busy;
-      lane.busy = undefined;
-      worker.unref();
+      const p = lane.sent.shift();
+      if (lane.sent.length === 0) worker.unref();
       if (p === undefined) return;
       try {
         p.resolve(unwrap(a));
@@ -179,14 +185,13 @@ export class EncodeLanes {
       const i = this.lanes.indexOf(lane);
       if (i >= 0) this.lanes.splice(i, 1);
       const why = err instanceof Error ? err.message : String(err);
-      const p = lane.busy;
-      lane.busy = undefined;
-      // A lost thread says nothing about the module: this thread's lane encodes it again.
-      if (p !== undefined && this.local !== undefined && !this.closed) {
-        this.queue.unshift(p);
+      const lost = lane.sent.splice(0);
+      // A lost thread says nothing about its modules: this thread's lane encodes them again.
+      if (this.local !== undefined && !this.closed) {
+        this.queue.unshift(...lost);
         void this.pump();
       } else {
-        p?.reject(new ModuleError('WORKER_FAILED', `modbtf's encoder thread stopped: ${why}`, { file: p.job.module }));
+        for (const p of lost) p.reject(new ModuleError('WORKER_FAILED', `modbtf's encoder thread stopped: ${why}`, { file: p.job.module }));
       }
       // Nobody left to take the queue: refuse it rather than wait forever.
       if (this.lanes.length === 0 && this.local === undefined) for (const p of this.queue.splice(0)) p.reject(new ModuleError('WORKER_FAILED', `modbtf's encoder threads stopped: ${why}`, { file: p.job.module }));

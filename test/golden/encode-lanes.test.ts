@@ -66,7 +66,7 @@ describe('EncodeLanes (worker threads) give pahole 1.32\'s bytes', () => {
       let local = 0;
       const lanes = new EncodeLanes(2, async (job) => { local++; return encodeModuleWithFlags(job.module, vmlinux, job.flags); }, worker, () => toCome);
       try {
-        // Two one at a time (the second is this thread's first warm one, timed), then six at once.
+        // Two one at a time, then six at once: the third in this thread makes its pace known.
         for (let i = 0; i < 2; i++) await lanes.encode({ module: ko, basePath: base, flags: FLAGS });
         const got = await Promise.all(Array.from({ length: 6 }, () => lanes.encode({ module: ko, basePath: base, flags: FLAGS })));
         for (const g of got) expect(firstDiff(g, want)).toBeUndefined();
