@@ -51,7 +51,7 @@ export interface ModfinalOptions extends KbuildVars {
   paholeDone?: boolean;
   /** Parses a vmlinux BTF (a batch parses each one once). */
   loadBase?: (path: string) => Promise<Btf>;
-  /** Encodes a module natively elsewhere (the batch's worker threads); default: in this thread. */
+  /** Encodes a module natively through the batch's encoder lanes (its thread or its workers); default: here. */
   encode?: (job: EncodeJob) => Promise<Uint8Array>;
   /** objcopy's work files (the module's own recipe's TMPDIR); default $TMPDIR. */
   tmpDir?: string;
@@ -185,7 +185,7 @@ export async function runModfinal(o: ModfinalOptions): Promise<ModfinalOutcome> 
     try {
       if (o.verbose) o.log(`  # modbtf: encoding ${o.module} itself (${describeReason(native, o)}): pahole 1.32's bytes with the tree's flags`);
       if (o.encode !== undefined) {
-        // finalize needs the vmlinux here too: parsed while the module is encoded elsewhere.
+        // finalize needs the vmlinux too: parsed (once per batch) while the module waits for a lane.
         loadVmlinux().catch(() => undefined);
         nativeBtf = await o.encode({ module: o.module, basePath: vmlinux.path, flags: treePaholeFlags(o, tree) });
       } else {
