@@ -137,17 +137,21 @@ export interface ParameterTag extends TagCommon {
 }
 
 /** DW_TAG_subroutine_type and the prototype part of DW_TAG_subprogram (struct ftype). */
-export interface FtypeTag extends TagCommon {
-  kind: 'ftype';
-  params: ParameterTag[];
-  unspecParms: boolean;
-  byteSize: number;
+/** struct ftype's verdicts on a prototype, which btf_encoder.c carries into each saved function's state. */
+export interface ProtoFlags {
   optimizedParms: boolean;
   unexpectedReg: boolean;
   inconsistentProto: boolean;
   uncertainParmLoc: boolean;
   reorderedParm: boolean;
   signatureChanged: boolean;
+}
+
+export interface FtypeTag extends TagCommon, ProtoFlags {
+  kind: 'ftype';
+  params: ParameterTag[];
+  unspecParms: boolean;
+  byteSize: number;
 }
 
 export interface FunctionTag extends Omit<FtypeTag, 'kind'> {

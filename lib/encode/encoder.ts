@@ -18,7 +18,7 @@ import { SHT_NOBITS, SHT_PROGBITS, STT_OBJECT } from '../elf/constants.js';
 import type { ElfFile } from '../elf/file.js';
 import { BTF_FUNC_STATIC, BTF_INT_BOOL, BTF_INT_SIGNED, BTF_VAR_GLOBAL_ALLOCATED, BTF_VAR_STATIC, BtfOut } from './btf-out.js';
 import {
-  BT_FP_SINGLE, VSCOPE_GLOBAL, type Annotation, type Cu, type FtypeTag, type FunctionTag, type Tag, type TypeTag,
+  BT_FP_SINGLE, VSCOPE_GLOBAL, type Annotation, type Cu, type FtypeTag, type FunctionTag, type ProtoFlags, type Tag, type TypeTag,
   type VariableTag,
 } from './cu.js';
 import { byName, collectKfuncs, ElfFunctions, hasOptimizedSuffix, type ElfFunction, type ElfFunctionSym } from './elf-functions.js';
@@ -35,7 +35,7 @@ const PERCPU_SECTION = '.data..percpu';
 
 /** The annotations of a saved function that has none (shared, never changed). */
 const NO_ANNOTS: readonly Annotation[] = [];
-interface FuncState {
+interface FuncState extends ProtoFlags {
   elf: ElfFunction;
   sym: ElfFunctionSym | undefined;
   addr: bigint;
@@ -45,12 +45,6 @@ interface FuncState {
   parmNames: string[];
   parmTypes: number[];
   annots: readonly Annotation[];
-  optimizedParms: boolean;
-  unexpectedReg: boolean;
-  inconsistentProto: boolean;
-  uncertainParmLoc: boolean;
-  reorderedParm: boolean;
-  signatureChanged: boolean;
   optimizedSymbol: boolean;
   ambiguousAddr: boolean;
   /** Order of saving, for the stable sort. */
