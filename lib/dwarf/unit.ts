@@ -412,19 +412,29 @@ export function valueLength(form: number, c: Cursor, u: { addressSize: number; o
   }
 }
 
+/**
+ * The initial length at the start of `sec` (32-bit, or 0xffffffff and 64-bit) and where the
+ * header goes on after it (4 or 12); a length that does not fit a safe integer reads as
+ * MAX_SAFE_INTEGER. Undefined when the section is too short to hold it.
+ */
+function initialLength(sec: DwarfSection, le: boolean): { len: number; at: number } | undefined {
+  const d = sec.data;
+  const v = sec.view;
+  if (d.length < 4) return undefined;
+  const len = v.getUint32(0, le);
+  if (len !== 0xffffffff) return { len, at: 4 };
+  if (d.length < 12) return undefined;
+  const hi = v.getUint32(le ? 8 : 4, le);
+  return { len: hi !== 0 ? Number.MAX_SAFE_INTEGER : v.getUint32(le ? 4 : 8, le), at: 12 };
+}
+
 /** Offset past a DWARF 5 .debug_str_offsets header at the section start (libdw str_offsets_base_off), else 0. */
 function strOffsetsHeaderEnd(sec: DwarfSection, le: boolean): number {
   const d = sec.data;
   const v = sec.view;
-  if (d.length < 4) return 0;
-  let len = v.getUint32(0, le);
-  let at = 4;
-  if (len === 0xffffffff) {
-    if (d.length < 12) return 0;
-    const hi = v.getUint32(le ? 8 : 4, le);
-    len = hi !== 0 ? Number.MAX_SAFE_INTEGER : v.getUint32(le ? 4 : 8, le);
-    at = 12;
-  }
+  const head = initialLength(sec, le);
+  if (head === undefined) return 0;
+  const { len, at } = head;
   if (d.length - at < 4 || len < 4 || d.length - at < len) return 0;
   if (v.getUint16(at, le) !== 5) return 0;
   return at + 4;
@@ -434,17 +444,10 @@ function strOffsetsHeaderEnd(sec: DwarfSection, le: boolean): number {
 function listsHeaderEnd(sec: DwarfSection, le: boolean): number {
   const d = sec.data;
   const v = sec.view;
-  if (d.length < 4) return 0;
-  let len = v.getUint32(0, le);
-  let at = 4;
-  let offsetSize = 4;
-  if (len === 0xffffffff) {
-    if (d.length < 12) return 0;
-    const hi = v.getUint32(le ? 8 : 4, le);
-    len = hi !== 0 ? Number.MAX_SAFE_INTEGER : v.getUint32(le ? 4 : 8, le);
-    at = 12;
-    offsetSize = 8;
-  }
+  const head = initialLength(sec, le);
+  if (head === undefined) return 0;
+  const { len, at } = head;
+  const offsetSize = at === 12 ? 8 : 4;
   if (at > d.length - 8 || len < 8 || len > d.length - at) return 0;
   if (v.getUint16(at, le) !== 5) return 0;
   const addressSize = d[at + 2] as number;
