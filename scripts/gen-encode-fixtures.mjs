@@ -13,20 +13,10 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { ensureSid, SID_BASE_PACKAGES, sidPath, sidSh } from './e2e-lib/sid.mjs';
 import { repo } from './lib/corpus.mjs';
+import { FLAG_SETS } from './lib/encode-flag-sets.mjs';
 
 const FIX = join(repo, 'test/fixtures/encode');
 const WORK = '/tmp/modbtf-encode-fixtures';
-/** Flag sets: what a 7.2.13 build passes (gen-btf.sh), what a pahole <= 1.25 tree passes, none. */
-export const FLAG_SETS = {
-  kbuild72: '-j --btf_features=encode_force,var,float,enum64,decl_tag,type_tag,optimized_func,consistent_func,decl_tag_kfuncs --btf_features=attributes --btf_features=layout -j --lang_exclude=rust',
-  kbuild125: '-j --btf_gen_floats --skip_encoding_btf_inconsistent_proto --btf_gen_optimized',
-  plain: '',
-  default: '--btf_features=default',
-  plusglobal: '--btf_features=+global_var,nonexistent_feature',
-  skips: '--skip_encoding_btf_type_tag --skip_encoding_btf_decl_tag --skip_encoding_btf_enum64 --skip_encoding_btf_vars',
-  genall: '--btf_gen_all',
-  strict: '--btf_features_strict=var,float,decl_tag_kfuncs,reproducible_build',
-};
 /** Compiler command and linker per variant (cross: arm64, and s390x for a big-endian module). */
 const VARIANTS = {
   'gcc-dwarf5': ['gcc -g -O2', 'ld'],

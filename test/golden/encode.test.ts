@@ -23,6 +23,8 @@ import { parseElf } from '../../lib/elf/index.js';
 import { encodeModule, FeatureParser } from '../../lib/encode/index.js';
 import { parseLanguages } from '../../lib/encode/languages.js';
 import { fixtureBytes, fixturePath, firstDiff } from '../helpers/fixtures.js';
+// The flag sets scripts/gen-encode-fixtures.mjs made the fixtures with.
+import { FLAG_SETS } from '../../scripts/lib/encode-flag-sets.mjs';
 
 const vmlinux72 = Btf.parse(fixtureBytes('kernel7/vmlinux-7.2.13.btf.gz'), { file: 'vmlinux-7.2.13' });
 
@@ -49,17 +51,6 @@ describe('encodeModule equals pahole 1.32 --btf_encode_detached', () => {
   });
 });
 
-/** The flag sets of scripts/gen-encode-fixtures.mjs. */
-const FLAG_SETS: Record<string, string> = {
-  kbuild72: '-j --btf_features=encode_force,var,float,enum64,decl_tag,type_tag,optimized_func,consistent_func,decl_tag_kfuncs --btf_features=attributes --btf_features=layout -j --lang_exclude=rust',
-  kbuild125: '-j --btf_gen_floats --skip_encoding_btf_inconsistent_proto --btf_gen_optimized',
-  plain: '',
-  default: '--btf_features=default',
-  plusglobal: '--btf_features=+global_var,nonexistent_feature',
-  skips: '--skip_encoding_btf_type_tag --skip_encoding_btf_decl_tag --skip_encoding_btf_enum64 --skip_encoding_btf_vars',
-  genall: '--btf_gen_all',
-  strict: '--btf_features_strict=var,float,decl_tag_kfuncs,reproducible_build',
-};
 
 describe('modbtf pahole equals pahole 1.32 on small gcc and clang objects (test/fixtures/encode)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'modbtf-encode-'));
@@ -147,7 +138,7 @@ describe('modbtf pahole speaks pahole 1.32\'s command line (test/fixtures/encode
 describe('modbtf pahole in place (-J --btf_base B MODULE, as 6.x Makefile.modfinal runs pahole)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'modbtf-encode-inplace-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
-  const flags = FLAG_SETS.kbuild72 as string;
+  const flags = FLAG_SETS.kbuild72;
   const base = fixturePath('encode/gcc-dwarf5/base.btf');
 
   it('adds .BTF as `$LLVM_OBJCOPY --add-section .BTF=<pahole 1.32 bytes>` does (measured: pahole 1.32 in place == sid objcopy --add-section of its detached output)', async () => {
