@@ -129,3 +129,12 @@ export function isModbtfError(x: unknown): x is ModbtfError {
   const r = x as { name?: unknown; code?: unknown; context?: unknown };
   return typeof r.name === 'string' && /Error$/.test(r.name) && typeof r.code === 'string' && typeof r.context === 'object';
 }
+
+/** The errno name (ENOENT...) behind a failure, looking through the `cause` chain modbtf's errors keep. */
+export function errnoOf(err: unknown): string | undefined {
+  for (let e: unknown = err, i = 0; e !== undefined && e !== null && i < 5; e = (e as { cause?: unknown }).cause, i++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) return code;
+  }
+  return undefined;
+}

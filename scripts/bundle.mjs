@@ -24,7 +24,7 @@ const cliuiCommonJs = {
 rmSync(join(root, 'dist/bundle'), { recursive: true, force: true });
 await build({
   absWorkingDir: root,
-  entryPoints: { main: 'cli/main.ts', 'check-worker': 'lib/module/check-worker.ts', 'finalize-worker': 'lib/module/finalize-worker.ts', 'encode-worker': 'lib/module/encode-worker.ts' },
+  entryPoints: { main: 'cli/main.ts', 'check-worker': 'lib/module/check-worker.ts', 'finalize-worker': 'lib/module/finalize-worker.ts', 'encode-worker': 'lib/module/encode-worker.ts', 'encode-isolate-worker': 'lib/module/encode-isolate-worker.ts' },
   outdir: 'dist/bundle',
   bundle: true,
   splitting: true,

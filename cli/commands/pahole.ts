@@ -18,6 +18,7 @@
  * MODBTF_DEDUP=fixed deduplicates like the libbpf kernel 7.3 carries instead of 1.7.0.
  */
 import { parsePaholeArgs, type ParsedOption } from '../../lib/encode/pahole-argv.js';
+import { errnoOf } from '../../lib/errors.js';
 
 export interface PaholeIo {
   stdout(text: string): void;
@@ -27,14 +28,6 @@ export interface PaholeIo {
 
 const EXIT_USAGE = 64;
 
-/** The errno name (ENOENT...) of a failure, looking through the `cause` chain modbtf's errors keep. */
-function errnoOf(err: unknown): string | undefined {
-  for (let e: unknown = err, i = 0; e !== undefined && e !== null && i < 5; e = (e as { cause?: unknown }).cause, i++) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) return code;
-  }
-  return undefined;
-}
 const EXIT_FAILURE = 1;
 
 const processIo: PaholeIo = {
@@ -156,52 +149,85 @@ interface EncodeJob {
   io: PaholeIo;
 }
 
+/**
+ * Modules at least this large (bytes of the file: unstripped, nearly all DWARF) are encoded
+ * in a worker thread sized for them (lib/module encode-isolate.ts): peak RSS, not time, is
+ * what a large module costs a parallel build, and a worker's start (~50 ms) is noise there.
+ */
+const ISOLATE_FROM = 16 << 20;
+
 async function encodeOne(job: EncodeJob): Promise<number> {
   const { io } = job;
-  const [{ loadBaseBtf }, enc, { isModbtfError }] = await Promise.all([
-    import('../../lib/module/btf-file.js'), import('../../lib/encode/index.js'), import('../../lib/errors.js'),
+  const [isolate, enc, { isModbtfError }, { statSync }] = await Promise.all([
+    import('../../lib/module/encode-isolate.js'), import('../../lib/encode/index.js'), import('../../lib/errors.js'), import('node:fs'),
   ]);
-  let base;
+  const typesJob = { module: job.file, basePath: job.baseFile, features: job.features, ...(job.languages !== undefined ? { languages: job.languages } : {}) };
+  let size = 0;
   try {
-    base = await loadBaseBtf(job.baseFile);
-  } catch (err: unknown) {
+    size = statSync(job.file).size;
+  } catch {
+    // Unreadable: the stages below say so, as pahole would.
+  }
+  let stage: import('../../lib/module/encode-isolate.js').TypesStage | undefined;
+  // MODBTF_ENCODE_ISOLATE: 1 always, 0 never, else by size.
+  const mode = io.env['MODBTF_ENCODE_ISOLATE'];
+  if (mode === '1' || (mode !== '0' && size >= ISOLATE_FROM)) {
+    const got = await isolate.encodeTypesInIsolate(typesJob);
+    if ('lost' in got) {
+      if (job.verbose) io.stderr(`modbtf pahole: ${job.file}: ${got.lost}; encoding in this thread\n`);
+    } else {
+      stage = got;
+    }
+  }
+  stage ??= await isolate.encodeTypesStage(typesJob);
+  const baseFailed = (err: unknown): number => {
     // libbpf's btf__parse error (-errno), as pahole prints it; the reason itself with -V.
     const code = errnoOf(err);
     const errno = code === 'ENOENT' ? -2 : code === 'EACCES' ? -13 : code === 'EISDIR' ? -21 : -22;
     io.stderr(`Failed to parse base BTF '${job.baseFile}': ${errno}\n`);
     if (job.verbose) io.stderr(`modbtf pahole: ${isModbtfError(err) ? err.describe() : String(err)}\n`);
     return EXIT_FAILURE;
-  }
-  // The module is read lazily (its debug sections when the encoder reaches them), as pahole
-  // maps it: xfs.ko is 95 MB.
-  let dwarf;
-  try {
-    dwarf = enc.openModuleDwarf(job.file);
-  } catch (err: unknown) {
-    // pahole -J on a file it cannot load writes nothing, says nothing and exits 0 (-V: why).
-    if (job.verbose) {
-      const why = isModbtfError(err) ? err.describe() : `${job.file}: ${(err as { code?: string }).code ?? String(err)}`;
-      io.stderr(`modbtf pahole: ${why}: nothing encoded (pahole exits 0 on files it cannot load)\n`);
-    }
-    return 0;
-  }
-  if (dwarf === undefined) return 0;
-  const hasBtf = dwarf.elf.sectionByName('.BTF') !== undefined;
-  const dedup = job.io.env['MODBTF_DEDUP'] === 'fixed' ? 'fixed' : '1.7.0';
-  // Handed over, not kept: the module's sections can go before deduplication.
-  const opened: { dwarf: typeof dwarf | undefined } = { dwarf };
-  dwarf = undefined;
-  let result;
-  try {
-    result = enc.encodeOpenedModule(opened, base, { features: job.features, ...(job.languages !== undefined ? { languages: job.languages } : {}), dedup });
-  } catch (err: unknown) {
+  };
+  const encodeFailed = (err: unknown): number => {
     io.stderr(`${isModbtfError(err) ? `modbtf pahole: ${err.describe()}` : `modbtf pahole: internal error: ${err instanceof Error ? err.stack ?? err.message : String(err)}`}\nError while encoding BTF.\n`);
     return EXIT_FAILURE;
+  };
+  switch (stage.stage) {
+    case 'base-failed': return baseFailed(stage.error);
+    case 'open-failed': {
+      // pahole -J on a file it cannot load writes nothing, says nothing and exits 0 (-V: why).
+      if (job.verbose) {
+        const err = stage.error;
+        const why = isModbtfError(err) ? err.describe() : `${job.file}: ${(err as { code?: string }).code ?? String(err)}`;
+        io.stderr(`modbtf pahole: ${why}: nothing encoded (pahole exits 0 on files it cannot load)\n`);
+      }
+      return 0;
+    }
+    case 'no-dwarf': return 0;
+    case 'encode-failed': return encodeFailed(stage.error);
+    case 'encoded': break;
+  }
+  let base = stage.base;
+  if (base === undefined) {
+    // Encoded in a worker: the vmlinux BTF is parsed here now that the worker's heap is gone.
+    const { loadBaseBtf } = await import('../../lib/module/btf-file.js');
+    try {
+      base = await loadBaseBtf(job.baseFile);
+    } catch (err: unknown) {
+      return baseFailed(err);
+    }
+  }
+  const dedup = job.io.env['MODBTF_DEDUP'] === 'fixed' ? 'fixed' : '1.7.0';
+  let result;
+  try {
+    result = enc.dedupEncodedTypes(stage.types, base, { features: job.features, dedup }, job.file);
+  } catch (err: unknown) {
+    return encodeFailed(err);
   }
   if (job.verbose) for (const line of result.skipped) io.stdout(`${line}\n`);
   if (result.bytes === undefined) return 0;
   if (job.detached !== undefined) return writeDetached(job.detached, result.bytes, io);
-  return writeInPlace(job, hasBtf, base, result.bytes);
+  return writeInPlace(job, stage.hasBtf, base, result.bytes);
 }
 
 /** btf_encoder__write_raw_file: open(O_WRONLY|O_CREAT|O_TRUNC, 0640), here through a temp file. */

@@ -130,8 +130,25 @@ function checkSupported(opts: EncodeOptions, file: string | undefined): void {
   }
 }
 
+/**
+ * The two halves of encodeOpenedModule, for a caller that runs them apart (in two threads:
+ * lib/module encode-isolate.ts). encodeOpenedTypes is what pahole's encoder does before
+ * btf__dedup; dedupEncodedTypes is btf__dedup over it. Together they give encodeOpenedModule's
+ * result.
+ */
+export function encodeOpenedTypes(m: { dwarf: Dwarf | undefined }, base: Btf, opts: EncodeOptions): EncodedTypes {
+  if (m.dwarf === undefined) return { raw: undefined, warnings: [], skipped: [] };
+  checkSupported(opts, m.dwarf.file);
+  return encodeTaken(m, base, opts);
+}
+
+/** btf__dedup over encodeOpenedTypes' output (`raw` is worked in, not copied). */
+export function dedupEncodedTypes(e: EncodedTypes, base: Btf, opts: EncodeOptions, file?: string): EncodeResult {
+  return dedupEncoded(e, base, opts, file);
+}
+
 /** The BTF before deduplication; raw undefined when every CU was filtered out. */
-interface EncodedTypes { raw: Uint8Array | undefined; warnings: string[]; skipped: string[] }
+export interface EncodedTypes { raw: Uint8Array | undefined; warnings: string[]; skipped: string[] }
 
 /** What pahole's encoder does before btf__dedup. Holds nothing of `d` once it returns. */
 function encodeTypes(d: Dwarf, base: Btf, opts: EncodeOptions): EncodedTypes {
