@@ -140,7 +140,7 @@ export class DwarfAttribute {
     const c = u.cursor(this.pos, this.die);
     switch (this.form) {
       case DW_FORM_string: {
-        const bytes = d.info.data;
+        const bytes = d.infoOf(u).data;
         const nul = bytes.indexOf(0, this.pos);
         if (nul < 0 || nul >= u.end) throw this.fail('DWARF_TRUNCATED', 'DW_FORM_string is not NUL-terminated before the end of the unit');
         return decodeString(bytes, this.pos, nul);

@@ -14,9 +14,9 @@ const TWO32 = 2 ** 32;
 const MAX_SAFE_HI = 0x1fffff;
 
 export class Cursor {
-  readonly sec: DwarfSection;
-  readonly bytes: Uint8Array;
-  readonly view: DataView;
+  sec: DwarfSection;
+  bytes: Uint8Array;
+  view: DataView;
   readonly le: boolean;
   readonly file: string | undefined;
   pos: number;

@@ -22,7 +22,7 @@ import { Cursor, sectionString } from './cursor.js';
 import { isModbtfError, ModbtfError } from '../errors.js';
 import { dwarfError } from './errors.js';
 import { offlineSectionAddresses, PAHOLE_OFFLINE_BASE } from './layout.js';
-import { badRelocationTarget, canonicalDebugName, DwarfSections, type DwarfSection, type DwarfSectionName, type ElfByteSource } from './sections.js';
+import { badRelocationTarget, canonicalDebugName, DwarfSections, WindowedSection, type DwarfSection, type DwarfSectionName, type ElfByteSource } from './sections.js';
 import { DieIndex, DwarfUnit, type IndexScratch, type UnitHeader } from './unit.js';
 import type { DwarfOp } from './expr.js';
 import { getLocation, getLocations, getRanges, type DwarfLocation, type DwarfRange } from './lists.js';
@@ -49,6 +49,11 @@ export interface DwarfOptions {
   indexCache?: number;
   /** @internal Section bytes read on demand (openDwarfFile). */
   source?: ElfByteSource;
+  /**
+   * With `source`: read .debug_info a unit at a time, holding about this many bytes of it
+   * (lib/dwarf WindowedSection), for a caller that goes through the units in order.
+   */
+  windowInfo?: number;
 }
 
 /** True when the file has a .debug_info section libdw would read. */
@@ -84,9 +89,10 @@ export class Dwarf {
     this.file = opts.file ?? elf.file;
     this.littleEndian = elf.littleEndian;
     this.sectionAddresses = offlineSectionAddresses(elf, opts.base ?? PAHOLE_OFFLINE_BASE);
-    const load: { addresses: BigUint64Array; unknownRelocations?: 'error' | 'skip' | 'lenient'; source?: ElfByteSource } = { addresses: this.sectionAddresses };
+    const load: { addresses: BigUint64Array; unknownRelocations?: 'error' | 'skip' | 'lenient'; source?: ElfByteSource; windowInfo?: number } = { addresses: this.sectionAddresses };
     if (opts.unknownRelocations !== undefined) load.unknownRelocations = opts.unknownRelocations;
     if (opts.source !== undefined) load.source = opts.source;
+    if (opts.windowInfo !== undefined) load.windowInfo = opts.windowInfo;
     this.sections = new DwarfSections(elf, load);
     if (!this.sections.has('.debug_info')) {
       throw dwarfError('DWARF_MISSING', 'no .debug_info section (the module was built without CONFIG_DEBUG_INFO, or stripped)', { file: this.file });
@@ -111,9 +117,34 @@ export class Dwarf {
         throw err;
       }
       if (s === undefined) throw dwarfError('DWARF_MISSING', 'no .debug_info section', { file: this.file });
+      if (s instanceof WindowedSection) s.onNewBuffer = () => { for (const u of this.unitList ?? []) u.forgetCursor(); };
       this.infoSection = s;
     }
     return this.infoSection;
+  }
+
+  /**
+   * .debug_info with `u`'s bytes in `data` (read them through this, or through `info` after
+   * this: a windowed .debug_info holds only some units at a time).
+   */
+  infoOf(u: DwarfUnit): DwarfSection {
+    return this.infoRange(u.offset, u.end);
+  }
+
+  private infoRange(start: number, end: number): DwarfSection {
+    const info = this.info;
+    if (info instanceof WindowedSection) {
+      try {
+        info.ensure(start, end);
+      } catch (err: unknown) {
+        if (err instanceof ModbtfError && err.context.die === undefined) {
+          const die = this.dieOfBadRelocation(err);
+          if (die !== undefined) err.withContext({ die });
+        }
+        throw err;
+      }
+    }
+    return info;
   }
 
   /**
@@ -125,7 +156,8 @@ export class Dwarf {
     const at = badRelocationTarget(err);
     if (at === undefined || canonicalDebugName(at.section) !== '.debug_info') return undefined;
     try {
-      const d = new Dwarf(this.elf, { ...this.opts, unknownRelocations: 'lenient', indexCache: 1 });
+      const { windowInfo: _whole, ...opts } = this.opts;
+      const d = new Dwarf(this.elf, { ...opts, unknownRelocations: 'lenient', indexCache: 1 });
       const u = d.units.find((x) => x.offset <= at.offset && at.offset < x.end);
       if (u === undefined || at.offset < u.dieOffset) return undefined;
       const idx = u.index();
@@ -181,6 +213,8 @@ export class Dwarf {
     while (off + 4 < size) {
       let h: UnitHeader;
       try {
+        // A header is at most 40 bytes (64-bit DWARF 5 type unit).
+        this.infoRange(off, off + 64);
         h = readUnitHeader(info, this.littleEndian, this.file, off);
       } catch (err: unknown) {
         if (err instanceof ModbtfError && err.code === 'DWARF_TRUNCATED' && err.context.die === undefined) {
@@ -233,6 +267,8 @@ export class Dwarf {
     if (u === undefined || die < u.dieOffset) {
       throw this.error('DWARF_BAD_DIE', `offset 0x${die.toString(16)} is not a DIE offset (outside every unit's DIEs)`, '.debug_info', die, die);
     }
+    // Every DIE read starts here: its unit's bytes must be in .debug_info's buffer.
+    this.infoOf(u);
     return u;
   }
 

@@ -74,7 +74,7 @@ function blockOps(a: DwarfAttribute): DwarfOp[] | undefined {
   if (a.form === C.DW_FORM_data16) return undefined;
   const b = a.block();
   if (b === undefined) return undefined;
-  const info = a.unit.dwarf.info;
+  const info = a.unit.dwarf.infoOf(a.unit);
   return decodeExpression(info, b.byteOffset - info.data.byteOffset, b.length, exprContext(a.unit), a.die);
 }
 

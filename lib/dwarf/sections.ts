@@ -74,6 +74,12 @@ export interface LoadSectionsOptions {
    * 'lenient' skips every record that cannot be applied (only to locate a bad one's DIE).
    */
   unknownRelocations?: 'error' | 'skip' | 'lenient';
+  /**
+   * Read .debug_info a range at a time (WindowedSection), holding at most about this many
+   * bytes of it before starting a fresh buffer; only with a `source`, and only where the
+   * file allows it (see WindowedSection.open). Undefined: the whole section at once.
+   */
+  windowInfo?: number;
 }
 
 const ELFCOMPRESS_ZLIB = 1;
@@ -424,6 +430,10 @@ export class DwarfSections {
     if (hit !== undefined) return hit ?? undefined;
     const sec = this.byName.get(name);
     if (sec === undefined) { this.loaded.set(name, null); return undefined; }
+    if (name === '.debug_info' && this.opts.windowInfo !== undefined && this.opts.source !== undefined && this.elf.type === ET_REL && !this.sharesBytes(sec)) {
+      const w = WindowedSection.open(this.elf, sec, this.relocSectionsFor(sec.index), this.opts.source, () => this.relocContext(), this.opts.windowInfo);
+      if (w !== undefined) { this.loaded.set(name, w); return w; }
+    }
     let { data, copied } = sectionBytes(this.elf, sec, this.opts.source);
     const relocs = this.elf.type === ET_REL ? this.relocSectionsFor(sec.index) : [];
     if (relocs.length > 0) {
@@ -509,5 +519,158 @@ export class DwarfSections {
       }
     }
     return this.relocIndex.get(target) ?? [];
+  }
+}
+
+/**
+ * A zero-filled buffer of `size` bytes whose untouched pages are not resident: allocated
+ * larger than glibc's highest dynamic mmap threshold (32 MiB on 64-bit), so that calloc
+ * always maps fresh pages for it and unmaps them when it is freed. A smaller one can come
+ * from a malloc arena once an earlier buffer's free has raised the threshold, and calloc
+ * zeroes (touches) every page of it: measured on xfs.ko in a worker thread, +22 MB peak RSS.
+ */
+function sparseBuffer(size: number): Uint8Array {
+  const MMAPPED = (32 << 20) + 4096;
+  return size >= MMAPPED ? new Uint8Array(size) : new Uint8Array(MMAPPED).subarray(0, size);
+}
+
+/** Relocation records between two entries of a WindowedSection's index. */
+const MARK_STRIDE = 512;
+
+/**
+ * A relocated section read a range at a time into a section-sized buffer whose untouched
+ * pages are never resident (lib/dwarf openDwarfFile's way of reading), for the largest
+ * section a module has: .debug_info (xfs.ko: 24 MB, and 36 MB of relocation records).
+ * `ensure(start, end)` reads that range from the file and applies the relocation records
+ * that patch it; once the ranges held pass the budget, the next range goes into a fresh
+ * buffer and the old one is left to the garbage collector, with the ranges it held.
+ * Readers take `data` after ensure(): a buffer they already hold keeps its ranges intact.
+ *
+ * The ranges' relocations are found through an index of every MARK_STRIDE-th record's
+ * offset, so the records must be in offset order (assemblers and ld -r write them so). A
+ * section this cannot read exactly as DwarfSections.get would (compressed, several or REL
+ * relocation sections, records out of order or outside the section) is not opened so.
+ */
+export class WindowedSection implements DwarfSection {
+  readonly name = '.debug_info' as const;
+  readonly elf: ElfSection;
+  readonly stringSize: number;
+  private buf: Uint8Array;
+  private dv: DataView;
+  /** Loaded ranges of `buf` as [start, end) pairs, and their total length. */
+  private ranges: number[] = [];
+  private held = 0;
+  /** Called when a fresh buffer replaces `data`: let go of references to the old one. */
+  onNewBuffer: (() => void) | undefined;
+  /** The last range ensure() was asked for and found loaded. */
+  private lastStart = 0;
+  private lastEnd = 0;
+
+  private constructor(
+    private readonly file: ElfFile,
+    sec: ElfSection,
+    private readonly rs: ElfSection,
+    private readonly source: ElfByteSource,
+    private readonly context: () => RelocContext,
+    private readonly budget: number,
+    /** r_offset of records 0, MARK_STRIDE, 2 * MARK_STRIDE... */
+    private readonly marks: Float64Array,
+  ) {
+    this.elf = sec;
+    this.stringSize = sec.size;
+    this.buf = sparseBuffer(sec.size);
+    this.dv = dataViewOf(this.buf);
+  }
+
+  get data(): Uint8Array { return this.buf; }
+  get view(): DataView { return this.dv; }
+
+  /** The section windowed, or undefined when it must be read whole (see the class comment). */
+  static open(elf: ElfFile, sec: ElfSection, relocs: readonly ElfSection[], source: ElfByteSource, context: () => RelocContext, budget: number): WindowedSection | undefined {
+    if ((sec.flags & SHF_COMPRESSED) !== 0 || sec.name.startsWith('.zdebug') || sec.type === SHT_NOBITS || sec.size === 0) return undefined;
+    if (relocs.length !== 1) return undefined;
+    const rs = relocs[0] as ElfSection;
+    if (rs.type !== SHT_RELA || (rs.flags & SHF_COMPRESSED) !== 0) return undefined;
+    const entsize = elf.is64 ? 24 : 12;
+    const count = Math.floor(rs.size / entsize);
+    const marks = new Float64Array(Math.ceil(count / MARK_STRIDE));
+    const le = elf.littleEndian;
+    const perChunk = Math.max(MARK_STRIDE, Math.floor(RELOC_CHUNK / entsize));
+    const scratch = new Uint8Array(perChunk * entsize);
+    let prev = 0;
+    for (let first = 0; first < count; first += perChunk) {
+      const n = Math.min(perChunk, count - first);
+      const rel = source.read(rs.offset + first * entsize, n * entsize, scratch);
+      const dv = dataViewOf(rel);
+      for (let i = 0; i < n; i++) {
+        const at = i * entsize;
+        const off = elf.is64 ? (dv.getUint32(le ? at + 4 : at, le) === 0 ? dv.getUint32(le ? at : at + 4, le) : Number.MAX_SAFE_INTEGER) : dv.getUint32(at, le);
+        // Out of order, or outside the section: the whole-section path (and its errors).
+        if (off < prev || off >= sec.size) return undefined;
+        prev = off;
+        if ((first + i) % MARK_STRIDE === 0) marks[(first + i) / MARK_STRIDE] = off;
+      }
+    }
+    return new WindowedSection(elf, sec, rs, source, context, budget, marks);
+  }
+
+  /** Makes [start, end) of `data` the section's relocated bytes (a new `data` past the budget). */
+  ensure(start: number, end: number): void {
+    if (start >= this.lastStart && end <= this.lastEnd) return;
+    const size = this.elf.size;
+    const s = Math.max(0, start);
+    const e = Math.min(size, end);
+    if (e <= s) return;
+    const r = this.ranges;
+    for (let i = 0; i < r.length; i += 2) {
+      if ((r[i] as number) <= s && e <= (r[i + 1] as number)) { this.lastStart = r[i] as number; this.lastEnd = r[i + 1] as number; return; }
+    }
+    if (this.held > 0 && this.held + (e - s) > this.budget) {
+      this.buf = sparseBuffer(size);
+      this.dv = dataViewOf(this.buf);
+      this.ranges = [];
+      this.held = 0;
+      this.onNewBuffer?.();
+    }
+    this.source.read(this.elf.offset + s, e - s, this.buf.subarray(s, e));
+    this.relocate(s, e);
+    this.ranges.push(s, e);
+    this.held += e - s;
+    this.lastStart = s;
+    this.lastEnd = e;
+  }
+
+  /** Applies the records whose r_offset is in [s, e), as applyRelocations would. */
+  private relocate(s: number, e: number): void {
+    const elf = this.file;
+    const entsize = elf.is64 ? 24 : 12;
+    const count = Math.floor(this.rs.size / entsize);
+    // The last mark below s: records before it patch bytes before s.
+    let lo = 0;
+    let hi = this.marks.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >>> 1;
+      if ((this.marks[mid] as number) < s) lo = mid;
+      else hi = mid - 1;
+    }
+    const ctx = this.context();
+    const le = elf.littleEndian;
+    const perChunk = Math.max(1, Math.floor(RELOC_CHUNK / entsize));
+    for (let first = lo * MARK_STRIDE; first < count;) {
+      const n = Math.min(perChunk, count - first);
+      const rel = this.source.read(this.rs.offset + first * entsize, n * entsize, ctx.scratch(n * entsize));
+      const dv = dataViewOf(rel);
+      const offAt = (i: number): number => {
+        const at = i * entsize;
+        return elf.is64 ? dv.getUint32(le ? at : at + 4, le) : dv.getUint32(at, le);
+      };
+      let a = 0;
+      while (a < n && offAt(a) < s) a++;
+      let b = a;
+      while (b < n && offAt(b) < e) b++;
+      if (b > a) applyRecords(elf, this.elf, this.rs, this.buf, ctx, rel.subarray(a * entsize, b * entsize), first + a, b - a, entsize, true);
+      if (b < n) return;
+      first += n;
+    }
   }
 }

@@ -134,7 +134,7 @@ export class DwarfUnit implements UnitHeader {
     if (this.version >= 5 || this.dieOffset >= this.end) return;
     const d = this.dwarf;
     const die = this.dieOffset;
-    if (d.info.data[die] === 0) return;
+    if (d.infoOf(this).data[die] === 0) return;
     const tag = d.tag(die);
     if (tag === DW_TAG_partial_unit) this.uType = DW_UT_partial;
     else if (tag === DW_TAG_type_unit) this.uType = DW_UT_type;
@@ -189,7 +189,7 @@ export class DwarfUnit implements UnitHeader {
   /** @internal One pass over the unit's DIEs. */
   buildIndex(): DieIndex {
     const d = this.dwarf;
-    const info = d.info;
+    const info = d.infoOf(this);
     const bytes = info.data;
     const table = this.abbrevs;
     const end = this.end;
@@ -299,6 +299,11 @@ export class DwarfUnit implements UnitHeader {
 
   private scratch: Cursor | undefined;
 
+  /** @internal Drops the scratch cursor (it holds a buffer a windowed .debug_info has left). */
+  forgetCursor(): void {
+    this.scratch = undefined;
+  }
+
   /**
    * A cursor over this unit's bytes at `pos`. It is the unit's one scratch cursor, reset on
    * every call: callers read what they need from it before calling anything else that may
@@ -306,7 +311,11 @@ export class DwarfUnit implements UnitHeader {
    */
   cursor(pos: number, die?: number): Cursor {
     let c = this.scratch;
-    if (c === undefined) c = this.scratch = new Cursor(this.dwarf.info, this.dwarf.littleEndian, this.dwarf.file, pos, this.end);
+    const info = this.dwarf.infoOf(this);
+    if (c === undefined) c = this.scratch = new Cursor(info, this.dwarf.littleEndian, this.dwarf.file, pos, this.end);
+    // Not the buffer it was made over: a windowed .debug_info starts new ones (and the old
+    // one must not stay reachable from every unit).
+    if (c.bytes !== info.data) { c.sec = info; c.bytes = info.data; c.view = info.view; }
     c.pos = pos;
     c.end = this.end;
     c.die = die;

@@ -111,7 +111,7 @@ export class DieReader {
   constructor(readonly d: Dwarf, u: DwarfUnit, private readonly strings: StringCache) {
     this.u = u;
     this.idx = u.index();
-    const info = d.info;
+    const info = d.infoOf(u);
     this.bytes = info.data;
     this.view = info.view;
     this.le = d.littleEndian;

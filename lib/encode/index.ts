@@ -53,6 +53,12 @@ export function encodeModule(elf: ElfFile, base: Btf, opts: EncodeOptions): Enco
 }
 
 /**
+ * How much of .debug_info the encoder holds at a time (lib/dwarf windowInfo): it reads the
+ * units in order, one at a time. xfs.ko's largest unit is 1.1 MB of its 24 MB.
+ */
+const INFO_WINDOW = 4 << 20;
+
+/**
  * The DWARF of the uncompressed ELF file at `path` through lib/dwarf's openDwarfFile: debug
  * sections are read and relocated in place when first needed, never the whole file plus a
  * relocated copy (xfs.ko: 95 MB, of which the encoder reads about 45). Undefined when the file
@@ -62,7 +68,7 @@ export function encodeModule(elf: ElfFile, base: Btf, opts: EncodeOptions): Enco
 export function openModuleDwarf(path: string, file?: string): Dwarf | undefined {
   try {
     // One unit at a time: keep only the current unit's DIE index.
-    return openDwarfFile(path, { indexCache: 2, readNow: encoderReads, ...(file !== undefined ? { file } : {}) });
+    return openDwarfFile(path, { indexCache: 2, windowInfo: INFO_WINDOW, readNow: encoderReads, ...(file !== undefined ? { file } : {}) });
   } catch (err: unknown) {
     if (isModbtfError(err) && err.code === 'DWARF_MISSING') return undefined;
     throw err;
