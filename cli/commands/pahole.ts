@@ -172,7 +172,7 @@ async function encodeOne(job: EncodeJob): Promise<number> {
   // MODBTF_ENCODE_ISOLATE: 1 always, 0 never, else by size.
   const mode = io.env['MODBTF_ENCODE_ISOLATE'];
   if (mode === '1' || (mode !== '0' && size >= ISOLATE_FROM)) {
-    const got = await isolate.encodeTypesInIsolate(typesJob);
+    const got = await isolate.encodeTypesInIsolate(typesJob, { moduleBytes: size });
     if ('lost' in got) {
       if (job.verbose) io.stderr(`modbtf pahole: ${job.file}: ${got.lost}; encoding in this thread\n`);
     } else {

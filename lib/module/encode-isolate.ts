@@ -69,13 +69,18 @@ export async function encodeTypesStage(job: TypesJob): Promise<TypesStage> {
 }
 
 /**
- * The worker's heap: young generation 6 MB (V8's default here is 3 x 16 MB semi-spaces), old
- * generation at most 1 GB, which V8 counts as a small heap and grows by ~1.6x what is live
- * rather than 4x. xfs.ko (the largest cloud module) keeps ~15-20 MB live. Measured on xfs.ko
- * (3 runs each, GNU time): young 12 MB 166-168 MB peak, 6 MB 160-163 MB, same wall time; the
- * old-generation cap (256 to 1024 MB) changed nothing.
+ * The worker's heap for a module file of `bytes`: old generation at most 1 GB, which V8
+ * counts as a small heap and grows by ~1.6x what is live rather than 4x (xfs.ko keeps ~15-20
+ * MB live); young generation 6 MB below 128 MiB, else 16 MB (V8's default here is 3 x 16 MB
+ * semi-spaces). The young generation is a fixed part of the peak, large on a module like
+ * xfs.ko and small on the largest ones, where a small one costs many more scavenges.
+ * Measured (modbtf pahole, GNU time, 7.2.13 -dbg modules): xfs.ko (95 MB) young 12 MB
+ * 166-168 MB peak, 6 MB 160-163 MB, same wall time; amdgpu.ko (800 MB) young 6 MB 29.4 s and
+ * 729 MB, 16 MB 23.6 s and 742 MB; the old-generation cap (256 to 1024 MB) changed nothing.
  */
-export const ENCODER_HEAP: ResourceLimits = { maxYoungGenerationSizeMb: 6, maxOldGenerationSizeMb: 1024 };
+export function encoderHeap(bytes: number): ResourceLimits {
+  return { maxYoungGenerationSizeMb: bytes < 128 << 20 ? 6 : 16, maxOldGenerationSizeMb: 1024 };
+}
 
 /** An error as data, to cross the thread boundary and be thrown again as the same kind. */
 type ErrorData =
@@ -146,7 +151,10 @@ function stageOf(a: TypesAnswer): TypesStage {
 export interface IsolateLost { lost: string }
 
 export interface IsolateOptions {
+  /** Default: encoderHeap(the module's size). */
   limits?: ResourceLimits;
+  /** The module file's size in bytes (for encoderHeap). */
+  moduleBytes?: number;
   /** The worker's code (tests; default encode-isolate-worker.js beside this file). */
   workerUrl?: URL;
 }
@@ -157,7 +165,7 @@ export async function encodeTypesInIsolate(job: TypesJob, opts: IsolateOptions =
   const url = opts.workerUrl ?? new URL('./encode-isolate-worker.js', import.meta.url);
   let worker: WorkerThread;
   try {
-    worker = new Worker(url, { workerData: job, resourceLimits: opts.limits ?? ENCODER_HEAP });
+    worker = new Worker(url, { workerData: job, resourceLimits: opts.limits ?? encoderHeap(opts.moduleBytes ?? 0) });
   } catch (err: unknown) {
     return { lost: `no worker thread: ${err instanceof Error ? err.message : String(err)}` };
   }
