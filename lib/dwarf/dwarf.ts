@@ -74,6 +74,8 @@ export class Dwarf {
   readonly sectionAddresses: BigUint64Array;
   readonly sections: DwarfSections;
   private infoSection: DwarfSection | undefined;
+  /** .debug_info when it is read a range at a time (DwarfOptions.windowInfo). */
+  private window: WindowedSection | undefined;
   private unitList: DwarfUnit[] | undefined;
   private readonly abbrevCache = new Map<number, AbbrevTable>();
   private sig8: Map<bigint, DwarfUnit> | undefined;
@@ -117,7 +119,10 @@ export class Dwarf {
         throw err;
       }
       if (s === undefined) throw dwarfError('DWARF_MISSING', 'no .debug_info section', { file: this.file });
-      if (s instanceof WindowedSection) s.onNewBuffer = () => { for (const u of this.unitList ?? []) u.forgetCursor(); };
+      if (s instanceof WindowedSection) {
+        s.onNewBuffer = () => { for (const u of this.unitList ?? []) u.forgetCursor(); };
+        this.window = s;
+      }
       this.infoSection = s;
     }
     return this.infoSection;
@@ -132,10 +137,11 @@ export class Dwarf {
   }
 
   private infoRange(start: number, end: number): DwarfSection {
-    const info = this.info;
-    if (info instanceof WindowedSection) {
+    const info = this.infoSection ?? this.info;
+    const w = this.window;
+    if (w !== undefined) {
       try {
-        info.ensure(start, end);
+        w.ensure(start, end);
       } catch (err: unknown) {
         if (err instanceof ModbtfError && err.context.die === undefined) {
           const die = this.dieOfBadRelocation(err);
