@@ -504,7 +504,7 @@ class Dedup {
 
   private clearHypot(): void {
     for (const id of this.hypotList) this.hypot[id] = UNPROCESSED;
-    this.hypotList = [];
+    this.hypotList.length = 0;
     this.hypotAdjustCanon = false;
   }
 
