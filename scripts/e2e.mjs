@@ -158,6 +158,10 @@ check('lib/dwarf on 20 modules of the 7.2.13 cloud-amd64 -dbg package: every att
 // node scripts/corpus-encode.mjs --set cloud|amd64 --pipeline.
 check('modbtf pahole on 60 modules of the 7.2.13 cloud-amd64 -dbg package byte-identical to pahole 1.32 with the flags of a 7.2.13 M= build; through the 7.2 pipeline equal to the .BTF Debian shipped (issue 18)', ['scripts/corpus-encode.mjs', '--set', 'cloud', '--count', '60', '--jobs', '2', '--again', '--pipeline'],
   k7([dbg72, pkg('sid', 'linux-headers-7.2.13+deb14-cloud-amd64', K72.version), pkg('sid', 'linux-modules-7.2.13+deb14-cloud-amd64', K72.version)], { needs: 'sid' }));
+// The bundled CLI on the package's three largest modules (16 MiB or more: encoded in a worker
+// thread, .debug_info read a window at a time): pahole's bytes, in the worker and in this thread.
+check('modbtf pahole (the bundle) on the 3 largest modules of the 7.2.13 cloud-amd64 -dbg package, in its worker thread and in this thread: byte-identical to pahole 1.32 (issue 18)', ['scripts/e2e-pahole-large.mjs', '--count', '3'],
+  k7([dbg72, pkg('sid', 'linux-headers-7.2.13+deb14-cloud-amd64', K72.version)], { needs: 'sid' }));
 
 // modbtf doctor (issue 19): its verdicts against booted kernels, 6.12.117 (the guest's snapshot
 // read on the host) and 7.2.13 (predicted from the packages before the boot), three TCG boots.
