@@ -4,7 +4,8 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { ModuleError } from '../errors.js';
-import { answerOf, encodeTypesStage, errorData, type TypesJob } from './encode-isolate.js';
+import { answerOf, encodeTypesStage, type TypesJob } from './encode-isolate.js';
+import { threadErrorData } from './thread-error.js';
 
 const port = parentPort;
 if (!port) throw new ModuleError('WORKER_FAILED', 'encode-isolate-worker must run in a worker thread');
@@ -14,5 +15,5 @@ encodeTypesStage(workerData as TypesJob).then(
     port.postMessage(answer, transfer);
   },
   // encodeTypesStage answers its failures itself; anything else is a bug, reported as one.
-  (err: unknown) => port.postMessage({ stage: 'encode-failed', error: errorData(err) }),
+  (err: unknown) => port.postMessage({ stage: 'encode-failed', error: threadErrorData(err) }),
 );

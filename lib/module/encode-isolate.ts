@@ -17,7 +17,7 @@
 import type { Worker as WorkerThread, ResourceLimits } from 'node:worker_threads';
 import type { Btf } from '../btf/btf.js';
 import type { EncodeFeatures, EncodedTypes } from '../encode/index.js';
-import { ModbtfError, errnoOf, isModbtfError, type ErrorContext, type ErrorFamily } from '../errors.js';
+import { reviveThreadError, threadErrorData, type ThreadErrorData } from './thread-error.js';
 
 /** One module as `pahole -J --btf_base VMLINUX` would encode it (before btf__dedup). */
 export interface TypesJob {
@@ -82,52 +82,11 @@ export function encoderHeap(bytes: number): ResourceLimits {
   return { maxYoungGenerationSizeMb: bytes < 128 << 20 ? 6 : 16, maxOldGenerationSizeMb: 1024 };
 }
 
-/** An error as data, to cross the thread boundary and be thrown again as the same kind. */
-type ErrorData =
-  | { modbtf: { name: ErrorFamily; code: string; message: string; context: ErrorContext; errno?: string } }
-  | { other: { message: string; code?: string; stack?: string } };
-
 /** What the worker answers: a TypesStage with its errors as data and no base. */
 export type TypesAnswer =
-  | { stage: 'base-failed' | 'open-failed' | 'encode-failed'; error: ErrorData }
+  | { stage: 'base-failed' | 'open-failed' | 'encode-failed'; error: ThreadErrorData }
   | { stage: 'no-dwarf' }
   | { stage: 'encoded'; types: EncodedTypes; hasBtf: boolean };
-
-export function errorData(err: unknown): ErrorData {
-  if (isModbtfError(err)) {
-    const errno = errnoOf(err);
-    return { modbtf: { name: err.name, code: err.code, message: err.message, context: { ...err.context }, ...(errno !== undefined ? { errno } : {}) } };
-  }
-  const e = err as { message?: unknown; code?: unknown; stack?: unknown };
-  return {
-    other: {
-      message: typeof e?.message === 'string' ? e.message : String(err),
-      ...(typeof e?.code === 'string' ? { code: e.code } : {}),
-      ...(typeof e?.stack === 'string' ? { stack: e.stack } : {}),
-    },
-  };
-}
-
-function revive(d: ErrorData): Error {
-  if ('modbtf' in d) {
-    const m = d.modbtf;
-    // errnoOf reads the errno through `cause`, as on the error thrown in the worker.
-    return new ModbtfError(m.name, m.code, m.message, m.context, m.errno !== undefined ? { cause: { code: m.errno } } : undefined);
-  }
-  const e = new WorkerThreadError(d.other.message);
-  if (d.other.code !== undefined) e.code = d.other.code;
-  if (d.other.stack !== undefined) e.stack = d.other.stack;
-  return e;
-}
-
-/**
- * An error from the worker that was not a ModbtfError (a system error such as EACCES, or a
- * bug), with its code and the worker's stack: not made a ModbtfError here either.
- */
-export class WorkerThreadError extends Error {
-  override readonly name = 'WorkerThreadError';
-  code: string | undefined;
-}
 
 export function answerOf(s: TypesStage): { answer: TypesAnswer; transfer: ArrayBuffer[] } {
   switch (s.stage) {
@@ -138,13 +97,13 @@ export function answerOf(s: TypesStage): { answer: TypesAnswer; transfer: ArrayB
       const transfer = raw !== undefined && raw.buffer instanceof ArrayBuffer ? [raw.buffer] : [];
       return { answer: { stage: 'encoded', types: s.types, hasBtf: s.hasBtf }, transfer };
     }
-    default: return { answer: { stage: s.stage, error: errorData(s.error) }, transfer: [] };
+    default: return { answer: { stage: s.stage, error: threadErrorData(s.error) }, transfer: [] };
   }
 }
 
 function stageOf(a: TypesAnswer): TypesStage {
   if (a.stage === 'no-dwarf' || a.stage === 'encoded') return a;
-  return { stage: a.stage, error: revive(a.error) };
+  return { stage: a.stage, error: reviveThreadError(a.error) };
 }
 
 /** Why a worker could not give an answer (the caller encodes in its own thread then). */

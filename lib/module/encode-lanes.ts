@@ -12,7 +12,8 @@
  * are worth more than START_UP_WORTH, and then a request goes to the first free lane.
  */
 import type { Worker as WorkerThread } from 'node:worker_threads';
-import { ModbtfError, ModuleError, isModbtfError, type ErrorContext, type ErrorFamily } from '../errors.js';
+import { ModuleError } from '../errors.js';
+import { reviveThreadError, type ThreadErrorData } from './thread-error.js';
 
 /** One module to encode: its path, the vmlinux it is encoded over, the tree's pahole flags. */
 export interface EncodeJob {
@@ -22,35 +23,13 @@ export interface EncodeJob {
   flags: readonly string[];
 }
 
-/** A ModbtfError as plain data, to cross the thread boundary and be thrown again as one. */
-export interface EncodeFailure {
-  name: ErrorFamily;
-  code: string;
-  message: string;
-  context: ErrorContext;
-}
-
 /** What a lane answers: the split BTF, or why not. */
-export type EncodeAnswer = { bytes: Uint8Array } | { failure: EncodeFailure } | { internal: string };
-
-export function encodeFailure(err: unknown): EncodeAnswer {
-  if (isModbtfError(err)) return { failure: { name: err.name, code: err.code, message: err.message, context: { ...err.context } } };
-  return { internal: err instanceof Error ? err.stack ?? err.message : String(err) };
-}
-
-/**
- * A bug in the encoder on a worker thread, with the worker's stack: deliberately not a
- * ModbtfError, as the same bug in this thread would not be one (kbuild lets bugs fail the build).
- */
-export class EncoderThreadBug extends Error {
-  override readonly name = 'EncoderThreadBug';
-}
+export type EncodeAnswer = { bytes: Uint8Array } | { error: ThreadErrorData };
 
 /** The answer as the caller would have had it from encoding in its own thread. */
 function unwrap(a: EncodeAnswer): Uint8Array {
   if ('bytes' in a) return a.bytes;
-  if ('failure' in a) throw new ModbtfError(a.failure.name, a.failure.code, a.failure.message, a.failure.context);
-  throw new EncoderThreadBug(`modbtf's encoder (worker thread): ${a.internal}`);
+  throw reviveThreadError(a.error);
 }
 
 interface Pending { job: EncodeJob; resolve: (bytes: Uint8Array) => void; reject: (err: unknown) => void }

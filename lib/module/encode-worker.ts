@@ -7,7 +7,8 @@ import type { Btf } from '../btf/btf.js';
 import { encodeModuleWithFlags } from '../encode/index.js';
 import { ModuleError } from '../errors.js';
 import { loadBaseBtf } from './btf-file.js';
-import { encodeFailure, type EncodeAnswer, type EncodeJob } from './encode-lanes.js';
+import type { EncodeAnswer, EncodeJob } from './encode-lanes.js';
+import { threadErrorData } from './thread-error.js';
 
 const port = parentPort;
 if (!port) throw new ModuleError('WORKER_FAILED', 'encode-worker must run in a worker thread');
@@ -23,7 +24,7 @@ async function answer(job: EncodeJob): Promise<{ a: EncodeAnswer; transfer: Arra
     const out = own ? bytes : bytes.slice();
     return { a: { bytes: out }, transfer: [out.buffer as ArrayBuffer] };
   } catch (err: unknown) {
-    return { a: encodeFailure(err), transfer: [] };
+    return { a: { error: threadErrorData(err) }, transfer: [] };
   }
 }
 
