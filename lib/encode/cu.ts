@@ -136,7 +136,6 @@ export interface ParameterTag extends TagCommon {
   unexpectedReg: boolean;
 }
 
-/** DW_TAG_subroutine_type and the prototype part of DW_TAG_subprogram (struct ftype). */
 /** struct ftype's verdicts on a prototype, which btf_encoder.c carries into each saved function's state. */
 export interface ProtoFlags {
   optimizedParms: boolean;
@@ -147,6 +146,7 @@ export interface ProtoFlags {
   signatureChanged: boolean;
 }
 
+/** DW_TAG_subroutine_type and the prototype part of DW_TAG_subprogram (struct ftype). */
 export interface FtypeTag extends TagCommon, ProtoFlags {
   kind: 'ftype';
   params: ParameterTag[];

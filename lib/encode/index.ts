@@ -49,7 +49,7 @@ export function encodeModule(elf: ElfFile, base: Btf, opts: EncodeOptions): Enco
   if (!hasDwarf(elf)) return { bytes: undefined, warnings: [], skipped: [] };
   checkSupported(opts, elf.file);
   // One unit at a time: keep only the current unit's DIE index.
-  return dedupEncoded(encodeTypes(openDwarf(elf, { indexCache: 2 }), base, opts), base, opts, elf.file);
+  return dedupEncodedTypes(encodeTypes(openDwarf(elf, { indexCache: 2 }), base, opts), base, opts, elf.file);
 }
 
 /**
@@ -91,10 +91,8 @@ function encoderReads(elf: ElfFile, s: ElfSection): boolean {
  * xfs.ko keeps ~45 MB of it) can be freed before deduplication, the peak of the run.
  */
 export function encodeOpenedModule(m: { dwarf: Dwarf | undefined }, base: Btf, opts: EncodeOptions): EncodeResult {
-  if (m.dwarf === undefined) return { bytes: undefined, warnings: [], skipped: [] };
-  const file = m.dwarf.file;
-  checkSupported(opts, file);
-  return dedupEncoded(encodeTaken(m, base, opts), base, opts, file);
+  const file = m.dwarf?.file;
+  return dedupEncodedTypes(encodeOpenedTypes(m, base, opts), base, opts, file);
 }
 
 /**
@@ -148,10 +146,6 @@ export function encodeOpenedTypes(m: { dwarf: Dwarf | undefined }, base: Btf, op
   return encodeTaken(m, base, opts);
 }
 
-/** btf__dedup over encodeOpenedTypes' output (`raw` is worked in, not copied). */
-export function dedupEncodedTypes(e: EncodedTypes, base: Btf, opts: EncodeOptions, file?: string): EncodeResult {
-  return dedupEncoded(e, base, opts, file);
-}
 
 /** The BTF before deduplication; raw undefined when every CU was filtered out. */
 export interface EncodedTypes { raw: Uint8Array | undefined; warnings: string[]; skipped: string[] }
@@ -176,7 +170,8 @@ function encodeTypes(d: Dwarf, base: Btf, opts: EncodeOptions): EncodedTypes {
   return { raw: enc.btf.takeBytes(), warnings: [...loader.warnings, ...enc.warnings], skipped: enc.verbose };
 }
 
-function dedupEncoded(e: EncodedTypes, base: Btf, opts: EncodeOptions, file: string | undefined): EncodeResult {
+/** btf__dedup over encodeOpenedTypes' output (`raw` is worked in, not copied). */
+export function dedupEncodedTypes(e: EncodedTypes, base: Btf, opts: EncodeOptions, file?: string): EncodeResult {
   const { raw, warnings, skipped } = e;
   if (raw === undefined) return { bytes: undefined, warnings, skipped: [] };
   const parsed = Btf.parse(raw, { base, inMemoryLimit: true, ...(file !== undefined ? { file } : {}), section: '.BTF' });
