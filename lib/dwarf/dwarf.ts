@@ -112,11 +112,7 @@ export class Dwarf {
       try {
         s = this.sections.get('.debug_info');
       } catch (err: unknown) {
-        if (err instanceof ModbtfError && err.context.die === undefined) {
-          const die = this.dieOfBadRelocation(err);
-          if (die !== undefined) err.withContext({ die });
-        }
-        throw err;
+        throw this.namingBadRelocationDie(err);
       }
       if (s === undefined) throw dwarfError('DWARF_MISSING', 'no .debug_info section', { file: this.file });
       if (s instanceof WindowedSection) {
@@ -143,14 +139,19 @@ export class Dwarf {
       try {
         w.ensure(start, end);
       } catch (err: unknown) {
-        if (err instanceof ModbtfError && err.context.die === undefined) {
-          const die = this.dieOfBadRelocation(err);
-          if (die !== undefined) err.withContext({ die });
-        }
-        throw err;
+        throw this.namingBadRelocationDie(err);
       }
     }
     return info;
+  }
+
+  /** `err` from relocating .debug_info, with the DIE its bad relocation would patch when that can be told. */
+  private namingBadRelocationDie(err: unknown): unknown {
+    if (err instanceof ModbtfError && err.context.die === undefined) {
+      const die = this.dieOfBadRelocation(err);
+      if (die !== undefined) err.withContext({ die });
+    }
+    return err;
   }
 
   /**

@@ -657,11 +657,21 @@ export class WindowedSection implements DwarfSection {
       if ((this.marks[mid] as number) < s) lo = mid;
       else hi = mid - 1;
     }
+    // The first mark at or past e: records from it on patch bytes at or after e. Reading
+    // only up to it keeps a unit header's 64 bytes from costing a whole chunk of records.
+    let m = lo;
+    let top = this.marks.length;
+    while (m < top) {
+      const mid = (m + top) >>> 1;
+      if ((this.marks[mid] as number) < e) m = mid + 1;
+      else top = mid;
+    }
+    const stop = Math.min(count, m * MARK_STRIDE);
     const ctx = this.context();
     const le = elf.littleEndian;
     const perChunk = Math.max(1, Math.floor(RELOC_CHUNK / entsize));
-    for (let first = lo * MARK_STRIDE; first < count;) {
-      const n = Math.min(perChunk, count - first);
+    for (let first = lo * MARK_STRIDE; first < stop;) {
+      const n = Math.min(perChunk, stop - first);
       const rel = this.source.read(this.rs.offset + first * entsize, n * entsize, ctx.scratch(n * entsize));
       const dv = dataViewOf(rel);
       const offAt = (i: number): number => {
