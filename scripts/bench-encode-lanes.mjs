@@ -8,22 +8,21 @@
 //
 //   node scripts/bench-encode-lanes.mjs [--count 200] [--rounds 3]      (after npm run build)
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { repo } from './lib/corpus.mjs';
+import { CLOUD72_TREE, CLOUD72_VMLINUX, cloud72Missing, kbuild72PaholeFlags } from './lib/cloud72.mjs';
 import { SID_ROOT } from './e2e-lib/sid.mjs';
 
 const { values } = parseArgs({ options: { count: { type: 'string', default: '200' }, rounds: { type: 'string', default: '3' } } });
-const DBG = '/var/lib/modbtf-dbg/linux-image-7.2.13+deb14-cloud-amd64-dbg_7.2.13-1_amd64';
-const HDR = '/var/lib/modbtf-dbg/linux-headers-7.2.13+deb14-cloud-amd64_7.2.13-1_amd64';
-const tree = join(SID_ROOT, DBG, 'usr/lib/debug/lib/modules/7.2.13+deb14-cloud-amd64/kernel');
-const vmlinux = join(SID_ROOT, HDR, 'usr/src/linux-headers-7.2.13+deb14-cloud-amd64/vmlinux');
-if (!existsSync(tree)) throw new Error('no unpacked cloud -dbg package in the chroot: run scripts/corpus-encode.mjs --set cloud --count 1 first');
+const missing = cloud72Missing();
+if (missing !== undefined) throw new Error(missing);
+const tree = join(SID_ROOT, CLOUD72_TREE);
+const vmlinux = join(SID_ROOT, CLOUD72_VMLINUX);
 const kos = execFileSync('find', [tree, '-name', '*.ko'], { encoding: 'utf8' }).trim().split('\n').sort().slice(0, Number(values.count));
-const cmd = readFileSync(join(repo, 'test/fixtures/kernel7/pahole.cmd'), 'utf8').trim().split(/\s+/);
-const flags = cmd.slice(1).filter((a, i, l) => a !== '--btf_base' && l[i - 1] !== '--btf_base' && !a.startsWith('--btf_encode_detached=') && !a.endsWith('.ko'));
+const flags = kbuild72PaholeFlags();
 const dist = (p) => import(pathToFileURL(join(repo, 'dist/lib', p)).href);
 const { EncodeLanes } = await dist('module/encode-lanes.js');
 const { encodeModuleWithFlags } = await dist('encode/index.js');

@@ -6,28 +6,23 @@
 // the outputs compared byte for byte.
 //
 //   node scripts/bench-encode.mjs [--rounds 5] [--module fs/xfs/xfs.ko]     (root: the chroot)
-import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { repo } from './lib/corpus.mjs';
+import { CLOUD72_TREE, CLOUD72_VMLINUX, cloud72Missing, kbuild72PaholeFlags, largestCloud72Modules } from './lib/cloud72.mjs';
 import { SID_ROOT } from './e2e-lib/sid.mjs';
 
 const { values } = parseArgs({ options: { rounds: { type: 'string', default: '5' }, module: { type: 'string' } } });
 const rounds = Number(values.rounds);
-const DBG = '/var/lib/modbtf-dbg/linux-image-7.2.13+deb14-cloud-amd64-dbg_7.2.13-1_amd64';
-const HDR = '/var/lib/modbtf-dbg/linux-headers-7.2.13+deb14-cloud-amd64_7.2.13-1_amd64';
-const tree = `${DBG}/usr/lib/debug/lib/modules/7.2.13+deb14-cloud-amd64/kernel`;
-const vmlinux = `${HDR}/usr/src/linux-headers-7.2.13+deb14-cloud-amd64/vmlinux`;
-if (!existsSync(join(SID_ROOT, tree))) throw new Error(`no unpacked cloud -dbg package in the chroot: run scripts/corpus-encode.mjs --set cloud --count 1 first`);
-let module = values.module;
-if (module === undefined) {
-  const all = execFileSync('find', [join(SID_ROOT, tree), '-name', '*.ko', '-printf', '%s %P\n'], { encoding: 'utf8' }).trim().split('\n');
-  module = all.map((l) => l.split(' ')).sort((a, b) => Number(b[0]) - Number(a[0]))[0][1];
-}
+const missing = cloud72Missing();
+if (missing !== undefined) throw new Error(missing);
+const tree = CLOUD72_TREE;
+const vmlinux = CLOUD72_VMLINUX;
+const module = values.module ?? largestCloud72Modules(1)[0][1];
 const ko = `${tree}/${module}`;
-const cmd = readFileSync(join(repo, 'test/fixtures/kernel7/pahole.cmd'), 'utf8').trim().split(/\s+/);
-const flags = cmd.slice(1).filter((a, i, l) => a !== '--btf_base' && l[i - 1] !== '--btf_base' && !a.startsWith('--btf_encode_detached=') && !a.endsWith('.ko'));
+const flags = kbuild72PaholeFlags();
 const outRef = '/tmp/bench-encode.pahole.btf';
 const outOurs = join(SID_ROOT, '/tmp/bench-encode.modbtf.btf');
 const time = (argv) => {

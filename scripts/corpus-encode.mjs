@@ -29,6 +29,7 @@ import { $ } from 'zx';
 
 import { SID_BASE_PACKAGES, ensureSid, shq, sidDownload, sidPath, sidSh } from './e2e-lib/sid.mjs';
 import { repo, walkModules } from './lib/corpus.mjs';
+import { kbuild72PaholeFlags } from './lib/cloud72.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -58,19 +59,6 @@ const { parseElf } = await import(join(repo, 'dist/lib/elf/index.js'));
 const { loadBaseBtf } = await import(join(repo, 'dist/lib/module/btf-file.js'));
 const { encodeModuleFile, FeatureParser, parseLanguages } = await import(join(repo, 'dist/lib/encode/index.js'));
 
-/** gen-btf.sh's pahole flags from a V=1 build of the 7.2.13 tree (make without -j: a bare -j). */
-function paholeFlags() {
-  const cmd = readFileSync(join(repo, 'test/fixtures/kernel7/pahole.cmd'), 'utf8').trim().split(/\s+/);
-  const out = [];
-  for (let i = 1; i < cmd.length; i++) {
-    const a = cmd[i];
-    if (a === '--btf_base') { i++; continue; }
-    if (a.startsWith('--btf_encode_detached=') || a.endsWith('.ko')) continue;
-    out.push(a);
-  }
-  return out;
-}
-
 /** A package downloaded (sid.mjs sidDownload) and unpacked once inside the chroot. */
 async function unpacked(pkg) {
   const deb = await sidDownload(pkg);
@@ -92,7 +80,7 @@ async function unpacked(pkg) {
 }
 
 await ensureSid(SID_BASE_PACKAGES, log);
-const flags = paholeFlags();
+const flags = kbuild72PaholeFlags();
 log(`pahole flags (from a 7.2.13 V=1 build): ${flags.join(' ')}`);
 const dbg = await unpacked(set.dbg);
 const hdr = await unpacked(set.headers);

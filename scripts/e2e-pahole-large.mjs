@@ -7,26 +7,21 @@
 // thread; and MODBTF_ENCODE_ISOLATE=0 (this thread) must give the same bytes.
 //
 //   node scripts/e2e-pahole-large.mjs [--count 3]          (root: the sid chroot)
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { repo } from './lib/corpus.mjs';
+import { CLOUD72_TREE, CLOUD72_VMLINUX, cloud72Missing, kbuild72PaholeFlags, largestCloud72Modules } from './lib/cloud72.mjs';
 import { SID_ROOT } from './e2e-lib/sid.mjs';
 
 const { values } = parseArgs({ options: { count: { type: 'string', default: '3' } } });
-const DBG = '/var/lib/modbtf-dbg/linux-image-7.2.13+deb14-cloud-amd64-dbg_7.2.13-1_amd64';
-const HDR = '/var/lib/modbtf-dbg/linux-headers-7.2.13+deb14-cloud-amd64_7.2.13-1_amd64';
-const tree = `${DBG}/usr/lib/debug/lib/modules/7.2.13+deb14-cloud-amd64/kernel`;
-const vmlinux = `${HDR}/usr/src/linux-headers-7.2.13+deb14-cloud-amd64/vmlinux`;
-if (!existsSync(join(SID_ROOT, tree)) || !existsSync(join(SID_ROOT, vmlinux))) {
-  console.error('no unpacked cloud -dbg package or headers in the chroot: run scripts/corpus-encode.mjs --set cloud --count 1 first');
-  process.exit(1);
-}
-const cmd = readFileSync(join(repo, 'test/fixtures/kernel7/pahole.cmd'), 'utf8').trim().split(/\s+/);
-const flags = cmd.slice(1).filter((a, i, l) => a !== '--btf_base' && l[i - 1] !== '--btf_base' && !a.startsWith('--btf_encode_detached=') && !a.endsWith('.ko'));
-const largest = execFileSync('find', [join(SID_ROOT, tree), '-name', '*.ko', '-size', '+16M', '-printf', '%s %P\n'], { encoding: 'utf8' })
-  .trim().split('\n').filter(Boolean).map((l) => l.split(' ')).sort((a, b) => Number(b[0]) - Number(a[0])).slice(0, Number(values.count));
+const missing = cloud72Missing();
+if (missing !== undefined) { console.error(missing); process.exit(1); }
+const tree = CLOUD72_TREE;
+const vmlinux = CLOUD72_VMLINUX;
+const flags = kbuild72PaholeFlags();
+const largest = largestCloud72Modules(Number(values.count), 16 << 20);
 if (largest.length === 0) { console.error('no module of 16 MiB or more in the package'); process.exit(1); }
 
 const tmp = mkdtempSync(join(SID_ROOT, 'tmp', 'e2e-pahole-large-'));

@@ -13,6 +13,7 @@ import { Btf } from '../../lib/btf/btf.js';
 import { openDwarfFile } from '../../lib/dwarf/file.js';
 import { WindowedSection } from '../../lib/dwarf/sections.js';
 import { encodeOpenedModule, encodeSettingsFromArgs } from '../../lib/encode/index.js';
+import { FLAG_SETS } from '../../scripts/lib/encode-flag-sets.mjs';
 import { fixtureBytes, firstDiff } from '../helpers/fixtures.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'modbtf-window-'));
@@ -53,7 +54,7 @@ describe('windowed .debug_info', () => {
 
   it('k7fix encoded through a one-unit window: pahole 1.32\'s bytes', () => {
     const ko = write('k7fix-enc.ko', 'kernel7/k7fix.linked.ko.gz');
-    const settings = encodeSettingsFromArgs('-j --btf_features=encode_force,var,float,enum64,decl_tag,type_tag,optimized_func,consistent_func,decl_tag_kfuncs --btf_features=attributes --btf_features=layout -j --lang_exclude=rust'.split(' '));
+    const settings = encodeSettingsFromArgs(FLAG_SETS.kbuild72.split(' '));
     if ('refused' in settings) throw new Error(settings.refused);
     const base = Btf.parse(fixtureBytes('kernel7/vmlinux-7.2.13.btf.gz'), { file: 'vmlinux-7.2.13' });
     const r = encodeOpenedModule({ dwarf: openDwarfFile(ko, { indexCache: 2, windowInfo: 1 }) }, base, { features: settings.features, ...(settings.languages !== undefined ? { languages: settings.languages } : {}) });

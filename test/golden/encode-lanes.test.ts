@@ -15,9 +15,11 @@ import { isModbtfError } from '../../lib/errors.js';
 import { encodeModuleWithFlags } from '../../lib/encode/index.js';
 import { loadBaseBtf } from '../../lib/module/btf-file.js';
 import { EncodeLanes } from '../../lib/module/encode-lanes.js';
+import { FLAG_SETS } from '../../scripts/lib/encode-flag-sets.mjs';
 import { FIXTURES, fixtureBytes, firstDiff } from '../helpers/fixtures.js';
 
-const FLAGS = '-j --btf_features=encode_force,var,float,enum64,decl_tag,type_tag,optimized_func,consistent_func,decl_tag_kfuncs --btf_features=attributes --btf_features=layout -j --lang_exclude=rust'.split(' ');
+// A 7.2.13 build's pahole flags (the fixture's pahole.cmd).
+const FLAGS = FLAG_SETS.kbuild72.split(' ');
 // The built worker (npm test builds first): vitest's TypeScript transform does not reach worker threads.
 const worker = pathToFileURL(join(FIXTURES, '..', '..', 'dist/lib/module/encode-worker.js'));
 
